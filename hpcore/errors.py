@@ -1,0 +1,56 @@
+"""The exceptions hpcore raises on purpose.
+
+Every error a user can cause derives from :class:`HpcoreError`, so one
+``except hpcore.HpcoreError`` catches them all; each also derives from the
+builtin it refines (``ValueError``, ``TypeError``) so generic handlers work.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "HpcoreError",
+    "SearchSpaceError",
+    "ConfigError",
+    "ResultError",
+    "SearchError",
+    "ExecutorError",
+    "ArgumentError",
+    "StrategyExhausted",
+]
+
+
+class HpcoreError(Exception):
+    """Base class of every error hpcore raises on purpose."""
+
+
+class SearchSpaceError(HpcoreError, ValueError):
+    """A search space is malformed: bad bounds, unknown types, empty choices."""
+
+
+class ConfigError(HpcoreError, ValueError):
+    """A dotted key cannot be applied to the base config."""
+
+
+class ResultError(HpcoreError, TypeError):
+    """``train_fn`` broke its contract: wrong return type or missing metric.
+
+    Unlike a failing trial (which is recorded and the search goes on), this
+    is a bug in the user's code that every trial would repeat, so the
+    search stops at once.
+    """
+
+
+class ArgumentError(HpcoreError, ValueError):
+    """An argument of a search or strategy is invalid (mode, n_trials, n_jobs...)."""
+
+
+class ExecutorError(HpcoreError, RuntimeError):
+    """Trials cannot be started: ``train_fn`` cannot reach the workers."""
+
+
+class SearchError(HpcoreError, RuntimeError):
+    """The search as a whole could not produce a result."""
+
+
+class StrategyExhausted(HpcoreError, LookupError):
+    """A finite strategy (a grid) has no more points to suggest."""

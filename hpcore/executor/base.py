@@ -1,0 +1,87 @@
+"""The executor interface the search loop drives.
+
+An executor runs ``train_fn`` on trial tasks somewhere (this process, a
+local pool, later a cluster) and hands back outcomes as trials end, in any
+order. The loop keeps at most :attr:`Executor.max_concurrency` tasks in
+flight and refills a slot as soon as :meth:`Executor.wait` returns.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..trial import TrialState
+
+__all__ = ["Executor", "TrialTask", "TrialOutcome"]
+
+
+@dataclass
+class TrialTask:
+    """What a worker needs to run one trial."""
+
+    trial_id: int
+    params: dict[str, Any]
+    config: Any
+    metric: str | None
+    pass_trial: bool
+    dir: Path | None = None
+
+
+@dataclass
+class TrialOutcome:
+    """How a trial ended, as sent back by a worker.
+
+    ``fatal`` holds the message of a :class:`~hpcore.errors.ResultError`: a
+    broken ``train_fn`` contract that stops the whole search.
+    """
+
+    trial_id: int
+    state: TrialState
+    value: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    traceback: str | None = None
+    start: float | None = None
+    end: float | None = None
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    fatal: str | None = None
+
+
+class Executor(ABC):
+    """Runs trials; see the module docstring for the protocol."""
+
+    @property
+    @abstractmethod
+    def max_concurrency(self) -> int:
+        """How many trials may run at once."""
+
+    @property
+    @abstractmethod
+    def n_running(self) -> int:
+        """How many submitted trials have not been returned by :meth:`wait` yet."""
+
+    @abstractmethod
+    def start(self, train_fn: Callable[..., Any]) -> None:
+        """Get ready to run ``train_fn`` (start workers, ship the function)."""
+
+    @abstractmethod
+    def submit(self, task: TrialTask) -> None:
+        """Start one trial; only called while ``n_running < max_concurrency``."""
+
+    @abstractmethod
+    def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
+        """Block until at least one trial ends (or ``timeout``); return the ended ones."""
+
+    @abstractmethod
+    def shutdown(self, cancel: bool = False) -> list[TrialOutcome]:
+        """Stop workers; with ``cancel``, end running trials and return them as interrupted."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown(cancel=True)

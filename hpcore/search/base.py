@@ -1,0 +1,307 @@
+"""The search loop shared by every search: strategy + executor + records.
+
+``BaseSearch.run`` checks everything it can before the first trial (the
+dotted keys against the base config, ``train_fn``'s signature, the
+arguments), then keeps the executor's slots full: as soon as a trial ends
+its result is told to the strategy and a new suggestion is submitted.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import sys
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..config import apply_params, check_config_keys
+from ..errors import ArgumentError, ResultError, SearchError, StrategyExhausted
+from ..executor import Executor, LocalProcessExecutor, SerialExecutor, TrialOutcome, TrialTask
+from ..space import SearchSpace
+from ..strategies import Strategy
+from ..trial import FrozenTrial, TrialState
+
+__all__ = ["BaseSearch"]
+
+
+def _accepts_trial(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` can be called as ``fn(config, trial)``."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False
+    positional = 0
+    for p in sig.parameters.values():
+        if p.kind is p.VAR_POSITIONAL:
+            return True
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            positional += 1
+    return positional >= 2
+
+
+def _check_callable(fn: Any) -> None:
+    if not callable(fn):
+        raise ArgumentError(f"train_fn must be callable, got {type(fn).__name__}.")
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        sig.bind(object())
+    except TypeError:
+        try:
+            sig.bind(object(), object())
+        except TypeError:
+            raise ArgumentError(
+                f"train_fn{sig} cannot be called as train_fn(config) or "
+                "train_fn(config, trial). Give it one or two positional parameters."
+            ) from None
+
+
+def _resolve_n_jobs(n_jobs: int) -> int:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)):
+        raise ArgumentError(f"n_jobs must be an int, got {n_jobs!r}.")
+    if n_jobs == -1:
+        return os.cpu_count() or 1
+    if n_jobs < 1:
+        raise ArgumentError(f"n_jobs must be >= 1 (or -1 for every core), got {n_jobs}.")
+    return int(n_jobs)
+
+
+class BaseSearch(ABC):
+    """Common arguments and the run loop of every search.
+
+    Parameters
+    ----------
+    base_config : mapping, dataclass or None
+        The config every trial starts from; never mutated.
+    search_space : mapping or SearchSpace
+        Dotted keys to dimensions (see :mod:`hpcore.space`).
+    metric : str, optional
+        Key of the value to optimise when ``train_fn`` returns a mapping.
+    mode : {'min', 'max'}
+        Minimise or maximise the metric.
+    n_trials : int, optional
+        How many trials to run in all.
+    random_state : int, optional
+        Seed; the same seed gives the same suggestions.
+    """
+
+    def __init__(
+        self,
+        base_config: Any = None,
+        search_space: Mapping[str, Any] | SearchSpace | None = None,
+        metric: str | None = None,
+        mode: str = "min",
+        n_trials: int | None = None,
+        random_state: int | None = None,
+    ) -> None:
+        if search_space is None:
+            raise ArgumentError("search_space is required: a dict of dotted keys to dimensions.")
+        if mode not in ("min", "max"):
+            raise ArgumentError(f"mode must be 'min' or 'max', got {mode!r}.")
+        if metric is not None and not isinstance(metric, str):
+            raise ArgumentError(f"metric must be a string key, got {metric!r}.")
+        if n_trials is not None and (
+            isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1
+        ):
+            raise ArgumentError(f"n_trials must be a positive int, got {n_trials!r}.")
+        if random_state is not None and (
+            isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer))
+        ):
+            raise ArgumentError(f"random_state must be an int or None, got {random_state!r}.")
+        self.base_config = base_config
+        self.space = search_space if isinstance(search_space, SearchSpace) else SearchSpace(
+            search_space
+        )
+        self.metric = metric
+        self.mode = mode
+        self.n_trials = None if n_trials is None else int(n_trials)
+        self.random_state = random_state
+        self.trials: list[FrozenTrial] = []
+        # A point of the space applied to the base config: bad dotted keys fail here.
+        probe = self.space.sample(np.random.default_rng(0))
+        check_config_keys(base_config, probe)
+
+    # -- to be provided by each search ----------------------------------------
+    @abstractmethod
+    def _make_strategy(self) -> Strategy:
+        """A fresh strategy for one run."""
+
+    def _budget(self, strategy: Strategy) -> int:
+        """How many trials this run may start."""
+        size = strategy.size
+        if self.n_trials is None:
+            if size is None:
+                raise ArgumentError(f"{type(self).__name__} needs n_trials.")
+            return size
+        return self.n_trials if size is None else min(self.n_trials, size)
+
+    # -- results --------------------------------------------------------------
+    def _sign(self, value: float) -> float:
+        return value if self.mode == "min" else -value
+
+    @property
+    def best_trial(self) -> FrozenTrial | None:
+        """The completed trial with the best value (the earliest among ties)."""
+        done = [t for t in self.trials if t.state is TrialState.COMPLETED]
+        if not done:
+            return None
+        return min(done, key=lambda t: (self._sign(t.value), t.trial_id))  # type: ignore[arg-type]
+
+    @property
+    def best_score(self) -> float | None:
+        """Value of the best trial, as ``train_fn`` returned it."""
+        best = self.best_trial
+        return None if best is None else best.value
+
+    @property
+    def best_params(self) -> dict[str, Any] | None:
+        """The searched values of the best trial, by dotted key."""
+        best = self.best_trial
+        return None if best is None else dict(best.params)
+
+    @property
+    def best_config(self) -> Any:
+        """The full config of the best trial (base config plus its values)."""
+        best = self.best_trial
+        return None if best is None else apply_params(self.base_config, best.params)
+
+    # -- the loop -------------------------------------------------------------
+    def run(
+        self,
+        train_fn: Callable[..., Any],
+        n_jobs: int = 1,
+        *,
+        executor: Executor | None = None,
+        verbose: bool = False,
+    ) -> tuple[Any, float]:
+        """Run the search and return ``(best_config, best_score)``.
+
+        Parameters
+        ----------
+        train_fn : callable
+            ``train_fn(config)`` or ``train_fn(config, trial)``; returns a
+            number or a mapping holding ``metric``.
+        n_jobs : int
+            Trials at once: 1 runs them in this process, more in that many
+            worker processes, -1 one per core.
+        executor : Executor, optional
+            Run trials there instead (overrides ``n_jobs``).
+        verbose : bool
+            Print a line per finished trial to stderr.
+
+        Raises
+        ------
+        ResultError
+            ``train_fn`` returned something without the metric: the search
+            stops at once (every trial would repeat the bug).
+        SearchError
+            No trial completed.
+        """
+        _check_callable(train_fn)
+        n_workers = _resolve_n_jobs(n_jobs)
+        strategy = self._make_strategy()
+        budget = self._budget(strategy)
+        pass_trial = _accepts_trial(train_fn)
+        self.trials = []
+        if executor is None:
+            executor = SerialExecutor() if n_workers == 1 else LocalProcessExecutor(n_workers)
+        by_id: dict[int, FrozenTrial] = {}
+        started = 0
+        exhausted = False
+        try:
+            executor.start(train_fn)
+            while True:
+                while (
+                    not exhausted
+                    and started < budget
+                    and executor.n_running < executor.max_concurrency
+                ):
+                    try:
+                        params = strategy.ask()
+                    except StrategyExhausted:
+                        exhausted = True
+                        break
+                    record = FrozenTrial(started, params, start=time.time())
+                    self.trials.append(record)
+                    by_id[record.trial_id] = record
+                    task = TrialTask(
+                        trial_id=started,
+                        params=params,
+                        config=apply_params(self.base_config, params),
+                        metric=self.metric,
+                        pass_trial=pass_trial,
+                    )
+                    executor.submit(task)
+                    started += 1
+                if executor.n_running == 0:
+                    break
+                for outcome in executor.wait():
+                    record = by_id[outcome.trial_id]
+                    self._record(record, outcome)
+                    if outcome.fatal is not None:
+                        raise ResultError(outcome.fatal)
+                    value = record.value
+                    strategy.tell(
+                        record.params,
+                        None if value is None else self._sign(value),
+                        record.state,
+                    )
+                    if verbose:
+                        self._print_trial(record, budget)
+        except BaseException:
+            for outcome in executor.shutdown(cancel=True):
+                record = by_id[outcome.trial_id]
+                record.state = TrialState.INTERRUPTED
+                record.end = time.time()
+            raise
+        executor.shutdown()
+        best = self.best_trial
+        if best is None:
+            failed = [t for t in self.trials if t.error]
+            first = f" First error (trial {failed[0].trial_id}): {failed[0].error}" if failed else ""
+            raise SearchError(
+                f"no trial completed out of {len(self.trials)}; see search.trials for "
+                f"each error.{first}"
+            )
+        return self.best_config, best.value  # type: ignore[return-value]
+
+    @staticmethod
+    def _record(record: FrozenTrial, outcome: TrialOutcome) -> None:
+        record.state = outcome.state
+        record.value = outcome.value
+        record.metrics = outcome.metrics
+        record.error = outcome.error
+        record.traceback = outcome.traceback
+        record.start = outcome.start if outcome.start is not None else record.start
+        record.end = outcome.end if outcome.end is not None else time.time()
+        record.reports = outcome.reports
+
+    def _print_trial(self, record: FrozenTrial, budget: int) -> None:
+        best = self.best_score
+        width = len(str(budget))
+        if record.state is TrialState.COMPLETED:
+            what = f"{self.metric or 'value'}={record.value:.6g}"
+        else:
+            what = f"{record.state}: {record.error}"
+        params = ", ".join(f"{k}={_short(v)}" for k, v in record.params.items())
+        best_txt = "" if best is None else f"  best={best:.6g}"
+        dur = record.duration or 0.0
+        print(
+            f"[trial {record.trial_id + 1:>{width}}/{budget}] {what}{best_txt}  "
+            f"({dur:.1f}s)  {params}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else str(value)
+    return repr(value)

@@ -1,0 +1,631 @@
+"""Search spaces: dimensions, validation, the unit-cube encoding and grids.
+
+A search space maps dotted config keys (``'training.lr'``) to dimensions:
+
+``Real(low, high, log=False)``
+    A float in ``[low, high]``. With ``log=True`` it is uniform in
+    ``log(x)``; ``grid_points=N`` gives it ``N`` grid values.
+``Integer(low, high, log=False)``
+    An int in ``[low, high]``, both ends inclusive.
+``Categorical(choices)``
+    One of ``choices``, returned as the original Python object. A plain
+    list in a space means the same.
+
+The seed's spellings ``Uniform(a, b)``, ``LogUniform(a, b)`` and
+``Choice([...])`` build the same objects.
+
+Encoding
+--------
+Every dimension maps to one coordinate ``u`` in ``[0, 1]``; strategies
+work in that unit cube and the space decodes their points into values:
+
+* Real: ``x = low + u (high - low)``, or ``x = exp(log low + u (log high - log low))``.
+* Integer: the range ``[low - 1/2, high + 1/2]`` (in log space for
+  ``log=True``) is cut into one equal bin per integer, so a uniform ``u``
+  gives every integer its fair share (equal, or proportional to its width
+  in log space), and both ends are as reachable as the middle.
+* Categorical with ``k`` choices: ``k`` equal bins.
+
+``encode`` maps a value to the centre of its bin, so
+``decode(encode(x)) == x`` for every value of the space.
+
+Dimensions are plain declarations; :class:`SearchSpace` checks them, so
+that every message names the key at fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import numbers
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import SearchSpaceError
+
+__all__ = [
+    "Dimension",
+    "Real",
+    "Integer",
+    "Categorical",
+    "Uniform",
+    "LogUniform",
+    "Choice",
+    "SearchSpace",
+    "Grid",
+]
+
+
+def _is_real_number(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+class Dimension:
+    """One axis of a search space (abstract).
+
+    Subclasses implement the unit-cube encoding; :meth:`check` raises a
+    :class:`SearchSpaceError` naming ``key`` when the declaration is invalid.
+    """
+
+    def check(self, key: str) -> None:
+        raise NotImplementedError
+
+    def from_unit(self, u: np.ndarray) -> list[Any]:
+        """Decode unit-cube coordinates ``u`` (shape ``(n,)``) into ``n`` values."""
+        raise NotImplementedError
+
+    def to_unit(self, value: Any) -> float:
+        """Encode one value as the centre of its bin in ``[0, 1]``."""
+        raise NotImplementedError
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is a value this dimension can take."""
+        raise NotImplementedError
+
+    @property
+    def cardinality(self) -> int | None:
+        """Number of distinct values, or ``None`` for a continuous range."""
+        return None
+
+    def grid_values(self, key: str) -> Sequence[Any]:
+        """The values this dimension takes in a grid search."""
+        raise NotImplementedError
+
+    def probabilities(self) -> np.ndarray:
+        """Chance of each grid value under uniform sampling of the unit cube."""
+        raise NotImplementedError(f"{type(self).__name__} has no finite set of values")
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-able description (used for fingerprints and records)."""
+        raise NotImplementedError
+
+
+def _check_bounds(key: str, kind: str, low: Any, high: Any, log: bool) -> None:
+    for name, value in (("low", low), ("high", high)):
+        if not _is_real_number(value):
+            raise SearchSpaceError(
+                f"{kind} '{key}': `{name}` must be a number, got {value!r} "
+                f"({type(value).__name__})."
+            )
+        if not math.isfinite(value):
+            raise SearchSpaceError(
+                f"{kind} '{key}': `{name}` must be finite, got {name}={value!r}."
+            )
+    if not low < high:
+        raise SearchSpaceError(
+            f"{kind} '{key}': `low` must be < `high`, got low={low!r}, high={high!r}. "
+            + (
+                "Swap the bounds."
+                if low > high
+                else "For a fixed value, set it in base_config instead."
+            )
+        )
+    if log and low <= 0:
+        raise SearchSpaceError(
+            f"{kind} '{key}': log=True needs `low` > 0, got low={low!r}. "
+            "Use a positive lower bound or log=False."
+        )
+
+
+@dataclass(frozen=True)
+class Real(Dimension):
+    """A float in ``[low, high]``, uniform or (``log=True``) log-uniform.
+
+    Parameters
+    ----------
+    low, high : float
+        Inclusive bounds, ``low < high`` (``low > 0`` when ``log``).
+    log : bool
+        Sample uniformly in ``log(x)``; right for learning rates and
+        regularisation strengths.
+    grid_points : int, optional
+        Number of values when the dimension is part of a grid search:
+        evenly spaced (in log space when ``log``), both ends included.
+    """
+
+    low: float
+    high: float
+    log: bool = False
+    grid_points: int | None = None
+
+    def check(self, key: str) -> None:
+        _check_bounds(key, "Real", self.low, self.high, self.log)
+        if self.grid_points is not None and (
+            not isinstance(self.grid_points, numbers.Integral)
+            or isinstance(self.grid_points, bool)
+            or self.grid_points < 2
+        ):
+            raise SearchSpaceError(
+                f"Real '{key}': `grid_points` must be an int >= 2, got {self.grid_points!r}."
+            )
+
+    def _span(self) -> tuple[float, float]:
+        if self.log:
+            return math.log(self.low), math.log(self.high)
+        return float(self.low), float(self.high)
+
+    def from_unit(self, u: np.ndarray) -> list[Any]:
+        a, b = self._span()
+        x = a + np.asarray(u, dtype=np.float64) * (b - a)
+        if self.log:
+            x = np.exp(x)
+        x = np.clip(x, self.low, self.high)
+        return [float(v) for v in x]
+
+    def to_unit(self, value: Any) -> float:
+        a, b = self._span()
+        x = math.log(value) if self.log else float(value)
+        return min(1.0, max(0.0, (x - a) / (b - a)))
+
+    def contains(self, value: Any) -> bool:
+        return _is_real_number(value) and self.low <= value <= self.high
+
+    def grid_values(self, key: str) -> Sequence[Any]:
+        if self.grid_points is None:
+            raise SearchSpaceError(
+                f"Real '{key}' has no grid values: a continuous range needs an explicit "
+                f"number of points. Use Real({self.low!r}, {self.high!r}"
+                f"{', log=True' if self.log else ''}, grid_points=5) or list the values."
+            )
+        return self.from_unit(np.linspace(0.0, 1.0, self.grid_points))
+
+    def __repr__(self) -> str:
+        extra = (", log=True" if self.log else "") + (
+            f", grid_points={self.grid_points}" if self.grid_points is not None else ""
+        )
+        return f"Real({self.low!r}, {self.high!r}{extra})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "real", "low": float(self.low), "high": float(self.high), "log": self.log}
+
+
+@dataclass(frozen=True)
+class Integer(Dimension):
+    """An int in ``[low, high]``, both ends inclusive.
+
+    Parameters
+    ----------
+    low, high : int
+        Inclusive bounds, ``low < high`` (``low >= 1`` when ``log``).
+    log : bool
+        Give each integer a share proportional to its width in log space;
+        right for batch sizes and layer widths.
+    """
+
+    low: int
+    high: int
+    log: bool = False
+
+    def check(self, key: str) -> None:
+        for name, value in (("low", self.low), ("high", self.high)):
+            integral = isinstance(value, numbers.Integral) or (
+                _is_real_number(value) and math.isfinite(value) and float(value).is_integer()
+            )
+            if isinstance(value, bool) or not integral:
+                raise SearchSpaceError(
+                    f"Integer '{key}': `{name}` must be a whole number, got {name}={value!r}. "
+                    "Use Real(...) for a continuous range."
+                )
+        _check_bounds(key, "Integer", self.low, self.high, self.log)
+
+    @property
+    def _lo(self) -> int:
+        return int(self.low)
+
+    @property
+    def _hi(self) -> int:
+        return int(self.high)
+
+    def _edges(self) -> tuple[float, float]:
+        a, b = self._lo - 0.5, self._hi + 0.5
+        return (math.log(a), math.log(b)) if self.log else (a, b)
+
+    def from_unit(self, u: np.ndarray) -> list[Any]:
+        a, b = self._edges()
+        x = a + np.asarray(u, dtype=np.float64) * (b - a)
+        if self.log:
+            x = np.exp(x)
+        x = np.clip(np.floor(x + 0.5), self._lo, self._hi)
+        return [int(v) for v in x]
+
+    def to_unit(self, value: Any) -> float:
+        a, b = self._edges()
+        v = int(value)
+        centre = 0.5 * (math.log(v - 0.5) + math.log(v + 0.5)) if self.log else float(v)
+        return min(1.0, max(0.0, (centre - a) / (b - a)))
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not _is_real_number(value):
+            return False
+        return float(value).is_integer() and self._lo <= value <= self._hi
+
+    @property
+    def cardinality(self) -> int:
+        return self._hi - self._lo + 1
+
+    def grid_values(self, key: str) -> Sequence[Any]:
+        return range(self._lo, self._hi + 1)
+
+    def probabilities(self) -> np.ndarray:
+        edges = np.arange(self._lo, self._hi + 2, dtype=np.float64) - 0.5
+        if self.log:
+            edges = np.log(edges)
+        return np.diff(edges) / (edges[-1] - edges[0])
+
+    def __repr__(self) -> str:
+        return f"Integer({self.low!r}, {self.high!r}{', log=True' if self.log else ''})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "integer", "low": self._lo, "high": self._hi, "log": self.log}
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality that tells ``1``, ``1.0`` and ``True`` apart and never raises."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:  # e.g. numpy arrays compare elementwise
+        return False
+
+
+@dataclass(frozen=True)
+class Categorical(Dimension):
+    """One of a list of choices, kept as the original Python objects.
+
+    Parameters
+    ----------
+    choices : sequence
+        At least one choice, no two equal (``1`` and ``1.0`` count as
+        different because their types differ).
+    """
+
+    choices: tuple[Any, ...] = field()
+
+    def __init__(self, choices: Sequence[Any]) -> None:
+        if isinstance(choices, (str, bytes)) or not isinstance(
+            choices, (Sequence, np.ndarray, range)
+        ):
+            bad = choices
+            object.__setattr__(self, "choices", ())
+            object.__setattr__(self, "_bad", bad)
+            return
+        items = choices.tolist() if isinstance(choices, np.ndarray) else list(choices)
+        object.__setattr__(self, "choices", tuple(items))
+        object.__setattr__(self, "_bad", None)
+
+    def check(self, key: str) -> None:
+        bad = getattr(self, "_bad", None)
+        if bad is not None:
+            hint = f"[{bad!r}]" if isinstance(bad, (str, bytes)) else "a list"
+            raise SearchSpaceError(
+                f"Categorical '{key}': `choices` must be a list of values, got {bad!r} "
+                f"({type(bad).__name__}). Write {hint}."
+            )
+        if not self.choices:
+            raise SearchSpaceError(
+                f"Categorical '{key}': `choices` is empty. Give at least one value."
+            )
+        for i, a in enumerate(self.choices):
+            for b in self.choices[i + 1 :]:
+                if _same(a, b):
+                    raise SearchSpaceError(
+                        f"Categorical '{key}': duplicate choice {a!r} in {list(self.choices)!r}. "
+                        "Remove the repeated value."
+                    )
+
+    def index(self, value: Any) -> int:
+        """Position of ``value`` among the choices; ``ValueError`` if absent."""
+        for i, c in enumerate(self.choices):
+            if _same(c, value):
+                return i
+        raise ValueError(f"{value!r} is not one of {list(self.choices)!r}")
+
+    def from_unit(self, u: np.ndarray) -> list[Any]:
+        k = len(self.choices)
+        idx = np.minimum(np.floor(np.asarray(u, dtype=np.float64) * k), k - 1).astype(np.int64)
+        idx = np.maximum(idx, 0)
+        return [self.choices[i] for i in idx]
+
+    def to_unit(self, value: Any) -> float:
+        return (self.index(value) + 0.5) / len(self.choices)
+
+    def contains(self, value: Any) -> bool:
+        try:
+            self.index(value)
+        except ValueError:
+            return False
+        return True
+
+    @property
+    def cardinality(self) -> int:
+        return len(self.choices)
+
+    def grid_values(self, key: str) -> Sequence[Any]:
+        return self.choices
+
+    def probabilities(self) -> np.ndarray:
+        return np.full(len(self.choices), 1.0 / len(self.choices))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "categorical", "choices": [_jsonable(c) for c in self.choices]}
+
+    def __repr__(self) -> str:
+        return f"Categorical({list(self.choices)!r})"
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def Uniform(low: float, high: float) -> Real:  # noqa: N802 (the seed's spelling)
+    """``Real(low, high)``: a float, uniform on ``[low, high]``."""
+    return Real(low, high)
+
+
+def LogUniform(low: float, high: float) -> Real:  # noqa: N802
+    """``Real(low, high, log=True)``: a float, uniform in ``log(x)``."""
+    return Real(low, high, log=True)
+
+
+def Choice(choices: Sequence[Any]) -> Categorical:  # noqa: N802
+    """``Categorical(choices)``: one of the given values."""
+    return Categorical(choices)
+
+
+def _as_dimension(key: str, spec: Any) -> Dimension:
+    if isinstance(spec, Dimension):
+        dim = spec
+    elif isinstance(spec, (list, range, np.ndarray)):
+        dim = Categorical(spec)
+    elif isinstance(spec, tuple):
+        raise SearchSpaceError(
+            f"search space key '{key}': a tuple {spec!r} is ambiguous. Use Real(low, high) "
+            "or Integer(low, high) for a range, or a list for a set of choices."
+        )
+    elif isinstance(spec, (set, frozenset)):
+        raise SearchSpaceError(
+            f"search space key '{key}': a set has no order, so grids and seeds would not "
+            f"be reproducible. Use a list: {sorted(spec, key=repr)!r}."
+        )
+    else:
+        raise SearchSpaceError(
+            f"search space key '{key}': unsupported value {spec!r} ({type(spec).__name__}). "
+            "Use Real(...), Integer(...), Categorical([...]) or a list of choices; "
+            "a fixed value belongs in base_config."
+        )
+    dim.check(key)
+    return dim
+
+
+def _flatten(spec: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in spec.items():
+        if not isinstance(key, str) or not key or any(not p for p in key.split(".")):
+            raise SearchSpaceError(
+                f"search space key {prefix + str(key)!r} is not a dotted name: use non-empty "
+                "strings such as 'training.lr' (no leading, trailing or doubled dots)."
+            )
+        if isinstance(value, Mapping):
+            if not value:
+                raise SearchSpaceError(
+                    f"search space key '{prefix + key}' maps to an empty dict: give it "
+                    "dimensions or remove it."
+                )
+            yield from _flatten(value, prefix + key + ".")
+        else:
+            yield prefix + key, value
+
+
+class Grid(Sequence[dict[str, Any]]):
+    """The Cartesian product of a space's grid values, indexed lazily.
+
+    Point ``i`` is decoded from ``i`` in mixed radix, the last key varying
+    fastest, so the order is deterministic and a grid of any size costs
+    memory only for its axes.
+    """
+
+    def __init__(self, keys: Sequence[str], axes: Sequence[Sequence[Any]]) -> None:
+        self.keys = tuple(keys)
+        self.axes = tuple(axes)
+        self._size = math.prod(len(a) for a in self.axes)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, index: int) -> dict[str, Any]:  # type: ignore[override]
+        if not isinstance(index, numbers.Integral):
+            raise TypeError("grid indices must be integers")
+        i = int(index)
+        if i < 0:
+            i += self._size
+        if not 0 <= i < self._size:
+            raise IndexError(f"grid index {index} out of range for a grid of {self._size}")
+        values: list[Any] = []
+        for axis in reversed(self.axes):
+            i, r = divmod(i, len(axis))
+            values.append(axis[r])
+        return dict(zip(self.keys, reversed(values)))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for combo in itertools.product(*self.axes):
+            yield dict(zip(self.keys, combo))
+
+    def index_of(self, params: Mapping[str, Any]) -> int | None:
+        """Position of ``params`` in the grid, or ``None`` if it is not a grid point."""
+        index = 0
+        for key, axis in zip(self.keys, self.axes):
+            if key not in params:
+                return None
+            value = params[key]
+            i = _axis_index(axis, value)
+            if i is None:
+                return None
+            index = index * len(axis) + i
+        return index
+
+
+def _axis_index(axis: Sequence[Any], value: Any) -> int | None:
+    if isinstance(axis, range):
+        if isinstance(value, bool) or not _is_real_number(value):
+            return None
+        if not float(value).is_integer() or int(value) not in axis:
+            return None
+        return int(value) - axis.start
+    for i, candidate in enumerate(axis):
+        if _same(candidate, value):
+            return i
+    return None
+
+
+class SearchSpace(Mapping[str, Dimension]):
+    """A checked mapping of dotted keys to dimensions.
+
+    Parameters
+    ----------
+    spec : mapping
+        ``{'training.lr': Real(1e-5, 1e-2, log=True), 'model.dim': [128, 256]}``.
+        Nested dicts are flattened into dotted keys. Every value is checked
+        here, and any error names its key.
+
+    Examples
+    --------
+    >>> space = SearchSpace({'lr': Real(1e-4, 1e-1, log=True), 'act': ['relu', 'gelu']})
+    >>> params = space.sample(np.random.default_rng(0))
+    >>> space.decode(space.encode(params)) == params
+    True
+    """
+
+    def __init__(self, spec: Mapping[str, Any] | SearchSpace) -> None:
+        if isinstance(spec, SearchSpace):
+            self._dims: dict[str, Dimension] = dict(spec._dims)
+            return
+        if not isinstance(spec, Mapping):
+            raise SearchSpaceError(
+                f"search_space must be a dict of dotted keys to dimensions, got "
+                f"{type(spec).__name__}."
+            )
+        dims: dict[str, Dimension] = {}
+        for key, value in _flatten(spec):
+            dims[key] = _as_dimension(key, value)
+        if not dims:
+            raise SearchSpaceError("search_space is empty: give at least one key to search.")
+        ordered = sorted(dims)
+        for a, b in zip(ordered, ordered[1:]):
+            if b.startswith(a + "."):
+                raise SearchSpaceError(
+                    f"search space keys '{a}' and '{b}' overlap: '{b}' lies inside '{a}'. "
+                    "Search one or the other."
+                )
+        self._dims = dims
+
+    # Mapping protocol -------------------------------------------------------
+    def __getitem__(self, key: str) -> Dimension:
+        return self._dims[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dims)
+
+    def __len__(self) -> int:
+        return len(self._dims)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k!r}: {v!r}" for k, v in self._dims.items())
+        return f"SearchSpace({{{inner}}})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SearchSpace) and self.fingerprint() == other.fingerprint()
+
+    def __hash__(self) -> int:
+        return hash(self.fingerprint())
+
+    # Properties -------------------------------------------------------------
+    @property
+    def cardinality(self) -> int | None:
+        """Number of distinct points, or ``None`` if any dimension is continuous."""
+        sizes = [d.cardinality for d in self._dims.values()]
+        if any(s is None for s in sizes):
+            return None
+        return math.prod(sizes)  # type: ignore[arg-type]
+
+    def fingerprint(self) -> str:
+        """A stable hash of the keys, types, bounds and choices."""
+        blob = json.dumps({k: d.to_json() for k, d in self._dims.items()}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    # Encoding ---------------------------------------------------------------
+    def decode(self, u: np.ndarray) -> dict[str, Any]:
+        """Decode one point of the unit cube (shape ``(d,)``) into parameters."""
+        return self.decode_many(np.asarray(u, dtype=np.float64).reshape(1, -1))[0]
+
+    def decode_many(self, u: np.ndarray) -> list[dict[str, Any]]:
+        """Decode ``n`` points (shape ``(n, d)``) into ``n`` parameter dicts."""
+        u = np.asarray(u, dtype=np.float64)
+        if u.ndim != 2 or u.shape[1] != len(self._dims):
+            raise ValueError(f"expected an array of shape (n, {len(self._dims)}), got {u.shape}")
+        columns = [dim.from_unit(u[:, j]) for j, dim in enumerate(self._dims.values())]
+        keys = list(self._dims)
+        return [dict(zip(keys, row)) for row in zip(*columns)]
+
+    def encode(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Encode parameters as the centre of their cell in the unit cube, shape ``(d,)``."""
+        self.check_params(params)
+        return np.array([dim.to_unit(params[k]) for k, dim in self._dims.items()])
+
+    def sample(self, rng: np.random.Generator, n: int | None = None) -> Any:
+        """Draw one parameter dict (``n=None``) or a list of ``n`` from ``rng``."""
+        u = rng.random((1 if n is None else n, len(self._dims)))
+        points = self.decode_many(u)
+        return points[0] if n is None else points
+
+    def contains(self, params: Mapping[str, Any]) -> bool:
+        """Whether ``params`` has exactly this space's keys, each with a valid value."""
+        return set(params) == set(self._dims) and all(
+            d.contains(params[k]) for k, d in self._dims.items()
+        )
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        """Raise ``SearchSpaceError`` naming the first key whose value is invalid."""
+        missing = [k for k in self._dims if k not in params]
+        extra = [k for k in params if k not in self._dims]
+        if missing or extra:
+            raise SearchSpaceError(
+                f"parameters do not match the search space: missing {missing}, unknown {extra}."
+            )
+        for key, dim in self._dims.items():
+            if not dim.contains(params[key]):
+                raise SearchSpaceError(f"'{key}' = {params[key]!r} is outside {dim!r}.")
+
+    def grid(self) -> Grid:
+        """All combinations of the dimensions' grid values (see :class:`Grid`)."""
+        return Grid(list(self._dims), [d.grid_values(k) for k, d in self._dims.items()])

@@ -1,0 +1,117 @@
+"""The ask/tell protocol every strategy implements.
+
+A strategy is a pure object: it suggests parameters and learns from
+results, and does no I/O. Strategies **minimise**; the search negates the
+value for ``mode='max'``.
+
+* ``ask()`` returns one parameter dict (``ask(n)`` a list of up to ``n``,
+  fewer when a finite strategy runs out); asked points are *pending* until
+  told. ``StrategyExhausted`` means nothing is left to suggest.
+* ``tell(params, value, state)`` records a result. ``value`` is ``None``
+  for a trial without one (failed, timed out); points told that were never
+  asked (a resumed study, a warm start) are recorded the same way.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, overload
+
+from ..errors import StrategyExhausted
+from ..space import SearchSpace, _same
+from ..trial import TrialState
+
+__all__ = ["Strategy", "Observation"]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One told result: the parameters, the value to minimise and the state."""
+
+    params: dict[str, Any]
+    value: float | None
+    state: TrialState
+
+
+def same_params(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Equal keys and type-aware equal values (``1`` differs from ``1.0``)."""
+    return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+
+
+class Strategy(ABC):
+    """Base class of ask/tell strategies.
+
+    Subclasses implement :meth:`_suggest`; the base class keeps the pending
+    points and the history.
+
+    Parameters
+    ----------
+    space : SearchSpace or mapping
+        What to search.
+    """
+
+    def __init__(self, space: SearchSpace | Mapping[str, Any]) -> None:
+        self.space = space if isinstance(space, SearchSpace) else SearchSpace(space)
+        self.pending: list[dict[str, Any]] = []
+        self.history: list[Observation] = []
+
+    @property
+    def size(self) -> int | None:
+        """How many points this strategy can suggest in all, ``None`` if unbounded."""
+        return None
+
+    @abstractmethod
+    def _suggest(self) -> dict[str, Any]:
+        """The next point; raise ``StrategyExhausted`` when there is none."""
+
+    def _observe(self, observation: Observation, was_pending: bool) -> None:  # noqa: B027
+        """Hook for subclasses that learn from results (no-op by default)."""
+
+    @overload
+    def ask(self, n: None = None) -> dict[str, Any]: ...
+
+    @overload
+    def ask(self, n: int) -> list[dict[str, Any]]: ...
+
+    def ask(self, n: int | None = None) -> dict[str, Any] | list[dict[str, Any]]:
+        """Suggest one point, or (with ``n``) a list of up to ``n`` points.
+
+        Raises
+        ------
+        StrategyExhausted
+            When asked for one point and none is left (``ask(n)`` returns
+            an empty list instead).
+        """
+        if n is None:
+            params = self._suggest()
+            self.pending.append(params)
+            return dict(params)
+        batch: list[dict[str, Any]] = []
+        for _ in range(n):
+            try:
+                batch.append(self.ask())
+            except StrategyExhausted:
+                break
+        return batch
+
+    def tell(
+        self,
+        params: Mapping[str, Any],
+        value: float | None,
+        state: TrialState | str = TrialState.COMPLETED,
+    ) -> None:
+        """Record the result of ``params`` (a value to minimise, or ``None``)."""
+        state = TrialState(state)
+        if state is TrialState.COMPLETED and value is None:
+            raise ValueError("a completed trial needs a value; use state='failed' for none")
+        was_pending = False
+        for i, p in enumerate(self.pending):
+            if same_params(p, params):
+                del self.pending[i]
+                was_pending = True
+                break
+        obs = Observation(dict(params), None if value is None else float(value), state)
+        self.history.append(obs)
+        self._observe(obs, was_pending)

@@ -1,0 +1,127 @@
+"""Random and quasi-random (scrambled Sobol) search."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from scipy.stats import qmc
+
+from ..errors import StrategyExhausted
+from ..space import SearchSpace
+from .base import Observation, Strategy
+
+__all__ = ["RandomStrategy"]
+
+#: Finite spaces up to this many points are drawn without replacement from
+#: an exact weighted permutation; larger ones reject repeats.
+_EXACT_LIMIT = 1_000_000
+
+
+class RandomStrategy(Strategy):
+    """Independent draws from the space, or a scrambled Sobol sequence.
+
+    Point ``i`` depends only on the seed and ``i``: the same seed gives the
+    same sequence in any process, and a resumed search continues it.
+
+    In a finite space (only integers and categoricals) no point is repeated:
+    the strategy draws without replacement, with each point's chance of
+    coming early proportional to its probability under plain sampling (so
+    log-scaled integers keep their log-uniform weighting), and is exhausted
+    after every point was suggested.
+
+    Parameters
+    ----------
+    space : SearchSpace or mapping
+        What to search.
+    seed : int, optional
+        Seed of the sequence; ``None`` draws fresh entropy once.
+    quasi : bool
+        Use scrambled Sobol points (``scipy.stats.qmc``), which cover the
+        cube more evenly than independent draws for small budgets.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace | Mapping[str, Any],
+        seed: int | None = None,
+        quasi: bool = False,
+    ) -> None:
+        super().__init__(space)
+        self.seed = seed
+        self.quasi = quasi
+        self._entropy = np.random.SeedSequence(seed).entropy
+        self._index = 0
+        self._sobol: qmc.Sobol | None = None
+        self._sobol_at = 0
+        cardinality = self.space.cardinality
+        self._finite = cardinality is not None
+        self._order: np.ndarray | None = None
+        if cardinality is not None and cardinality <= _EXACT_LIMIT:
+            self._order = self._weighted_permutation()
+        self._grid = self.space.grid() if self._finite else None
+        self._seen: set[int] = set()  # grid indices of points already suggested or told
+
+    @property
+    def size(self) -> int | None:
+        return self.space.cardinality
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence(self._entropy, spawn_key=(index,)))
+
+    def _weighted_permutation(self) -> np.ndarray:
+        """Grid indices in a weighted random order (Gumbel top-k, Efraimidis-Spirakis)."""
+        log_p = np.zeros(1)
+        for dim in self.space.values():
+            log_p = (log_p[:, None] + np.log(dim.probabilities())[None, :]).ravel()
+        gumbel = self._rng(-1 % (2**32)).gumbel(size=log_p.size)
+        return np.argsort(-(log_p + gumbel), kind="stable")
+
+    def _unit_point(self, index: int) -> np.ndarray:
+        d = len(self.space)
+        if not self.quasi:
+            return self._rng(index).random(d)
+        if self._sobol is None or index < self._sobol_at:
+            self._sobol = qmc.Sobol(d, scramble=True, seed=self._rng(-2 % (2**32)))
+            self._sobol_at = 0
+        if index > self._sobol_at:
+            self._sobol.fast_forward(index - self._sobol_at)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # balance warnings for n not a power of 2
+            u = self._sobol.random(1)[0]
+        self._sobol_at = index + 1
+        return u
+
+    def _mark_seen(self, params: Mapping[str, Any]) -> bool:
+        """Add a finite-space point to the seen set; False if it was there already."""
+        index = self._grid.index_of(params)  # type: ignore[union-attr]
+        if index is None or index in self._seen:
+            return False
+        self._seen.add(index)
+        return True
+
+    def _suggest(self) -> dict[str, Any]:
+        if self._order is not None:
+            while self._index < self._order.size:
+                index = int(self._order[self._index])
+                self._index += 1
+                if index not in self._seen:
+                    self._seen.add(index)
+                    return self._grid[index]  # type: ignore[index]
+            raise StrategyExhausted(
+                f"all {self._order.size} points of the finite search space have been suggested"
+            )
+        for _ in range(1000 if self._finite else 1):
+            params = self.space.decode(self._unit_point(self._index))
+            self._index += 1
+            if not self._finite or self._mark_seen(params):
+                return params
+        raise StrategyExhausted("no unseen point found in 1000 draws of the finite space")
+
+    def _observe(self, observation: Observation, was_pending: bool) -> None:
+        if self._finite and not was_pending:
+            self._mark_seen(observation.params)
+
+

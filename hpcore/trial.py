@@ -1,0 +1,185 @@
+"""Trials: their states, the record of a finished trial, and the handle
+``train_fn`` receives.
+
+These are plain data types with no I/O, shared by strategies (which read
+states), executors (which fill records) and the search loop.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import numbers
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ResultError
+
+__all__ = ["TrialState", "Trial", "FrozenTrial", "interpret_result"]
+
+
+class TrialState(str, enum.Enum):
+    """Where a trial is in its life.
+
+    ``COMPLETED`` trials have a finite value. ``FAILED`` ones raised, returned
+    NaN/inf or lost their process. ``INTERRUPTED`` ones were running when the
+    search was stopped (Ctrl-C) and are run again on resume.
+    """
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def is_finished(self) -> bool:
+        """Whether the trial ended for good (it is not run again on resume)."""
+        return self not in (TrialState.RUNNING, TrialState.INTERRUPTED)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class Trial:
+    """The handle ``train_fn(config, trial)`` receives.
+
+    Attributes
+    ----------
+    trial_id : int
+        0-based, in the order trials were started.
+    params : dict
+        The searched values, by dotted key.
+    config : object
+        The full config of this trial (base config plus ``params``).
+    dir : pathlib.Path or None
+        A folder for this trial's artifacts when the search has an
+        ``experiment_root``; ``None`` for in-memory searches.
+    """
+
+    trial_id: int
+    params: dict[str, Any]
+    config: Any = None
+    dir: Path | None = None
+    reports: list[dict[str, Any]] = field(default_factory=list)
+
+    def report(self, step: int, value: float | None = None, **metrics: float) -> None:
+        """Record an intermediate result (one point of the learning curve).
+
+        Parameters
+        ----------
+        step : int
+            Epoch, iteration or any increasing counter.
+        value : float, optional
+            The value of the search's metric at this step.
+        **metrics
+            Other named values to keep alongside it.
+        """
+        entry: dict[str, Any] = {"step": int(step), "time": time.time()}
+        if value is not None:
+            entry["value"] = float(value)
+        entry.update({k: float(v) for k, v in metrics.items()})
+        self.reports.append(entry)
+
+    @property
+    def should_stop(self) -> bool:
+        """Whether a stopping rule asked this trial to stop (no rule is set: False)."""
+        return False
+
+
+@dataclass
+class FrozenTrial:
+    """The record of one trial, as kept in ``search.trials``.
+
+    ``value`` is the search's metric as ``train_fn`` returned it (not
+    negated for ``mode='max'``); ``metrics`` holds every number the trial
+    returned.
+    """
+
+    trial_id: int
+    params: dict[str, Any]
+    state: TrialState = TrialState.RUNNING
+    value: float | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+    traceback: str | None = None
+    start: float | None = None
+    end: float | None = None
+    reports: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, or ``None`` while running."""
+        if self.start is None or self.end is None:
+            return None
+        return self.end - self.start
+
+
+def _as_float(x: Any) -> float | None:
+    """A Python float from a number, numpy scalar or one-element tensor, else None."""
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, numbers.Real):
+        return float(x)
+    item = getattr(x, "item", None)
+    size = getattr(x, "size", None)
+    size = size() if callable(size) and not isinstance(size, int) else size
+    if callable(item) and (size in (1, None) or getattr(x, "numel", lambda: 0)() == 1):
+        try:
+            v = item()
+        except (ValueError, RuntimeError, TypeError):
+            return None
+        if isinstance(v, numbers.Real) and not isinstance(v, bool):
+            return float(v)
+    return None
+
+
+def interpret_result(result: Any, metric: str | None) -> tuple[float, dict[str, float]]:
+    """Turn what ``train_fn`` returned into ``(value, numeric metrics)``.
+
+    A float-like result is the value. A mapping must hold ``metric``; its
+    other numeric entries are kept as metrics. A non-finite value is
+    returned as is (the caller records a failed trial).
+
+    Raises
+    ------
+    ResultError
+        If the result is neither, or the mapping lacks ``metric``: a bug
+        every trial would repeat.
+    """
+    value = _as_float(result)
+    if value is not None:
+        return value, ({metric: value} if metric else {})
+    if isinstance(result, Mapping):
+        keys = [str(k) for k in result]
+        if metric is None:
+            raise ResultError(
+                f"train_fn returned a mapping with keys {keys}, but the search has no "
+                "`metric`. Pass metric= one of these keys."
+            )
+        if metric not in result:
+            raise ResultError(
+                f"train_fn returned a mapping without the metric '{metric}'; the keys "
+                f"returned were {keys}. Return '{metric}' or set metric= to one of these."
+            )
+        value = _as_float(result[metric])
+        if value is None:
+            raise ResultError(
+                f"train_fn returned {metric}={result[metric]!r} "
+                f"({type(result[metric]).__name__}); the metric must be a number."
+            )
+        metrics = {str(k): f for k, v in result.items() if (f := _as_float(v)) is not None}
+        return value, metrics
+    raise ResultError(
+        f"train_fn returned {result!r} ({type(result).__name__}); it must return a number "
+        "or a mapping that holds the metric, e.g. {'val_loss': 0.12}."
+    )
+
+
+def is_finite(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)
