@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-__all__ = ["apply_params", "get_path", "check_config_keys"]
+__all__ = ["apply_params", "get_path", "check_config_keys", "flatten_config"]
 
 
 def _is_dataclass_instance(obj: Any) -> bool:
@@ -79,7 +79,11 @@ def apply_params(base_config: Any, params: Mapping[str, Any]) -> Any:
         If a key passes through a value that is not a mapping or dataclass,
         or names a field a dataclass does not have.
     """
-    config: Any = {} if base_config is None else copy.deepcopy(base_config)
+    if base_config is None:
+        base_config = {}
+    elif isinstance(base_config, Mapping) and not isinstance(base_config, MutableMapping):
+        base_config = dict(base_config)  # read-only mappings (MappingProxyType) cannot be copied
+    config: Any = copy.deepcopy(base_config)
     if not isinstance(config, Mapping) and not _is_dataclass_instance(config):
         raise ConfigError(
             f"base_config must be a dict (or another mapping) or a dataclass instance, got "

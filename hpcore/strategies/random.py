@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from scipy.stats import qmc
 
 from ..errors import StrategyExhausted
 from ..space import SearchSpace
@@ -54,7 +53,7 @@ class RandomStrategy(Strategy):
         self.quasi = quasi
         self._entropy = np.random.SeedSequence(seed).entropy
         self._index = 0
-        self._sobol: qmc.Sobol | None = None
+        self._sobol: Any = None  # scipy.stats.qmc.Sobol, imported on first use (0.5 s)
         self._sobol_at = 0
         cardinality = self.space.cardinality
         self._finite = cardinality is not None
@@ -84,6 +83,8 @@ class RandomStrategy(Strategy):
         if not self.quasi:
             return self._rng(index).random(d)
         if self._sobol is None or index < self._sobol_at:
+            from scipy.stats import qmc
+
             self._sobol = qmc.Sobol(d, scramble=True, seed=self._rng(-2 % (2**32)))
             self._sobol_at = 0
         if index > self._sobol_at:
