@@ -27,7 +27,8 @@ work in that unit cube and the space decodes their points into values:
 * Categorical with ``k`` choices: ``k`` equal bins.
 
 ``encode`` maps a value to the centre of its bin, so
-``decode(encode(x)) == x`` for every value of the space.
+``decode(encode(x)) == x`` for every value of the space: exactly for
+integers and categoricals, up to float rounding for reals.
 
 Dimensions are plain declarations; :class:`SearchSpace` checks them, so
 that every message names the key at fault.
@@ -130,6 +131,11 @@ def _check_bounds(key: str, kind: str, low: Any, high: Any, log: bool) -> None:
             f"{kind} '{key}': log=True needs `low` > 0, got low={low!r}. "
             "Use a positive lower bound or log=False."
         )
+    if not log and not math.isfinite(float(high) - float(low)):
+        raise SearchSpaceError(
+            f"{kind} '{key}': the range [{low!r}, {high!r}] is too wide for floating point "
+            "(high - low overflows). Narrow it or use log=True."
+        )
 
 
 @dataclass(frozen=True)
@@ -171,10 +177,13 @@ class Real(Dimension):
 
     def from_unit(self, u: np.ndarray) -> list[Any]:
         a, b = self._span()
-        x = a + np.asarray(u, dtype=np.float64) * (b - a)
+        u = np.asarray(u, dtype=np.float64)
+        x = a + u * (b - a)
         if self.log:
             x = np.exp(x)
         x = np.clip(x, self.low, self.high)
+        # the ends exactly: rounding (exp(log(low)), low + (high - low)) can miss them
+        x = np.where(u <= 0.0, self.low, np.where(u >= 1.0, self.high, x))
         return [float(v) for v in x]
 
     def to_unit(self, value: Any) -> float:
@@ -201,7 +210,10 @@ class Real(Dimension):
         return f"Real({self.low!r}, {self.high!r}{extra})"
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": "real", "low": float(self.low), "high": float(self.high), "log": self.log}
+        out = {"type": "real", "low": float(self.low), "high": float(self.high), "log": self.log}
+        if self.grid_points is not None:
+            out["grid_points"] = int(self.grid_points)
+        return out
 
 
 @dataclass(frozen=True)
@@ -460,6 +472,11 @@ class Grid(Sequence[dict[str, Any]]):
         self.axes = tuple(axes)
         self._size = math.prod(len(a) for a in self.axes)
 
+    @property
+    def size(self) -> int:
+        """Number of points; unlike ``len()``, also beyond ``sys.maxsize``."""
+        return self._size
+
     def __len__(self) -> int:
         return self._size
 
@@ -522,7 +539,7 @@ class SearchSpace(Mapping[str, Dimension]):
     --------
     >>> space = SearchSpace({'lr': Real(1e-4, 1e-1, log=True), 'act': ['relu', 'gelu']})
     >>> params = space.sample(np.random.default_rng(0))
-    >>> space.decode(space.encode(params)) == params
+    >>> space.decode(space.encode(params))['act'] == params['act']
     True
     """
 
@@ -537,6 +554,11 @@ class SearchSpace(Mapping[str, Dimension]):
             )
         dims: dict[str, Dimension] = {}
         for key, value in _flatten(spec):
+            if key in dims:
+                raise SearchSpaceError(
+                    f"search space key '{key}' is given twice (once nested, once dotted). "
+                    "Keep one of them."
+                )
             dims[key] = _as_dimension(key, value)
         if not dims:
             raise SearchSpaceError("search_space is empty: give at least one key to search.")

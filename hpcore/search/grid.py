@@ -51,7 +51,7 @@ class GridSearch(BaseSearch):
     ) -> None:
         super().__init__(base_config, search_space, metric, mode, n_trials, random_state)
         self.shuffle = shuffle
-        self.size = len(self.space.grid())  # raises for a Real without grid_points
+        self.size = self.space.grid().size  # raises for a Real without grid_points
 
     def _make_strategy(self) -> GridStrategy:
         return GridStrategy(self.space, shuffle=self.shuffle, seed=self.random_state)

@@ -43,23 +43,23 @@ class GridStrategy(Strategy):
         self.grid = self.space.grid()
         self._order: np.ndarray | None = None
         if shuffle:
-            self._order = np.random.default_rng(seed).permutation(len(self.grid))
+            self._order = np.random.default_rng(seed).permutation(self.grid.size)
         self._cursor = 0
         self._done: set[int] = set()
 
     @property
     def size(self) -> int:
-        return len(self.grid)
+        return self.grid.size
 
     def _suggest(self) -> dict[str, Any]:
-        while self._cursor < len(self.grid):
+        while self._cursor < self.grid.size:
             pos = self._cursor
             index = int(self._order[pos]) if self._order is not None else pos
             self._cursor += 1
             if index not in self._done:
                 self._done.add(index)
                 return self.grid[index]
-        raise StrategyExhausted(f"all {len(self.grid)} grid points have been suggested")
+        raise StrategyExhausted(f"all {self.grid.size} grid points have been suggested")
 
     def _observe(self, observation: Observation, was_pending: bool) -> None:
         if not was_pending:
