@@ -4,7 +4,6 @@ asv re-runs ``setup`` before every timing sample, so each sample starts
 from exactly ``N_PRIOR`` told observations.
 """
 
-import numpy as np
 
 from hpcore.space import Categorical, Integer, Real, SearchSpace
 from hpcore.strategies import GridStrategy, RandomStrategy

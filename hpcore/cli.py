@@ -38,8 +38,8 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
     )
     demo.add_argument("--out", default="experiments/demo", help="results folder")
-    demo.add_argument("--trials", type=_positive_int, default=20, help="budget per search")
-    demo.add_argument("--epochs", type=_positive_int, default=60, help="epochs per trial")
+    demo.add_argument("--trials", type=_positive_int, default=24, help="budget per search")
+    demo.add_argument("--epochs", type=_positive_int, default=100, help="epochs per trial")
     demo.add_argument("--n-jobs", type=int, default=2, help="trials at once (-1: every core)")
     demo.add_argument("--seed", type=int, default=0, help="random_state of the searches")
     demo.add_argument(

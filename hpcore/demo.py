@@ -33,7 +33,7 @@ BASE_CONFIG: dict[str, Any] = {
     "seed": 0,
     "data": {"folds": 3},
     "model": {"hidden_dim": 64, "n_layers": 2, "dropout": 0.1, "activation": "relu"},
-    "training": {"lr": 1e-3, "batch_size": 64, "weight_decay": 1e-4, "epochs": 60},
+    "training": {"lr": 1e-3, "batch_size": 64, "weight_decay": 1e-4, "epochs": 100},
 }
 
 
@@ -148,7 +148,7 @@ def demo_searches(n_trials: int, epochs: int, seed: int) -> dict[str, BaseSearch
     base = json.loads(json.dumps(BASE_CONFIG))
     base["training"]["epochs"] = epochs
     grid_space = {
-        "training.lr": Real(1e-3, 3e-2, log=True, grid_points=5),
+        "training.lr": Real(1e-3, 3e-2, log=True, grid_points=6),
         "model.hidden_dim": [32, 128],
         "training.batch_size": [32, 128],
     }
@@ -175,8 +175,8 @@ def _trials_to_best(search: BaseSearch) -> int | None:
 
 def run_demo(
     out: str | Path = "experiments/demo",
-    n_trials: int = 20,
-    epochs: int = 60,
+    n_trials: int = 24,
+    epochs: int = 100,
     n_jobs: int = 2,
     seed: int = 0,
     verbose: bool = True,

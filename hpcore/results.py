@@ -8,10 +8,10 @@ renders them for a terminal; ``save_results`` writes ``trials.json``,
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -95,8 +95,8 @@ def format_table(
 
 def _write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a crash never leaves half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as f:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", newline="") as f:
         f.write(text)
     os.replace(tmp, path)
 
@@ -114,16 +114,15 @@ def save_results(search: BaseSearch, directory: str | os.PathLike[str]) -> Path:
     keys: list[str] = []
     for t in search.trials:
         keys.extend(k for k in t.params if k not in keys)
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=".trials.csv.")
-    with os.fdopen(fd, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["trial_id", "state", "value", "duration", "error", *keys])
-        for t in search.trials:
-            writer.writerow(
-                [t.trial_id, str(t.state), t.value, t.duration, t.error or ""]
-                + [t.params.get(k) for k in keys]
-            )
-    os.replace(tmp, out / "trials.csv")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["trial_id", "state", "value", "duration", "error", *keys])
+    for t in search.trials:
+        writer.writerow(
+            [t.trial_id, str(t.state), t.value, t.duration, t.error or ""]
+            + [t.params.get(k) for k in keys]
+        )
+    _write_atomic(out / "trials.csv", buffer.getvalue())
     best = search.best_trial
     summary = {
         "metric": search.metric,

@@ -295,3 +295,25 @@ def test_parallel_lambda_works_with_cloudpickle():
     search = RandomSearch({}, {"x": Real(0, 1)}, n_trials=4, random_state=0)
     _, best = search.run(lambda c: c["x"] * 2, n_jobs=2)
     assert best == min(t.value for t in search.trials)
+
+
+def test_results_table_and_files_record_failures(tmp_path):
+    import json
+
+    from hpcore.results import format_table, save_results, to_records
+
+    search = GridSearch({}, {"mode": ["raise", "ok"], "x": [0.5, 0.25]}, metric="loss")
+    search.run(train_fns.faulty)
+    table = format_table(search.trials, "loss", best_id=search.best_trial.trial_id)
+    lines = table.splitlines()
+    assert lines[0].split()[:4] == ["#", "state", "loss", "time"]
+    assert [ln.split()[0] for ln in lines[2:]] == ["0", "1", "2", "3*"]
+    assert "failed" in lines[2] and "ok" in lines[5]
+    folder = save_results(search, tmp_path / "out")
+    records = json.loads((folder / "trials.json").read_text())
+    assert records == json.loads(json.dumps(to_records(search.trials)))
+    assert records[0]["state"] == "failed" and records[0]["error"] == "RuntimeError: boom"
+    best = json.loads((folder / "best.json").read_text())
+    assert best["best_trial_id"] == 3 and best["best_config"] == {"mode": "ok", "x": 0.25}
+    csv_lines = (folder / "trials.csv").read_text().splitlines()
+    assert csv_lines[0] == "trial_id,state,value,duration,error,mode,x" and len(csv_lines) == 5

@@ -293,8 +293,9 @@ class BaseSearch(ABC):
         params = ", ".join(f"{k}={_short(v)}" for k, v in record.params.items())
         best_txt = "" if best is None else f"  best={best:.6g}"
         dur = record.duration or 0.0
+        done = sum(t.state.is_finished for t in self.trials)
         print(
-            f"[trial {record.trial_id + 1:>{width}}/{budget}] {what}{best_txt}  "
+            f"[{done:>{width}}/{budget}] trial {record.trial_id:<{width}} {what}{best_txt}  "
             f"({dur:.1f}s)  {params}",
             file=sys.stderr,
             flush=True,
