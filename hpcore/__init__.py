@@ -13,7 +13,7 @@ from .errors import (
     SearchSpaceError,
     StrategyExhausted,
 )
-from .search import BaseSearch, GridSearch, RandomSearch
+from .search import BaseSearch, BayesianSearch, GridSearch, RandomSearch
 from .space import (
     Categorical,
     Choice,
@@ -31,6 +31,7 @@ __version__ = "0.1.0"
 __all__ = [
     "GridSearch",
     "RandomSearch",
+    "BayesianSearch",
     "BaseSearch",
     "Real",
     "Integer",

@@ -70,7 +70,7 @@ def test_import_hpcore_pulls_in_no_heavy_optional_package():
     code = (
         "import sys, hpcore, hpcore.search.space, hpcore.cli;"
         "heavy = [m for m in ('torch', 'dask', 'optuna', 'matplotlib', 'sklearn', 'hypothesis',"
-        " 'scipy.stats') if m in sys.modules]; print(heavy)"
+        " 'scipy.stats', 'scipy.optimize', 'numba') if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -1,7 +1,72 @@
 """numba kernels on float64 arrays in the unit cube (GP, Cholesky, acquisitions).
 
-This layer imports nothing else of hpcore. Its contents arrive with the
-Bayesian search.
+This layer imports nothing else of hpcore. The API contract, with every
+symbol's shape, is in the docstrings of the submodules:
+
+* :mod:`~hpcore.kernels.matern`: Matérn-5/2 ARD kernel (Hamming distance on categorical dims);
+* :mod:`~hpcore.kernels.linalg`: Cholesky with jitter, triangular solves, Cholesky extension;
+* :mod:`~hpcore.kernels.gp`: marginal likelihood, priors, MAP fit, factorisation;
+* :mod:`~hpcore.kernels.predict`: posterior mean and variance with gradients;
+* :mod:`~hpcore.kernels.acqf`: EI, log-EI, UCB, PI, log-PI with gradients;
+* :mod:`~hpcore.kernels.optimize`: multi-start acquisition maximisation over mixed boxes.
 """
 
-__all__: list[str] = []
+from .acqf import (
+    EI,
+    LOG_EI,
+    LOG_PI,
+    PI,
+    UCB,
+    acquisition,
+    acquisition_grad,
+    erfcx,
+    log_h,
+)
+from .gp import (
+    default_theta,
+    factorize,
+    fit_gp,
+    neg_log_posterior,
+    neg_log_posterior_and_grad,
+    theta_bounds,
+)
+from .linalg import cholesky_extend, cholesky_jitter, solve_lower, solve_lower_t
+from .matern import matern52, matern52_grad_x
+from .optimize import acquisition_value_and_grad, maximize_acquisition, score_candidates, snap
+from .predict import posterior, posterior_grad
+
+__all__ = [
+    # matern
+    "matern52",
+    "matern52_grad_x",
+    # linalg
+    "cholesky_jitter",
+    "solve_lower",
+    "solve_lower_t",
+    "cholesky_extend",
+    # gp
+    "theta_bounds",
+    "default_theta",
+    "neg_log_posterior",
+    "neg_log_posterior_and_grad",
+    "factorize",
+    "fit_gp",
+    # posterior
+    "posterior",
+    "posterior_grad",
+    # acquisition
+    "EI",
+    "LOG_EI",
+    "UCB",
+    "PI",
+    "LOG_PI",
+    "acquisition",
+    "acquisition_grad",
+    "erfcx",
+    "log_h",
+    # optimize
+    "score_candidates",
+    "acquisition_value_and_grad",
+    "snap",
+    "maximize_acquisition",
+]

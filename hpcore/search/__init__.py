@@ -1,7 +1,8 @@
-"""Searches: ``GridSearch``, ``RandomSearch`` (the run loop lives in ``base``)."""
+"""Searches: ``GridSearch``, ``RandomSearch``, ``BayesianSearch`` (the run loop lives in ``base``)."""
 
 from .base import BaseSearch
+from .bayesian import BayesianSearch
 from .grid import GridSearch
 from .random import RandomSearch
 
-__all__ = ["BaseSearch", "GridSearch", "RandomSearch"]
+__all__ = ["BaseSearch", "GridSearch", "RandomSearch", "BayesianSearch"]

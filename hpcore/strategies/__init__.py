@@ -4,4 +4,13 @@ from .base import Observation, Strategy
 from .grid import GridStrategy
 from .random import RandomStrategy
 
-__all__ = ["Strategy", "Observation", "GridStrategy", "RandomStrategy"]
+__all__ = ["Strategy", "Observation", "GridStrategy", "RandomStrategy", "BayesianStrategy"]
+
+
+def __getattr__(name: str) -> object:
+    # BayesianStrategy loads the numba kernel layer; import it only when asked for.
+    if name == "BayesianStrategy":
+        from .bayesian import BayesianStrategy
+
+        return BayesianStrategy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

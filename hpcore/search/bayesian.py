@@ -1,0 +1,102 @@
+"""``BayesianSearch``: Gaussian-process Bayesian optimisation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ArgumentError
+from ..space import SearchSpace
+from .base import BaseSearch
+
+__all__ = ["BayesianSearch"]
+
+#: The acquisition functions BayesianSearch accepts.
+ACQUISITION_NAMES = ("ei", "logei", "ucb", "pi")
+
+
+class BayesianSearch(BaseSearch):
+    """Suggest each trial where a GP model of the results expects most gain.
+
+    After ``n_initial_points`` quasi-random trials, a Gaussian process
+    (Matérn-5/2 with one length scale per key, MAP hyperparameters) models
+    the results and the next trial maximises the acquisition function.
+    Parallel workers get distinct points: pending trials are fantasised.
+    See :mod:`hpcore.strategies.bayesian` for the details.
+
+    Parameters
+    ----------
+    base_config, search_space, metric, mode, random_state
+        As in :class:`~hpcore.search.base.BaseSearch`.
+    n_trials : int
+        Trials in all, initial ones included (default 50).
+    n_initial_points : int
+        Quasi-random trials before the model is used (default 10).
+    acquisition : {'ei', 'logei', 'ucb', 'pi'}
+        Expected improvement, its logarithm (same maximiser, gradients
+        that do not vanish far from the incumbent), upper confidence bound
+        (``beta`` weighs exploration) or probability of improvement.
+    beta : float
+        UCB's exploration weight on standardised values (default 2).
+    **strategy_options
+        Passed to :class:`~hpcore.strategies.bayesian.BayesianStrategy`
+        (``y_transform``, ``n_candidates``, ``n_restarts``, ...).
+
+    Examples
+    --------
+    >>> from hpcore.search.space import Real, Integer
+    >>> search = BayesianSearch(
+    ...     base_config={'training': {}},
+    ...     search_space={'training.lr': Real(1e-5, 1e-2, log=True),
+    ...                   'training.batch_size': Integer(32, 256, log=True),
+    ...                   'model.hidden_dim': [128, 256, 512]},
+    ...     metric='val_loss', mode='min', n_trials=50, n_initial_points=10,
+    ...     acquisition='ei', random_state=42)
+    """
+
+    def __init__(
+        self,
+        base_config: Any = None,
+        search_space: Mapping[str, Any] | SearchSpace | None = None,
+        metric: str | None = None,
+        mode: str = "min",
+        n_trials: int | None = 50,
+        random_state: int | None = None,
+        n_initial_points: int = 10,
+        acquisition: str = "ei",
+        beta: float = 2.0,
+        **strategy_options: Any,
+    ) -> None:
+        if acquisition not in ACQUISITION_NAMES:
+            raise ArgumentError(
+                f"acquisition must be one of {list(ACQUISITION_NAMES)}, got {acquisition!r}. "
+                "'ei' (expected improvement) is the usual choice."
+            )
+        if isinstance(n_initial_points, bool) or not isinstance(n_initial_points, int) or (
+            n_initial_points < 1
+        ):
+            raise ArgumentError(f"n_initial_points must be an int >= 1, got {n_initial_points!r}.")
+        if not beta >= 0:
+            raise ArgumentError(f"beta must be >= 0, got {beta!r}.")
+        super().__init__(base_config, search_space, metric, mode, n_trials, random_state)
+        self.n_initial_points = n_initial_points
+        self.acquisition = acquisition
+        self.beta = float(beta)
+        self.strategy_options = dict(strategy_options)
+        self._make_strategy()  # check the options now, before any trial
+
+    def _make_strategy(self) -> Any:
+        # Imported here: the kernel layer loads numba, which `import hpcore` avoids.
+        from ..strategies.bayesian import BayesianStrategy
+
+        try:
+            return BayesianStrategy(
+                self.space,
+                seed=self.random_state,
+                n_initial_points=self.n_initial_points,
+                acquisition=self.acquisition,
+                beta=self.beta,
+                **self.strategy_options,
+            )
+        except (TypeError, ValueError) as exc:
+            raise ArgumentError(f"BayesianSearch: {exc}") from exc

@@ -1,0 +1,323 @@
+"""Gaussian-process Bayesian optimisation on the kernel layer.
+
+How a suggestion is made
+------------------------
+1. The first ``n_initial_points`` suggestions are a scrambled Sobol
+   sequence (quasi-random, even coverage).
+2. Then a GP (Matérn-5/2, ARD, MAP hyperparameters) models the completed
+   trials' values, standardised (optionally power-warped first, see
+   ``y_transform``). Each dimension is one GP input: reals and integers by
+   their unit-cube coordinate (integers at the centre of their bin, so the
+   GP only ever sees values a config can take), categoricals by their
+   index under a Hamming distance.
+3. The acquisition (EI, log-EI, UCB or PI) is maximised by
+   :func:`hpcore.kernels.maximize_acquisition` over quasi-random
+   candidates and perturbations of the best points, snapped to the allowed
+   levels; in a finite space of at most ``exhaustive_limit`` points, every
+   unseen point is scored.
+
+Refit schedule
+--------------
+The hyperparameters are refit (L-BFGS-B, warm-started from the last fit
+plus ``n_fit_restarts`` prior draws) whenever the number of completed
+trials has grown by ``refit_growth`` (10%) since the last fit, and at
+least every point while there are fewer than 20. In between, the
+Cholesky factor is extended by the new points in O(n^2) each and the
+hyperparameters are kept.
+
+Pending points
+--------------
+Points asked and not yet told (parallel workers) are fantasised with the
+kriging believer: they join the model with the posterior mean as their
+value, via the O(n^2) Cholesky extension, so the variance collapses there
+and the next suggestion goes elsewhere.
+
+Failed trials carry no value and are left out of the model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .. import kernels
+from ..kernels._threads import blas_threads
+from ..space import Categorical, SearchSpace
+from ..trial import TrialState
+from .base import Observation, Strategy
+from .random import RandomStrategy
+
+__all__ = ["BayesianStrategy", "ACQUISITIONS"]
+
+#: Integer dimensions with more values than this are optimised as continuous
+#: and rounded when decoded (snapping scans the levels linearly).
+_MAX_LEVELS = 512
+
+#: Acquisition names accepted by the strategy, and their kernel codes.
+ACQUISITIONS: dict[str, int] = {
+    "ei": kernels.EI,
+    "logei": kernels.LOG_EI,
+    "ucb": kernels.UCB,
+    "pi": kernels.PI,
+}
+
+
+class BayesianStrategy(Strategy):
+    """GP Bayesian optimisation (see the module docstring).
+
+    Parameters
+    ----------
+    space : SearchSpace or mapping
+        What to search.
+    seed : int, optional
+        Same seed, same suggestions.
+    n_initial_points : int
+        Quasi-random suggestions before the GP takes over.
+    acquisition : {'ei', 'logei', 'ucb', 'pi'}
+        What to maximise.
+    beta : float
+        Exploration weight of UCB (``mean - beta * std`` is minimised).
+    y_transform : {'standardize', 'yeo-johnson'}
+        How values are normalised before the GP sees them.
+    n_candidates : int
+        Quasi-random candidates scored per suggestion.
+    n_restarts : int
+        Best candidates polished with L-BFGS-B.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace | Mapping[str, Any],
+        seed: int | None = None,
+        n_initial_points: int = 10,
+        acquisition: str = "ei",
+        beta: float = 2.0,
+        y_transform: str = "standardize",
+        n_candidates: int = 1024,
+        n_restarts: int = 5,
+        n_fit_restarts: int = 2,
+        refit_growth: float = 0.1,
+        exhaustive_limit: int = 4096,
+    ) -> None:
+        super().__init__(space)
+        if acquisition not in ACQUISITIONS:
+            raise ValueError(
+                f"acquisition must be one of {sorted(ACQUISITIONS)}, got {acquisition!r}"
+            )
+        if y_transform not in ("standardize", "yeo-johnson"):
+            raise ValueError(
+                f"y_transform must be 'standardize' or 'yeo-johnson', got {y_transform!r}"
+            )
+        self.seed = seed
+        self.n_initial_points = int(n_initial_points)
+        self.acquisition = acquisition
+        self.beta = float(beta)
+        self.y_transform = y_transform
+        self.n_candidates = int(n_candidates)
+        self.n_restarts = int(n_restarts)
+        self.n_fit_restarts = int(n_fit_restarts)
+        self.refit_growth = float(refit_growth)
+        self._entropy = np.random.SeedSequence(seed).entropy
+        self._initial = RandomStrategy(self.space, seed=seed, quasi=True)
+        self._n_asked = 0  # suggestions made so far, resumed ones included
+        self._dims = list(self.space.values())
+        d = len(self._dims)
+        self._cat = np.array([isinstance(dim, Categorical) for dim in self._dims], dtype=np.float64)
+        self._levels, self._n_levels = self._discrete_levels()
+        cardinality = self.space.cardinality
+        self._grid_features: np.ndarray | None = None
+        if cardinality is not None and cardinality <= exhaustive_limit:
+            self._grid_features = np.array([self._features(p) for p in self.space.grid()])
+        # Model state: features and values of completed trials, in the order told.
+        self._X = np.empty((0, d))
+        self._y: list[float] = []
+        self._theta: np.ndarray | None = None
+        self._fit_n = 0
+        self._L: np.ndarray | None = None
+        self._jitter = 0.0
+        self._seen: set[bytes] = set()
+
+    # -- features -------------------------------------------------------------
+    def _discrete_levels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Allowed GP coordinates of each discrete dimension (NaN-padded)."""
+        per_dim: list[np.ndarray] = []
+        for dim in self._dims:
+            if isinstance(dim, Categorical):
+                per_dim.append(np.arange(len(dim.choices), dtype=np.float64))
+            elif dim.cardinality is not None and dim.cardinality <= _MAX_LEVELS:
+                per_dim.append(np.array([dim.to_unit(v) for v in dim.grid_values("")]))
+            else:
+                per_dim.append(np.empty(0))
+        width = max(1, max(len(p) for p in per_dim))
+        levels = np.full((len(per_dim), width), np.nan)
+        for j, p in enumerate(per_dim):
+            levels[j, : len(p)] = p
+        return levels, np.array([len(p) for p in per_dim], dtype=np.int64)
+
+    def _features(self, params: Mapping[str, Any]) -> np.ndarray:
+        row = np.empty(len(self._dims))
+        for j, (key, dim) in enumerate(self.space.items()):
+            value = params[key]
+            row[j] = dim.index(value) if isinstance(dim, Categorical) else dim.to_unit(value)
+        return row
+
+    def _params(self, z: np.ndarray) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for j, (key, dim) in enumerate(self.space.items()):
+            if isinstance(dim, Categorical):
+                out[key] = dim.choices[int(round(z[j]))]
+            else:
+                out[key] = dim.from_unit(np.array([z[j]]))[0]
+        return out
+
+    # -- learning -------------------------------------------------------------
+    def _observe(self, observation: Observation, was_pending: bool) -> None:
+        if observation.state is TrialState.COMPLETED and observation.value is not None:
+            if math.isfinite(observation.value):
+                x = self._features(observation.params)
+                self._X = np.vstack([self._X, x[None, :]])
+                self._y.append(observation.value)
+        self._seen.add(self._key(self._features(observation.params)))
+
+    @staticmethod
+    def _key(z: np.ndarray) -> bytes:
+        return (np.round(z, 9) + 0.0).tobytes()
+
+    def _transformed_y(self) -> np.ndarray:
+        y = np.asarray(self._y, dtype=np.float64)
+        if self.y_transform == "yeo-johnson" and len(y) >= 5 and np.ptp(y) > 0:
+            from scipy.stats import yeojohnson
+
+            z = (y - y.mean()) / y.std()
+            y, _ = yeojohnson(z)
+        std = y.std()
+        return (y - y.mean()) / (std if std > 0 else 1.0)
+
+    def _rng(self, purpose: int) -> np.random.Generator:
+        seq = np.random.SeedSequence(self._entropy, spawn_key=(self._n_asked, purpose))
+        return np.random.default_rng(seq)
+
+    def _fit(self, ys: np.ndarray) -> None:
+        """Refit on the schedule, else extend the Cholesky factor by new points."""
+        X = self._X
+        n = len(ys)
+        due = (
+            self._theta is None
+            or n < 20
+            or n >= self._fit_n * (1.0 + self.refit_growth)
+        )
+        if due:
+            self._theta = kernels.fit_gp(
+                X, ys, self._cat, theta0=self._theta, n_restarts=self.n_fit_restarts,
+                seed=int(self._rng(1).integers(2**31)),
+            )
+            self._fit_n = n
+            self._L, _ = kernels.factorize(X, ys, self._cat, self._theta)
+            self._jitter = 0.0
+            return
+        assert self._L is not None and self._theta is not None
+        m = self._L.shape[0]
+        if n > m:
+            old, new = X[:m], X[m:]
+            k12 = kernels.matern52(old, new, self._cat, self._theta)
+            k22 = kernels.matern52(new, new, self._cat, self._theta)
+            k22[np.diag_indices_from(k22)] += math.exp(self._theta[-1])
+            L = kernels.cholesky_extend(self._L, k12, k22)
+            if np.all(np.isfinite(L)):
+                self._L = L
+            else:  # numerically singular extension: refactor from scratch
+                self._L, _ = kernels.factorize(X, ys, self._cat, self._theta)
+
+    # -- suggesting -----------------------------------------------------------
+    def _suggest(self) -> dict[str, Any]:
+        # Position in the sequence of suggestions, counting resumed ones: seeds
+        # every random choice, so a resumed study continues deterministically.
+        self._n_asked = len(self.history) + len(self.pending)
+        if self._n_asked < self.n_initial_points or len(self._y) < 2:
+            return self._initial_point()
+        return self._model_point()
+
+    def _initial_point(self) -> dict[str, Any]:
+        taken = self._pending_keys()
+        while True:  # the quasi-random sequence raises StrategyExhausted in a used-up finite space
+            params = self._initial.ask()
+            self._initial.pending.clear()  # it only tracks what it drew
+            if self._grid_features is None or self._key(self._features(params)) not in taken:
+                return params
+
+    def _pending_keys(self) -> set[bytes]:
+        return self._seen | {self._key(self._features(p)) for p in self.pending}
+
+    def _model_point(self) -> dict[str, Any]:
+        with blas_threads(1):
+            return self._model_point_unlimited()
+
+    def _model_point_unlimited(self) -> dict[str, Any]:
+        ys = self._transformed_y()
+        self._fit(ys)
+        X, L, theta, cat = self._X, self._L, self._theta, self._cat
+        assert L is not None and theta is not None
+        if self.pending:
+            X, L, ys = self._with_fantasies(X, L, ys)
+        alpha = kernels.solve_lower_t(L, kernels.solve_lower(L, ys))
+        best = float(ys[: len(self._y)].min())
+        candidates, exclude = self._candidates()
+        if len(candidates) == 0:
+            from ..errors import StrategyExhausted
+
+            raise StrategyExhausted("every point of the finite space has been suggested")
+        z, _ = kernels.maximize_acquisition(
+            X, L, alpha, cat, theta, ACQUISITIONS[self.acquisition], best, self.beta,
+            candidates, self._levels, self._n_levels, n_restarts=self.n_restarts,
+            exclude=exclude,
+        )
+        return self._params(z)
+
+    def _with_fantasies(
+        self, X: np.ndarray, L: np.ndarray, ys: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Add pending points with the posterior mean as value (kriging believer)."""
+        assert self._theta is not None
+        theta, cat = self._theta, self._cat
+        P = np.array([self._features(p) for p in self.pending])
+        alpha = kernels.solve_lower_t(L, kernels.solve_lower(L, ys))
+        mean, _ = kernels.posterior(X, L, alpha, cat, theta, P)
+        k12 = kernels.matern52(X, P, cat, theta)
+        k22 = kernels.matern52(P, P, cat, theta)
+        k22[np.diag_indices_from(k22)] += math.exp(theta[-1]) + 1e-8
+        L2 = kernels.cholesky_extend(L, k12, k22)
+        if not np.all(np.isfinite(L2)):
+            return X, L, ys
+        return np.vstack([X, P]), L2, np.concatenate([ys, mean])
+
+    def _candidates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Points to score, and the points already tried or pending (never suggested again)."""
+        d = len(self._dims)
+        taken = self._pending_keys()
+        exclude = np.array([np.frombuffer(k) for k in taken]).reshape(-1, d)
+        if self._grid_features is not None:
+            free = [self._key(r) not in taken for r in self._grid_features]
+            return self._grid_features[np.array(free, dtype=bool)], exclude
+        rng = self._rng(2)
+        from scipy.stats import qmc
+
+        sobol = qmc.Sobol(d, scramble=True, seed=rng).random(self.n_candidates)
+        cand = sobol.copy()
+        for j in range(d):  # categorical coordinates are level indices, not [0, 1]
+            if self._cat[j]:
+                cand[:, j] = np.floor(sobol[:, j] * self._n_levels[j])
+        # Local candidates: Gaussian steps around the best observations.
+        order = np.argsort(self._y)[:5]
+        centres = self._X[order]
+        ls = np.exp(self._theta[:d]) if self._theta is not None else np.full(d, 0.2)
+        steps = rng.normal(size=(len(centres), 64, d)) * np.minimum(ls, 0.5) * 0.5
+        local = np.clip(centres[:, None, :] + steps, 0.0, 1.0).reshape(-1, d)
+        for j in range(d):
+            if self._cat[j]:
+                keep = rng.random(len(local)) < 0.8
+                random_level = rng.integers(self._n_levels[j], size=len(local))
+                local[:, j] = np.where(keep, np.repeat(centres[:, j], 64), random_level)
+        return np.vstack([cand, local]), exclude
