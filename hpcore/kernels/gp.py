@@ -100,12 +100,23 @@ FAILED_VALUE = 1e25
 
 
 def _length_scale_mu(d: int) -> float:
+    """Centre of log l: the lognormal prior's mean, or 0 (l = 1) for the inverse-square one."""
+    if LENGTH_SCALE_PRIOR == "inverse-square":
+        return 0.0
     return math.sqrt(2.0) + 0.5 * math.log(d)
 
 
+#: Length-scale prior: "lognormal" (Hvarfner et al. 2024, see the module
+#: docstring) or "inverse-square" (Optuna's ``0.1 / rho + 0.1 rho`` on
+#: ``rho = 1 / l^2``, mode ``l = 1``).
+LENGTH_SCALE_PRIOR = "lognormal"
+
+
 def _prior_params(d: int) -> np.ndarray:
+    kind = {"lognormal": 0.0, "inverse-square": 1.0}[LENGTH_SCALE_PRIOR]
     return np.array(
-        [_length_scale_mu(d), LENGTH_SCALE_SIGMA, *SIGNAL_GAMMA, *NOISE_GAMMA], dtype=np.float64
+        [_length_scale_mu(d), LENGTH_SCALE_SIGMA, *SIGNAL_GAMMA, *NOISE_GAMMA, kind],
+        dtype=np.float64,
     )
 
 
@@ -146,10 +157,17 @@ def _neg_log_prior(theta, prior, grad):
     mu, sigma, a_s, b_s, a_n, b_n = prior[0], prior[1], prior[2], prior[3], prior[4], prior[5]
     inv_var = 1.0 / (sigma * sigma)
     value = 0.0
-    for k in range(d):
-        t = theta[k] - mu
-        value += 0.5 * t * t * inv_var
-        grad[k] += t * inv_var
+    if prior[6] == 0.0:  # log l ~ Normal(mu, sigma^2)
+        for k in range(d):
+            t = theta[k] - mu
+            value += 0.5 * t * t * inv_var
+            grad[k] += t * inv_var
+    else:  # 0.1 / rho + 0.1 rho with rho = exp(-2 log l)
+        for k in range(d):
+            up = math.exp(2.0 * theta[k])
+            down = 1.0 / up
+            value += 0.1 * up + 0.1 * down
+            grad[k] += 0.2 * up - 0.2 * down
     s = math.exp(theta[d])
     noise = math.exp(theta[d + 1])
     value += -(a_s - 1.0) * theta[d] + b_s * s
