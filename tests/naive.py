@@ -86,12 +86,19 @@ def neg_log_likelihood(theta, X, y, cat):
     return 0.5 * y @ np.linalg.inv(K) @ y + 0.5 * logdet + 0.5 * len(y) * math.log(2 * math.pi)
 
 
-def neg_log_prior(theta):
+def neg_log_prior(theta, kind=None):
     """-log p(theta) up to a constant, term by term as documented in hpcore.kernels.gp."""
+    from hpcore.kernels import gp
+
+    kind = kind or gp.LENGTH_SCALE_PRIOR
     d = len(theta) - 2
-    mu = math.sqrt(2.0) + 0.5 * math.log(d)
-    sigma = math.sqrt(3.0)
-    value = sum((theta[k] - mu) ** 2 / (2 * sigma**2) for k in range(d))
+    if kind == "lognormal":
+        mu = math.sqrt(2.0) + 0.5 * math.log(d)
+        sigma = math.sqrt(3.0)
+        value = sum((theta[k] - mu) ** 2 / (2 * sigma**2) for k in range(d))
+    else:  # Optuna's prior on rho = 1 / l^2
+        rho = [math.exp(-2.0 * theta[k]) for k in range(d)]
+        value = sum(0.1 / r + 0.1 * r for r in rho)
     s, noise = math.exp(theta[d]), math.exp(theta[d + 1])
     value += -(2.0 - 1.0) * math.log(s) + 1.0 * s  # Gamma(2, rate 1)
     value += -(1.1 - 1.0) * math.log(noise) + 30.0 * noise  # Gamma(1.1, rate 30)

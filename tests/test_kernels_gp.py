@@ -229,6 +229,16 @@ def test_solve_rejects_mismatched_shapes():
 # --------------------------------------------------------------------------- objective
 
 
+@pytest.fixture(params=["lognormal", "inverse-square"])
+def length_scale_prior(request, monkeypatch):
+    """Run a test under each length-scale prior of hpcore.kernels.gp."""
+    from hpcore.kernels import gp
+
+    monkeypatch.setattr(gp, "LENGTH_SCALE_PRIOR", request.param)
+    return request.param
+
+
+@pytest.mark.usefixtures("length_scale_prior")
 @given(problems(max_n=25))
 def test_neg_log_posterior_equals_naive(p):
     """NLL + prior equals the explicit-inverse formula plus the prior term by term."""
@@ -239,6 +249,7 @@ def test_neg_log_posterior_equals_naive(p):
     assert value2 == pytest.approx(value, rel=1e-12, abs=1e-12)
 
 
+@pytest.mark.usefixtures("length_scale_prior")
 @given(problems(max_n=20))
 def test_neg_log_posterior_gradient_equals_finite_differences(p):
     """The analytic theta gradient matches central differences (continuous and
@@ -270,13 +281,14 @@ def test_objective_on_unfactorisable_input_is_large_and_flat():
         hk.factorize(X, np.zeros(2), np.zeros(1), theta)
 
 
-def test_bounds_and_default_theta():
+def test_bounds_and_default_theta(length_scale_prior):
     b = hk.theta_bounds(3)
     assert b.shape == (5, 2) and np.all(b[:, 0] < b[:, 1])
     assert b[-1, 0] == pytest.approx(math.log(1e-6))  # the noise floor
     t = hk.default_theta(3)
     assert t.shape == (5,) and np.all((b[:, 0] <= t) & (t <= b[:, 1]))
-    assert t[0] == pytest.approx(math.sqrt(2) + 0.5 * math.log(3))
+    centre = 0.0 if length_scale_prior == "inverse-square" else math.sqrt(2) + 0.5 * math.log(3)
+    assert t[0] == pytest.approx(centre)
 
 
 def test_inputs_are_checked():

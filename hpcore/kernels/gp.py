@@ -19,11 +19,16 @@ marginal likelihood
 
 and the negative log prior, up to a constant independent of theta:
 
-* length scales: ``log l_k ~ Normal(mu_d, sigma^2)`` with ``mu_d = sqrt(2) + 0.5 log d``
-  and ``sigma = sqrt(3)``, the dimension-scaled prior of Hvarfner et al. (2024,
-  "Vanilla Bayesian optimization performs great in high dimensions"): the
-  median length scale grows like sqrt(d), so a GP in many dims starts smooth;
-  term ``(log l_k - mu_d)^2 / (2 sigma^2)``;
+* length scales, by default (``LENGTH_SCALE_PRIOR = "inverse-square"``) Optuna's
+  prior on ``rho_k = 1 / l_k^2``: term ``0.1 / rho_k + 0.1 rho_k``, mode ``l = 1``,
+  which penalises both very long (nearly linear, corner-seeking) and very short
+  (white-noise) length scales. The alternative ``"lognormal"``,
+  ``log l_k ~ Normal(mu_d, sigma^2)`` with ``mu_d = sqrt(2) + 0.5 log d`` and
+  ``sigma = sqrt(3)`` (Hvarfner et al. 2024, "Vanilla Bayesian optimization
+  performs great in high dimensions"), was measured worse here: over 10 seeds and
+  50 evaluations its median regret was 2-30x higher on Hartmann-6, Levy-10,
+  Ackley-10 and mixed6 (with 10 to 50 points most length scales sat near 15 in
+  the unit cube, and the acquisition ran to the corners);
 * signal variance: ``s ~ Gamma(2, rate 1)``, mode 1, mean 2: on standardised
   ``y`` the signal variance is of order 1 (BoTorch's legacy ``Gamma(2, 0.15)``
   has its mode at 6.7, too large for standardised data); term ``-log s + s``;
@@ -62,7 +67,7 @@ default_theta(d) -> (d + 2,)
 neg_log_posterior(theta, X, y, cat) -> float
 neg_log_posterior_and_grad(theta, X, y, cat) -> (float, (d + 2,))
 factorize(X, y, cat, theta) -> (L (n, n), alpha (n,))
-fit_gp(X, y, cat, theta0=None, n_restarts=2, seed=0, maxiter=200, gtol=1e-2, ftol=1e-2)
+fit_gp(X, y, cat, theta0=None, n_restarts=2, seed=0, maxiter=200, gtol=1e-5, ftol=1e-9)
     -> theta (d + 2,)
 """
 
@@ -109,7 +114,7 @@ def _length_scale_mu(d: int) -> float:
 #: Length-scale prior: "lognormal" (Hvarfner et al. 2024, see the module
 #: docstring) or "inverse-square" (Optuna's ``0.1 / rho + 0.1 rho`` on
 #: ``rho = 1 / l^2``, mode ``l = 1``).
-LENGTH_SCALE_PRIOR = "lognormal"
+LENGTH_SCALE_PRIOR = "inverse-square"
 
 
 def _prior_params(d: int) -> np.ndarray:
@@ -356,7 +361,7 @@ def factorize(X, y, cat, theta) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_gp(
-    X, y, cat, theta0=None, n_restarts=2, seed=0, maxiter=200, gtol=1e-2, ftol=1e-2
+    X, y, cat, theta0=None, n_restarts=2, seed=0, maxiter=200, gtol=1e-5, ftol=1e-9
 ) -> np.ndarray:
     """MAP estimate of ``theta`` by L-BFGS-B from several starts.
 
@@ -377,11 +382,13 @@ def fit_gp(
     maxiter : int
         L-BFGS-B iterations per start.
     gtol : float
-        Stop when the largest entry of the projected gradient is below ``gtol``
-        (1e-2 as Optuna: further digits of theta barely change the posterior).
+        Stop when the largest entry of the projected gradient is below ``gtol``.
     ftol : float
-        Stop when an iteration lowers the objective by less than ``ftol`` (in
-        nats, when the objective's magnitude is below its initial gradient's).
+        Stop when an iteration lowers the objective by less than ``ftol``
+        relative to its magnitude. Measured on the benchmark functions
+        (10 seeds, 50 evaluations): Optuna's loose ``gtol = ftol = 1e-2``
+        left the median regret 1.5-3x higher on Hartmann-6 and Rosenbrock-5
+        than these defaults, for a fit that costs a few more evaluations.
 
     Returns
     -------

@@ -144,6 +144,8 @@ def maximize_acquisition(
     maxiter: int = 100,
     exhaustive_levels: int = 16,
     exclude: np.ndarray | None = None,
+    avoid: np.ndarray | None = None,
+    radius: float = 0.0,
 ) -> tuple[np.ndarray, float]:
     """The best point found for the acquisition ``code`` and its value.
 
@@ -155,7 +157,10 @@ def maximize_acquisition(
         How many of the best candidates are polished.
     exclude : (p, d), optional
         Points that must not be returned (already observed or pending),
-        compared after snapping; used for finite spaces.
+        compared after snapping.
+    avoid, radius : (q, d), float
+        No point closer than ``radius`` (Euclidean) to a row of ``avoid`` is
+        returned: used to keep a batch of pending points apart.
 
     Returns
     -------
@@ -171,6 +176,8 @@ def maximize_acquisition(
     values = np.where(np.isfinite(values), values, -np.inf)
     if exclude is not None and len(exclude):
         values = np.where(_rows_in(candidates, exclude), -np.inf, values)
+    if avoid is not None and len(avoid) and radius > 0:
+        values = np.where(_near(candidates, avoid, radius), -np.inf, values)
     order = np.argsort(-values, kind="stable")
     best_z, best_val = candidates[order[0]].copy(), float(values[order[0]])
     continuous = n_levels == 0
@@ -193,9 +200,19 @@ def maximize_acquisition(
             z, val = _discrete_sweep(model, z, val, levels, n_levels, exhaustive_levels)
         if exclude is not None and len(exclude) and _rows_in(z[None, :], exclude)[0]:
             continue
+        if avoid is not None and len(avoid) and radius > 0 and _near(z[None, :], avoid, radius)[0]:
+            continue
         if val > best_val:
             best_z, best_val = z, val
     return np.clip(best_z, 0.0, np.where(cat > 0, np.inf, 1.0)), best_val
+
+
+def _near(Z: np.ndarray, rows: np.ndarray, radius: float) -> np.ndarray:
+    """Which rows of ``Z`` (m, d) lie within ``radius`` of some row of ``rows`` (q, d)."""
+    near = np.zeros(len(Z), dtype=bool)
+    for r in rows:  # q is small: the pending points of one batch
+        near |= np.sum((Z - r) ** 2, axis=1) < radius * radius
+    return near
 
 
 def _rows_in(Z: np.ndarray, rows: np.ndarray) -> np.ndarray:
