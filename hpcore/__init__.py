@@ -28,6 +28,16 @@ from .trial import FrozenTrial, Trial, TrialState
 
 __version__ = "0.1.0"
 
+
+def warmup() -> float:
+    """Compile or load every numba kernel now (see :func:`hpcore.kernels.warmup`).
+
+    Returns the seconds it took. ``import hpcore`` itself loads no numba.
+    """
+    from .kernels import warmup as _warmup
+
+    return _warmup()
+
 __all__ = [
     "GridSearch",
     "RandomSearch",
@@ -53,4 +63,5 @@ __all__ = [
     "ExecutorError",
     "StrategyExhausted",
     "__version__",
+    "warmup",
 ]

@@ -214,3 +214,13 @@ def test_parallel_bayesian_search_runs_distinct_points():
     params = [tuple(t.params.values()) for t in search.trials]
     assert len(set(params)) == len(params)
     assert search.best_score < 0.5
+
+
+def test_warmup_compiles_the_kernels():
+    import hpcore
+    from hpcore.kernels import acqf, matern
+
+    seconds = hpcore.warmup()
+    assert seconds > 0
+    assert acqf.acquisition_grad.signatures  # compiled (or loaded from the cache)
+    assert matern._gram_lower.signatures

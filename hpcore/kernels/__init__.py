@@ -34,6 +34,7 @@ from .linalg import cholesky_extend, cholesky_jitter, solve_lower, solve_lower_t
 from .matern import matern52, matern52_grad_x
 from .optimize import acquisition_value_and_grad, maximize_acquisition, score_candidates, snap
 from .predict import posterior, posterior_grad
+from .warmup import warmup
 
 __all__ = [
     # matern
@@ -69,4 +70,5 @@ __all__ = [
     "acquisition_value_and_grad",
     "snap",
     "maximize_acquisition",
+    "warmup",
 ]
