@@ -146,6 +146,7 @@ def maximize_acquisition(
     exclude: np.ndarray | None = None,
     avoid: np.ndarray | None = None,
     radius: float = 0.0,
+    starts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """The best point found for the acquisition ``code`` and its value.
 
@@ -161,6 +162,9 @@ def maximize_acquisition(
     avoid, radius : (q, d), float
         No point closer than ``radius`` (Euclidean) to a row of ``avoid`` is
         returned: used to keep a batch of pending points apart.
+    starts : (s, d), optional
+        Points polished in any case, before the best candidates (the
+        incumbent: a local search from the best point so far).
 
     Returns
     -------
@@ -184,14 +188,18 @@ def maximize_acquisition(
     scale = np.exp(theta[: X.shape[1]])
     scale = np.where(scale > 0, np.minimum(scale, 1.0), 1.0)
     seen: list[np.ndarray] = []
-    for i in order[: max(1, n_restarts)]:
-        if not np.isfinite(values[i]):
-            break
-        z = candidates[i].copy()
+    first: list[tuple[np.ndarray, float]] = []
+    if starts is not None and len(starts):
+        starts = snap(np.ascontiguousarray(starts, dtype=np.float64).copy(), levels, n_levels)
+        start_vals = score_candidates(X, L, alpha, cat, theta, starts, int(code), float(best),
+                                      float(beta))
+        first = [(z, float(v)) for z, v in zip(starts, start_vals) if np.isfinite(v)]
+    top = [(candidates[i].copy(), float(values[i])) for i in order[: max(1, n_restarts)]
+           if np.isfinite(values[i])]
+    for z, val in first + top:
         if any(np.allclose(z, s) for s in seen):
             continue
         seen.append(z)
-        val = float(values[i])
         if continuous.any():
             z2, v2 = _polish(model, z, continuous, scale, maxiter)
             if v2 > val:

@@ -32,10 +32,11 @@ class BayesianSearch(BaseSearch):
         Trials in all, initial ones included (default 50).
     n_initial_points : int
         Quasi-random trials before the model is used (default 10).
-    acquisition : {'ei', 'logei', 'ucb', 'pi'}
-        Expected improvement, its logarithm (same maximiser, gradients
-        that do not vanish far from the incumbent), upper confidence bound
-        (``beta`` weighs exploration) or probability of improvement.
+    acquisition : {'logei', 'ei', 'ucb', 'pi'}
+        Log expected improvement (the default: same maximiser as EI, with
+        gradients that do not vanish far from the incumbent), expected
+        improvement, upper confidence bound (``beta`` weighs exploration)
+        or probability of improvement.
     beta : float
         UCB's exploration weight on standardised values (default 2).
     **strategy_options
@@ -63,7 +64,7 @@ class BayesianSearch(BaseSearch):
         n_trials: int | None = 50,
         random_state: int | None = None,
         n_initial_points: int = 10,
-        acquisition: str = "ei",
+        acquisition: str = "logei",
         beta: float = 2.0,
         **strategy_options: Any,
     ) -> None:

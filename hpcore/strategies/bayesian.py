@@ -104,16 +104,17 @@ class BayesianStrategy(Strategy):
         space: SearchSpace | Mapping[str, Any],
         seed: int | None = None,
         n_initial_points: int = 10,
-        acquisition: str = "ei",
+        acquisition: str = "logei",
         beta: float = 2.0,
         y_transform: str = "yeo-johnson",
-        n_candidates: int = 1024,
-        n_restarts: int = 5,
+        n_candidates: int = 2048,
+        n_restarts: int = 10,
         n_fit_restarts: int = 2,
         refit_growth: float = 0.1,
         exhaustive_limit: int = 4096,
         fantasy: str = "believer",
         batch_radius: float = 1e-2,
+        polish_incumbent: bool = True,
     ) -> None:
         super().__init__(space)
         if acquisition not in ACQUISITIONS:
@@ -130,6 +131,7 @@ class BayesianStrategy(Strategy):
             )
         self.fantasy = fantasy
         self.batch_radius = float(batch_radius)
+        self.polish_incumbent = bool(polish_incumbent)
         self.seed = seed
         self.n_initial_points = int(n_initial_points)
         self.acquisition = acquisition
@@ -295,6 +297,7 @@ class BayesianStrategy(Strategy):
             X, L, alpha, cat, theta, ACQUISITIONS[self.acquisition], best, self.beta,
             candidates, self._levels, self._n_levels, n_restarts=self.n_restarts,
             exclude=exclude, avoid=pending, radius=self.batch_radius,
+            starts=self._X[np.argsort(self._y)[:1]] if self.polish_incumbent else None,
         )
         return self._params(z)
 
