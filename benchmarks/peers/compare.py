@@ -12,9 +12,11 @@ Usage (from the repository root)::
 ``regret`` runs each contestant on the functions of
 :mod:`benchmarks.functions` and reports the median and interquartile range
 over seeds of the simple regret (best value found minus the optimum)
-after 10, 20 and 50 evaluations. ``latency`` times one suggestion (model
-update or fit plus acquisition maximisation) after ``n`` observations in
-``d`` dimensions. Results go to ``--out`` as JSON and to stdout as
+after 10, 20 and 50 evaluations. ``latency`` times one step (``ask`` plus ``tell``: the model
+update or fit plus acquisition maximisation, wherever the library does it)
+after ``n`` observations in ``d`` dimensions: ``first`` is the first step
+after loading the history (a fit from scratch), ``steady`` the mean of the
+next ``--steps`` steps. Results go to ``--out`` as JSON and to stdout as
 Markdown tables.
 """
 
@@ -302,10 +304,12 @@ def time_suggestions(contestant: str, n: int, d: int, steps: int, seed: int = 0)
     times = []
     rng = np.random.default_rng(seed + 1)
     for _ in range(steps + 1):
+        # ask + tell: scikit-optimize fits its model and picks the next point in
+        # tell(), the others in ask(); the step is the fair unit.
         t0 = time.perf_counter()
         params = opt.ask()
-        times.append(time.perf_counter() - t0)
         opt.tell(params, float(rng.random()))
+        times.append(time.perf_counter() - t0)
     return {"first": times[0], "steady": float(np.mean(times[1:])), "times": times}
 
 

@@ -385,10 +385,8 @@ def fit_gp(
         Stop when the largest entry of the projected gradient is below ``gtol``.
     ftol : float
         Stop when an iteration lowers the objective by less than ``ftol``
-        relative to its magnitude. Measured on the benchmark functions
-        (10 seeds, 50 evaluations): Optuna's loose ``gtol = ftol = 1e-2``
-        left the median regret 1.5-3x higher on Hartmann-6 and Rosenbrock-5
-        than these defaults, for a fit that costs a few more evaluations.
+        relative to its magnitude. The comparison with Optuna's looser
+        ``gtol = ftol = 1e-2`` is in ``docs/benchmarks.md``.
 
     Returns
     -------
