@@ -158,7 +158,6 @@ class BayesianStrategy(Strategy):
         self._theta: np.ndarray | None = None
         self._fit_n = 0
         self._L: np.ndarray | None = None
-        self._jitter = 0.0
         self._seen: set[bytes] = set()
 
     # -- features -------------------------------------------------------------
@@ -237,7 +236,6 @@ class BayesianStrategy(Strategy):
             )
             self._fit_n = n
             self._L, _ = kernels.factorize(X, ys, self._cat, self._theta)
-            self._jitter = 0.0
             return
         assert self._L is not None and self._theta is not None
         m = self._L.shape[0]
@@ -281,14 +279,14 @@ class BayesianStrategy(Strategy):
         self._fit(ys)
         X, L, theta, cat = self._X, self._L, self._theta, self._cat
         assert L is not None and theta is not None
-        if self.pending:
-            X, L, ys = self._with_fantasies(X, L, ys)
+        pending = np.array([self._features(p) for p in self.pending]).reshape(-1, len(self._dims))
+        if len(pending):
+            X, L, ys = self._with_fantasies(X, L, ys, pending)
         alpha = kernels.solve_lower_t(L, kernels.solve_lower(L, ys))
         # The incumbent includes the fantasies: a believed value counts as observed,
         # so improving on a pending point is worth nothing and batches spread out.
         best = float(ys.min())
         candidates, exclude = self._candidates()
-        pending = np.array([self._features(p) for p in self.pending]).reshape(-1, len(self._dims))
         if len(candidates) == 0:
             from ..errors import StrategyExhausted
 
@@ -302,12 +300,11 @@ class BayesianStrategy(Strategy):
         return self._params(z)
 
     def _with_fantasies(
-        self, X: np.ndarray, L: np.ndarray, ys: np.ndarray
+        self, X: np.ndarray, L: np.ndarray, ys: np.ndarray, P: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Add pending points with the posterior mean as value (kriging believer)."""
+        """Add the pending points ``P`` with the posterior mean as value (kriging believer)."""
         assert self._theta is not None
         theta, cat = self._theta, self._cat
-        P = np.array([self._features(p) for p in self.pending])
         alpha = kernels.solve_lower_t(L, kernels.solve_lower(L, ys))
         mean, _ = kernels.posterior(X, L, alpha, cat, theta, P)
         if self.fantasy == "liar-mean":
