@@ -8,7 +8,9 @@ symbol's shape, is in the docstrings of the submodules:
 * :mod:`~hpcore.kernels.gp`: marginal likelihood, priors, MAP fit, factorisation;
 * :mod:`~hpcore.kernels.predict`: posterior mean and variance with gradients;
 * :mod:`~hpcore.kernels.acqf`: EI, log-EI, UCB, PI, log-PI with gradients;
-* :mod:`~hpcore.kernels.optimize`: multi-start acquisition maximisation over mixed boxes.
+* :mod:`~hpcore.kernels.optimize`: multi-start acquisition maximisation over mixed boxes;
+* :mod:`~hpcore.kernels.lbfgs`: batched box-constrained L-BFGS (many searches in lockstep);
+* :mod:`~hpcore.kernels.warp`: Yeo-Johnson warping of observed values.
 """
 
 from .acqf import (
@@ -30,11 +32,13 @@ from .gp import (
     neg_log_posterior_and_grad,
     theta_bounds,
 )
+from .lbfgs import minimize_batch
 from .linalg import cholesky_extend, cholesky_jitter, solve_lower, solve_lower_t
 from .matern import matern52, matern52_grad_x
 from .optimize import acquisition_value_and_grad, maximize_acquisition, score_candidates, snap
 from .predict import posterior, posterior_grad
 from .warmup import warmup
+from .warp import fit_yeo_johnson, yeo_johnson, yeo_johnson_llf
 
 __all__ = [
     # matern
@@ -70,5 +74,10 @@ __all__ = [
     "acquisition_value_and_grad",
     "snap",
     "maximize_acquisition",
+    "minimize_batch",
+    # warping
+    "yeo_johnson",
+    "yeo_johnson_llf",
+    "fit_yeo_johnson",
     "warmup",
 ]

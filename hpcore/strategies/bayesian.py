@@ -209,10 +209,8 @@ class BayesianStrategy(Strategy):
     def _transformed_y(self) -> np.ndarray:
         y = np.asarray(self._y, dtype=np.float64)
         if self.y_transform == "yeo-johnson" and len(y) >= 5 and np.ptp(y) > 0:
-            from scipy.stats import yeojohnson
-
             z = (y - y.mean()) / y.std()
-            y, _ = yeojohnson(z)
+            y, _ = kernels.fit_yeo_johnson(z)
         std = y.std()
         return (y - y.mean()) / (std if std > 0 else 1.0)
 
