@@ -60,6 +60,11 @@ class Trial:
     dir : pathlib.Path or None
         A folder for this trial's artifacts when the search has an
         ``experiment_root``; ``None`` for in-memory searches.
+    devices : tuple of int
+        The GPUs given to this trial, as numbered on the machine (empty for
+        a CPU trial). Its process sees only these (``CUDA_VISIBLE_DEVICES``
+        is set to them), so inside the trial they are ``cuda:0``,
+        ``cuda:1``, ...
     """
 
     trial_id: int
@@ -67,6 +72,7 @@ class Trial:
     config: Any = None
     dir: Path | None = None
     reports: list[dict[str, Any]] = field(default_factory=list)
+    devices: tuple[int, ...] = ()
 
     def report(self, step: int, value: float | None = None, **metrics: float) -> None:
         """Record an intermediate result (one point of the learning curve).
@@ -111,6 +117,9 @@ class FrozenTrial:
     start: float | None = None
     end: float | None = None
     reports: list[dict[str, Any]] = field(default_factory=list)
+    devices: tuple[int, ...] = ()
+    host: str | None = None
+    attempts: int = 1
 
     @property
     def duration(self) -> float | None:

@@ -6,6 +6,7 @@ Shared by every executor, in the driver process or in a worker.
 from __future__ import annotations
 
 import math
+import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -22,8 +23,10 @@ def run_trial(train_fn: Callable[..., Any], task: TrialTask) -> TrialOutcome:
     ``KeyboardInterrupt`` and ``SystemExit`` propagate: they end the search,
     not the trial.
     """
-    trial = Trial(task.trial_id, dict(task.params), task.config, task.dir)
-    outcome = TrialOutcome(task.trial_id, TrialState.RUNNING, start=time.time())
+    trial = Trial(task.trial_id, dict(task.params), task.config, task.dir,
+                  devices=tuple(task.devices))
+    outcome = TrialOutcome(task.trial_id, TrialState.RUNNING, start=time.time(),
+                           devices=tuple(task.devices), host=socket.gethostname())
     try:
         result = train_fn(task.config, trial) if task.pass_trial else train_fn(task.config)
         value, metrics = interpret_result(result, task.metric)

@@ -16,12 +16,22 @@ from typing import Any
 
 from ..trial import TrialState
 
-__all__ = ["Executor", "TrialTask", "TrialOutcome"]
+__all__ = ["Executor", "TrialTask", "TrialOutcome", "OUTPUT_TAIL"]
+
+#: Characters of a trial's captured output kept in its outcome (the full
+#: output stays in its log file).
+OUTPUT_TAIL = 20_000
 
 
 @dataclass
 class TrialTask:
-    """What a worker needs to run one trial."""
+    """What a worker needs to run one trial.
+
+    ``devices`` are the GPU ids the trial may use (filled in by the executor
+    that places it; empty for CPU trials). ``attempt`` counts retries of the
+    same trial (0 for the first run). ``log_path``, when set, is the file
+    that receives the trial's stdout and stderr.
+    """
 
     trial_id: int
     params: dict[str, Any]
@@ -29,6 +39,9 @@ class TrialTask:
     metric: str | None
     pass_trial: bool
     dir: Path | None = None
+    devices: tuple[int, ...] = ()
+    attempt: int = 0
+    log_path: Path | None = None
 
 
 @dataclass
@@ -36,7 +49,10 @@ class TrialOutcome:
     """How a trial ended, as sent back by a worker.
 
     ``fatal`` holds the message of a :class:`~hpcore.errors.ResultError`: a
-    broken ``train_fn`` contract that stops the whole search.
+    broken ``train_fn`` contract that stops the whole search. ``devices``
+    and ``host`` say where it ran; ``output`` holds the end of its captured
+    stdout/stderr (at most :data:`OUTPUT_TAIL` characters), when the
+    executor captures it.
     """
 
     trial_id: int
@@ -49,6 +65,9 @@ class TrialOutcome:
     end: float | None = None
     reports: list[dict[str, Any]] = field(default_factory=list)
     fatal: str | None = None
+    devices: tuple[int, ...] = ()
+    host: str | None = None
+    output: str | None = None  # the end of the trial's stdout/stderr, when captured
 
 
 class Executor(ABC):
