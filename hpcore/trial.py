@@ -104,7 +104,10 @@ class FrozenTrial:
 
     ``value`` is the search's metric as ``train_fn`` returned it (not
     negated for ``mode='max'``); ``metrics`` holds every number the trial
-    returned.
+    returned. ``devices`` and ``host`` say where it ran, ``attempts`` how
+    many times it was run (retries included), and ``output`` the end of its
+    stdout/stderr when it did not complete (captured by process and cluster
+    executors; the full log is kept by tracking).
     """
 
     trial_id: int
@@ -120,6 +123,7 @@ class FrozenTrial:
     devices: tuple[int, ...] = ()
     host: str | None = None
     attempts: int = 1
+    output: str | None = None
 
     @property
     def duration(self) -> float | None:

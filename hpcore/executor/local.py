@@ -1,14 +1,32 @@
-"""A pool of local worker processes (``n_jobs > 1``).
+"""A pool of local worker processes (``n_jobs > 1``, GPUs, timeouts).
 
 Workers are started with ``spawn`` (never ``fork``: a forked copy of a
 driver that imported torch, numba or BLAS threads can deadlock), each
 with its BLAS/OpenMP/numba thread count limited so that ``n`` workers
-share the machine's cores instead of oversubscribing them.
+share the machine's cores instead of oversubscribing them, and each with
+its own device slot (:mod:`hpcore.executor.resources`): its
+``CUDA_VISIBLE_DEVICES`` is set before the worker imports anything of the
+user's.
 
 Each worker runs one trial at a time, and a free worker gets the next
-task as soon as its trial ends. A worker that dies (segfault,
-``os._exit``, killed for memory) fails only its own trial; a new worker
-takes its place.
+task as soon as its trial ends. Faults stay local to a trial:
+
+* a worker that dies (segfault, ``os._exit``, killed for memory) fails
+  only its own trial, with the signal or exit code; a new worker with the
+  same slot takes its place;
+* a trial running past ``trial_timeout`` is killed (with every process it
+  started) and recorded as timed out;
+* each worker leads its own process group, so killing it also kills the
+  processes its trial started (data loader workers and the like), and a
+  watchdog thread in the worker kills the group if the driver itself dies
+  (``kill -9``): no orphans either way;
+* on cancel (Ctrl-C, SIGTERM) running trials get SIGTERM, then SIGKILL
+  after ``grace_period`` seconds.
+
+A trial's stdout and stderr (file descriptors 1 and 2, so output of C
+extensions and child processes too) go to its log file; the driver echoes
+complete lines as they arrive, prefixed with ``[trial N]``, so parallel
+trials never interleave mid-line.
 """
 
 from __future__ import annotations
@@ -17,17 +35,23 @@ import contextlib
 import multiprocessing as mp
 import os
 import pickle
+import shutil
 import signal
+import sys
+import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from ..errors import ExecutorError
 from ..trial import TrialState
 from ._run import run_trial
-from .base import Executor, TrialOutcome, TrialTask
+from .base import OUTPUT_TAIL, Executor, TrialOutcome, TrialTask
+from .resources import Device, plan_slots
 
 __all__ = ["LocalProcessExecutor", "thread_limits"]
 
@@ -75,9 +99,48 @@ def _environ(updates: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _worker_main(conn: Connection, payload: bytes) -> None:
+def _watch_parent(parent_pid: int) -> None:
+    """Kill this worker's process group once the driver is gone (``kill -9``)."""
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent_pid:
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def _output_to(path: Path | None) -> Iterator[None]:
+    """Send file descriptors 1 and 2 (and Python's streams) to ``path`` inside the block."""
+    if path is None:
+        yield
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    saved = os.dup(1), os.dup(2)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for f in (*saved, fd):
+            os.close(f)
+
+
+def _worker_main(conn: Connection, payload: bytes, parent_pid: int) -> None:
     """Body of a worker process: run tasks from ``conn`` until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C
+    with contextlib.suppress(OSError):
+        os.setpgrp()  # lead a group: killing it reaches the trial's own children
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    for stream in (sys.stdout, sys.stderr):  # lines reach the log (and the echo) at once
+        with contextlib.suppress(Exception):
+            stream.reconfigure(line_buffering=True)
     train_fn = pickle.loads(payload)
     while True:
         try:
@@ -87,7 +150,8 @@ def _worker_main(conn: Connection, payload: bytes) -> None:
         task = pickle.loads(data)
         if task is None:
             return
-        outcome = run_trial(train_fn, task)
+        with _output_to(task.log_path):
+            outcome = run_trial(train_fn, task)
         try:
             blob = _dumps(outcome)
         except Exception as exc:  # an unpicklable metric or report
@@ -97,6 +161,8 @@ def _worker_main(conn: Connection, payload: bytes) -> None:
                 error=f"the trial's result could not be sent back: {exc}",
                 start=outcome.start,
                 end=outcome.end,
+                devices=outcome.devices,
+                host=outcome.host,
             )
             blob = _dumps(outcome)
         conn.send_bytes(blob)
@@ -118,29 +184,71 @@ def _exit_reason(exitcode: int | None) -> str:
 class _Worker:
     process: Any  # multiprocessing.context.SpawnProcess
     conn: Connection
+    slot: tuple[Device, ...] = ()
     task: TrialTask | None = None
+    deadline: float = float("inf")
+    echoed: int = 0  # bytes of the trial's log already echoed
+    partial: bytes = field(default=b"")  # an echoed line still waiting for its newline
+    own_log: bool = False  # the log is a temporary file of the executor
 
 
 class LocalProcessExecutor(Executor):
-    """Run up to ``n_workers`` trials at once in spawned worker processes.
+    """Run trials in spawned worker processes, one trial per worker at a time.
 
     Parameters
     ----------
     n_workers : int
-        Worker processes, hence trials at once.
+        Worker processes wanted; fewer are started when the resources
+        (device slots, ``cpus_per_trial``) allow fewer trials at once.
     threads_per_worker : int, optional
-        BLAS/OpenMP/numba threads each worker may use; default: the
-        machine's cores divided among the workers.
+        BLAS/OpenMP/numba threads per worker; default ``cpus_per_trial``
+        when given, else the machine's cores divided among the workers.
+    gpus_per_trial : float
+        0 (leave ``CUDA_VISIBLE_DEVICES`` alone), a fraction below 1 (that
+        many trials share one GPU), or a whole number of GPUs per trial.
+    cpus_per_trial : float, optional
+        Cores per trial: caps the workers at ``cores // cpus_per_trial``
+        and sets their thread counts.
+    devices : sequence, optional
+        GPUs to use (indices or UUIDs); default: detected
+        (:func:`hpcore.executor.resources.detect_devices`).
+    trial_timeout : float, optional
+        Seconds after which a trial is killed and recorded as timed out.
+    grace_period : float
+        Seconds between SIGTERM and SIGKILL when running trials are cancelled.
+    echo_output : bool
+        Print the trials' output lines, prefixed ``[trial N]``, as they come.
     """
 
-    def __init__(self, n_workers: int, threads_per_worker: int | None = None) -> None:
+    def __init__(
+        self,
+        n_workers: int,
+        threads_per_worker: int | None = None,
+        *,
+        gpus_per_trial: float = 0,
+        cpus_per_trial: float | None = None,
+        devices: Sequence[Device] | None = None,
+        trial_timeout: float | None = None,
+        grace_period: float = 5.0,
+        echo_output: bool = True,
+    ) -> None:
         if n_workers < 1:
             raise ValueError("n_workers must be >= 1")
-        self.n_workers = n_workers
+        if trial_timeout is not None and not trial_timeout > 0:
+            raise ValueError(f"trial_timeout must be a positive number of seconds, got {trial_timeout!r}")
+        self.slots = plan_slots(n_workers, gpus_per_trial, devices, cpus_per_trial)
+        self.n_workers = len(self.slots)
+        self.gpus_per_trial = float(gpus_per_trial)
+        if threads_per_worker is None and cpus_per_trial is not None:
+            threads_per_worker = max(1, int(cpus_per_trial))
         self.threads_per_worker = threads_per_worker
+        self.trial_timeout = trial_timeout
+        self.grace_period = float(grace_period)
+        self.echo_output = echo_output
         self._ctx = mp.get_context("spawn")
         self._workers: list[_Worker] = []
         self._payload: bytes | None = None
+        self._log_dir: str | None = None
 
     @property
     def max_concurrency(self) -> int:
@@ -159,41 +267,73 @@ class LocalProcessExecutor(Executor):
                 "Define it at module level (not a lambda, closure or local function), "
                 "install cloudpickle, or run with n_jobs=1."
             ) from exc
+        if self._log_dir is None:
+            self._log_dir = tempfile.mkdtemp(prefix="hpcore-logs-")
         while len(self._workers) < self.n_workers:
-            self._workers.append(self._spawn())
+            self._workers.append(self._spawn(self.slots[len(self._workers)]))
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self, slot: tuple[Device, ...]) -> _Worker:
         assert self._payload is not None
         parent, child = self._ctx.Pipe(duplex=True)
         env = thread_limits(self.n_workers)
         if self.threads_per_worker is not None:
             env = {var: str(self.threads_per_worker) for var in _THREAD_VARS}
+        if self.gpus_per_trial > 0:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, slot))
         process = self._ctx.Process(
-            target=_worker_main, args=(child, self._payload), daemon=True, name="hpcore-worker"
+            target=_worker_main,
+            args=(child, self._payload, os.getpid()),
+            daemon=True,
+            name="hpcore-worker",
         )
         with _environ(env):
             process.start()
         child.close()
-        return _Worker(process, parent)
+        return _Worker(process, parent, slot)
 
     def submit(self, task: TrialTask) -> None:
-        data = _dumps(task)
         for i, w in enumerate(self._workers):
             if w.task is None:
                 if not w.process.is_alive():
                     self._reap(w)
-                    w = self._workers[i] = self._spawn()
-                w.conn.send_bytes(data)
+                    w = self._workers[i] = self._spawn(w.slot)
+                task.devices = tuple(w.slot)
+                w.own_log = task.log_path is None
+                if w.own_log:
+                    assert self._log_dir is not None
+                    task.log_path = Path(self._log_dir) / f"trial-{task.trial_id}-{task.attempt}.log"
+                w.conn.send_bytes(_dumps(task))
                 w.task = task
+                w.echoed, w.partial = 0, b""
+                w.deadline = (
+                    time.monotonic() + self.trial_timeout if self.trial_timeout else float("inf")
+                )
                 return
         raise RuntimeError("submit() called with every worker busy")
 
     def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
-        busy = [w for w in self._workers if w.task is not None]
-        if not busy:
-            return []
-        handles: list[Any] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
-        ready = set(wait(handles, timeout))
+        """Block until a trial ends, times out, or ``timeout`` passes."""
+        end = float("inf") if timeout is None else time.monotonic() + timeout
+        while True:
+            busy = [w for w in self._workers if w.task is not None]
+            if not busy:
+                return []
+            now = time.monotonic()
+            limit = min(end, min(w.deadline for w in busy)) - now
+            if self.echo_output:
+                limit = min(limit, 0.2)
+            handles: list[Any] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+            ready = set(wait(handles, None if limit == float("inf") else max(0.0, limit)))
+            outcomes = self._collect(ready)
+            outcomes += self._expire()
+            if self.echo_output:
+                for w in self._workers:
+                    if w.task is not None:
+                        self._echo(w, final=False)
+            if outcomes or time.monotonic() >= end:
+                return outcomes
+
+    def _collect(self, ready: set[Any]) -> list[TrialOutcome]:
         outcomes = []
         for i, w in enumerate(self._workers):
             if w.task is None or (w.conn not in ready and w.process.sentinel not in ready):
@@ -212,17 +352,93 @@ class LocalProcessExecutor(Executor):
                     TrialState.FAILED,
                     error=_exit_reason(w.process.exitcode),
                     end=time.time(),
+                    devices=tuple(w.slot),
                 )
+                self._finish(w, outcome)
                 self._reap(w)
-                self._workers[i] = self._spawn()
+                self._workers[i] = self._spawn(w.slot)
             else:
-                self._workers[i].task = None
+                self._finish(w, outcome)
             outcomes.append(outcome)
         return outcomes
 
+    def _expire(self) -> list[TrialOutcome]:
+        """Kill the trials past their deadline; their outcomes say timed out."""
+        outcomes = []
+        now = time.monotonic()
+        for i, w in enumerate(self._workers):
+            if w.task is None or now < w.deadline:
+                continue
+            outcome = TrialOutcome(
+                w.task.trial_id,
+                TrialState.TIMED_OUT,
+                error=f"the trial exceeded trial_timeout={self.trial_timeout:g}s and was killed",
+                end=time.time(),
+                devices=tuple(w.slot),
+            )
+            self._kill_group(w, signal.SIGKILL)
+            self._finish(w, outcome)
+            self._reap(w)
+            self._workers[i] = self._spawn(w.slot)
+            outcomes.append(outcome)
+        return outcomes
+
+    def _finish(self, w: _Worker, outcome: TrialOutcome) -> None:
+        """Attach the end of the trial's output, echo the rest, free the worker."""
+        task = w.task
+        assert task is not None
+        if self.echo_output:
+            self._echo(w, final=True)
+        if task.log_path is not None:
+            outcome.output = _tail(task.log_path, OUTPUT_TAIL)
+            if w.own_log:
+                with contextlib.suppress(OSError):
+                    os.unlink(task.log_path)
+                task.log_path = None
+        w.task = None
+        w.deadline = float("inf")
+
+    def _echo(self, w: _Worker, final: bool) -> None:
+        """Print the new complete lines of ``w``'s trial log, prefixed with its id."""
+        task = w.task
+        if task is None or task.log_path is None:
+            return
+        try:
+            with open(task.log_path, "rb") as f:
+                f.seek(w.echoed)
+                data = f.read()
+        except OSError:
+            return
+        w.echoed += len(data)
+        data = w.partial + data
+        lines = data.split(b"\n")
+        w.partial = lines.pop()
+        if final and w.partial:
+            lines.append(w.partial)
+            w.partial = b""
+        if lines:
+            prefix = f"[trial {task.trial_id}] "
+            text = "".join(prefix + ln.decode("utf-8", "replace") + "\n" for ln in lines)
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+    def _kill_group(self, w: _Worker, sig: int) -> None:
+        """Send ``sig`` to the worker and every process of its group."""
+        pid = w.process.pid
+        if pid is None:
+            return
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError, OSError):
+            with contextlib.suppress(Exception):
+                os.kill(pid, sig)
+
     def _reap(self, w: _Worker) -> None:
         if w.process.is_alive():
-            w.process.kill()
+            self._kill_group(w, signal.SIGKILL)
+        else:  # the worker is gone; make sure its trial's children are too
+            with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+                os.killpg(w.process.pid, signal.SIGKILL)
         w.process.join(timeout=5)
         w.conn.close()
         w.process.close()
@@ -233,14 +449,35 @@ class LocalProcessExecutor(Executor):
             if w.task is not None:
                 if not cancel:
                     continue  # pragma: no cover - the loop always drains first
-                interrupted.append(TrialOutcome(w.task.trial_id, TrialState.INTERRUPTED))
-                w.process.terminate()
+                out = TrialOutcome(w.task.trial_id, TrialState.INTERRUPTED, end=time.time(),
+                                   devices=tuple(w.slot))
+                self._kill_group(w, signal.SIGTERM)
+                interrupted.append((w, out))
             else:
                 with contextlib.suppress(OSError):
                     w.conn.send_bytes(pickle.dumps(None))
-        deadline = time.monotonic() + 5.0
+        deadline = time.monotonic() + max(self.grace_period, 0.0)
         for w in self._workers:
             w.process.join(timeout=max(0.0, deadline - time.monotonic()))
+        for w, out in interrupted:
+            self._finish(w, out)
+        for w in self._workers:
             self._reap(w)
         self._workers.clear()
-        return interrupted
+        if self._log_dir is not None:
+            shutil.rmtree(self._log_dir, ignore_errors=True)
+            self._log_dir = None
+        return [out for _, out in interrupted]
+
+
+def _tail(path: Path, n: int) -> str | None:
+    """The last ``n`` characters (about) of a text file, or None when it is missing or empty."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 4 * n))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    return text[-n:] or None

@@ -8,13 +8,17 @@ its result is told to the strategy and a new suggestion is submitted.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +26,7 @@ import numpy as np
 from ..config import apply_params, check_config_keys
 from ..errors import ArgumentError, ResultError, SearchError, StrategyExhausted
 from ..executor import Executor, LocalProcessExecutor, SerialExecutor, TrialOutcome, TrialTask
+from ..executor.resources import Device, check_resources
 from ..space import SearchSpace
 from ..strategies import Strategy
 from ..trial import FrozenTrial, TrialState
@@ -61,6 +66,75 @@ def _check_callable(fn: Any) -> None:
                 f"train_fn{sig} cannot be called as train_fn(config) or "
                 "train_fn(config, trial). Give it one or two positional parameters."
             ) from None
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Inside the block, SIGTERM raises ``SystemExit(143)`` (in the main thread).
+
+    So ``kill <driver>`` takes the same path as Ctrl-C: launching stops,
+    running trials are ended within the executor's grace period and
+    recorded as interrupted, and the exit status still says SIGTERM.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _make_executor(
+    executor: Any,
+    n_workers: int,
+    gpus_per_trial: float,
+    cpus_per_trial: float | None,
+    devices: Sequence[Device] | None,
+    trial_timeout: float | None,
+) -> Executor:
+    """The executor ``run`` drives, from its arguments."""
+    if executor is None:
+        if n_workers == 1 and gpus_per_trial == 0 and trial_timeout is None:
+            return SerialExecutor()
+        # Devices and timeouts need a process of its own, even for one trial at a time.
+        return LocalProcessExecutor(
+            n_workers,
+            gpus_per_trial=gpus_per_trial,
+            cpus_per_trial=cpus_per_trial,
+            devices=devices,
+            trial_timeout=trial_timeout,
+        )
+    if isinstance(executor, Executor):
+        if gpus_per_trial or cpus_per_trial is not None or devices is not None or trial_timeout:
+            raise ArgumentError(
+                "gpus_per_trial, cpus_per_trial, devices and trial_timeout configure the "
+                "executor run() builds; with executor=..., give them to the executor itself."
+            )
+        return executor
+    if isinstance(executor, str) or type(executor).__module__.startswith("distributed"):
+        if devices is not None:
+            raise ArgumentError(
+                "devices= is for local GPUs; on a Dask cluster GPUs are worker resources "
+                "(start workers with --resources GPU=1)."
+            )
+        from ..executor.dask import DaskExecutor
+
+        return DaskExecutor(
+            executor,
+            gpus_per_trial=gpus_per_trial,
+            cpus_per_trial=cpus_per_trial,
+            trial_timeout=trial_timeout,
+        )
+    raise ArgumentError(
+        f"executor must be an hpcore Executor, a dask.distributed Client or a scheduler "
+        f"address string, got {type(executor).__name__}."
+    )
 
 
 def _resolve_n_jobs(n_jobs: int) -> int:
@@ -178,7 +252,12 @@ class BaseSearch(ABC):
         train_fn: Callable[..., Any],
         n_jobs: int = 1,
         *,
-        executor: Executor | None = None,
+        executor: Any = None,
+        gpus_per_trial: float = 0,
+        cpus_per_trial: float | None = None,
+        devices: Sequence[Device] | None = None,
+        trial_timeout: float | None = None,
+        max_retries: int = 0,
         verbose: bool = False,
     ) -> tuple[Any, float]:
         """Run the search and return ``(best_config, best_score)``.
@@ -189,10 +268,27 @@ class BaseSearch(ABC):
             ``train_fn(config)`` or ``train_fn(config, trial)``; returns a
             number or a mapping holding ``metric``.
         n_jobs : int
-            Trials at once: 1 runs them in this process, more in that many
-            worker processes, -1 one per core.
-        executor : Executor, optional
-            Run trials there instead (overrides ``n_jobs``).
+            Trials at once: 1 runs them in this process (unless GPUs or a
+            timeout need a worker process), more in that many worker
+            processes, -1 one per core. Never more than the resources allow.
+        executor : Executor, dask Client or str, optional
+            Run trials there instead: an :class:`~hpcore.executor.Executor`,
+            a ``dask.distributed.Client`` or a scheduler address
+            (``'tcp://host:8786'``).
+        gpus_per_trial : float
+            GPUs each trial gets: 0, a fraction below 1 (trials share a
+            GPU), or a whole number. Each trial's process sees only its own
+            (``CUDA_VISIBLE_DEVICES``); ``trial.devices`` lists them.
+        cpus_per_trial : float, optional
+            Cores each trial gets (caps the trials at once, sets thread counts).
+        devices : sequence of int or str, optional
+            The GPUs to use; default: ``CUDA_VISIBLE_DEVICES``, else all the
+            driver reports.
+        trial_timeout : float, optional
+            Seconds after which a trial is killed and recorded as timed out.
+        max_retries : int
+            Times a failed trial (an exception, a dead worker) is run again
+            before it is recorded as failed. Timeouts are not retried.
         verbose : bool
             Print a line per finished trial to stderr.
 
@@ -206,60 +302,93 @@ class BaseSearch(ABC):
         """
         _check_callable(train_fn)
         n_workers = _resolve_n_jobs(n_jobs)
+        gpus = check_resources(gpus_per_trial, cpus_per_trial)
+        if trial_timeout is not None and (
+            isinstance(trial_timeout, bool)
+            or not isinstance(trial_timeout, (int, float))
+            or not trial_timeout > 0
+        ):
+            raise ArgumentError(
+                f"trial_timeout must be a positive number of seconds, got {trial_timeout!r}."
+            )
+        if isinstance(max_retries, bool) or not isinstance(max_retries, (int, np.integer)) or (
+            max_retries < 0
+        ):
+            raise ArgumentError(f"max_retries must be an int >= 0, got {max_retries!r}.")
         strategy = self._make_strategy()
         budget = self._budget(strategy)
         pass_trial = _accepts_trial(train_fn)
+        executor = _make_executor(
+            executor, n_workers, gpus, cpus_per_trial, devices, trial_timeout
+        )
         self.trials = []
-        if executor is None:
-            executor = SerialExecutor() if n_workers == 1 else LocalProcessExecutor(n_workers)
         by_id: dict[int, FrozenTrial] = {}
+        tasks: dict[int, TrialTask] = {}
+        retries: list[TrialTask] = []
         started = 0
         exhausted = False
         try:
-            executor.start(train_fn)
-            while True:
-                while (
-                    not exhausted
-                    and started < budget
-                    and executor.n_running < executor.max_concurrency
-                ):
-                    try:
-                        params = strategy.ask()
-                    except StrategyExhausted:
-                        exhausted = True
+            with _sigterm_raises():
+                executor.start(train_fn)
+                while True:
+                    while retries and executor.n_running < executor.max_concurrency:
+                        executor.submit(retries.pop(0))
+                    while (
+                        not exhausted
+                        and started < budget
+                        and executor.n_running < executor.max_concurrency
+                    ):
+                        try:
+                            params = strategy.ask()
+                        except StrategyExhausted:
+                            exhausted = True
+                            break
+                        record = FrozenTrial(started, params, start=time.time())
+                        self.trials.append(record)
+                        by_id[record.trial_id] = record
+                        task = TrialTask(
+                            trial_id=started,
+                            params=params,
+                            config=apply_params(self.base_config, params),
+                            metric=self.metric,
+                            pass_trial=pass_trial,
+                        )
+                        tasks[started] = task
+                        executor.submit(task)
+                        started += 1
+                    if executor.n_running == 0 and not retries:
                         break
-                    record = FrozenTrial(started, params, start=time.time())
-                    self.trials.append(record)
-                    by_id[record.trial_id] = record
-                    task = TrialTask(
-                        trial_id=started,
-                        params=params,
-                        config=apply_params(self.base_config, params),
-                        metric=self.metric,
-                        pass_trial=pass_trial,
-                    )
-                    executor.submit(task)
-                    started += 1
-                if executor.n_running == 0:
-                    break
-                for outcome in executor.wait():
-                    record = by_id[outcome.trial_id]
-                    self._record(record, outcome)
-                    if outcome.fatal is not None:
-                        raise ResultError(outcome.fatal)
-                    value = record.value
-                    strategy.tell(
-                        record.params,
-                        None if value is None else self._sign(value),
-                        record.state,
-                    )
-                    if verbose:
-                        self._print_trial(record, budget)
+                    for outcome in executor.wait():
+                        record = by_id[outcome.trial_id]
+                        if (
+                            outcome.state is TrialState.FAILED
+                            and outcome.fatal is None
+                            and record.attempts <= max_retries
+                        ):
+                            if verbose:
+                                self._print_retry(record, outcome, max_retries)
+                            record.attempts += 1
+                            retries.append(replace(tasks[record.trial_id], attempt=record.attempts - 1,
+                                                   log_path=None, devices=()))
+                            continue
+                        self._record(record, outcome)
+                        tasks.pop(record.trial_id, None)
+                        if outcome.fatal is not None:
+                            raise ResultError(outcome.fatal)
+                        value = record.value
+                        strategy.tell(
+                            record.params,
+                            None if value is None else self._sign(value),
+                            record.state,
+                        )
+                        if verbose:
+                            self._print_trial(record, budget)
         except BaseException:
             for outcome in executor.shutdown(cancel=True):
                 record = by_id[outcome.trial_id]
                 record.state = TrialState.INTERRUPTED
                 record.end = time.time()
+                record.devices = tuple(outcome.devices) or record.devices
             raise
         executor.shutdown()
         best = self.best_trial
@@ -282,6 +411,19 @@ class BaseSearch(ABC):
         record.start = outcome.start if outcome.start is not None else record.start
         record.end = outcome.end if outcome.end is not None else time.time()
         record.reports = outcome.reports
+        record.devices = tuple(outcome.devices)
+        record.host = outcome.host
+        # Output is kept for the trials that need explaining; tracking keeps every log.
+        record.output = outcome.output if outcome.state is not TrialState.COMPLETED else None
+
+    @staticmethod
+    def _print_retry(record: FrozenTrial, outcome: TrialOutcome, max_retries: int) -> None:
+        print(
+            f"trial {record.trial_id} failed (attempt {record.attempts} of {max_retries + 1}): "
+            f"{outcome.error}; running it again",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def _print_trial(self, record: FrozenTrial, budget: int) -> None:
         best = self.best_score

@@ -57,3 +57,60 @@ def pid_and_threads(config):
 def slow(config):
     time.sleep(config["x"])
     return config["x"]
+
+
+def placement(config, trial):
+    """Records when it ran and what GPUs its process sees, in a file per trial."""
+    import json
+
+    start = time.time()
+    time.sleep(config["sleep"])
+    record = {
+        "trial": trial.trial_id,
+        "visible": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "devices": list(trial.devices),
+        "start": start,
+        "end": time.time(),
+        "pid": os.getpid(),
+    }
+    with open(os.path.join(config["out"], f"{trial.trial_id}.json"), "w") as f:
+        json.dump(record, f)
+    return config["x"]
+
+
+def hangs_with_child(config, trial):
+    """Starts a child process, writes both pids, then hangs (for trial 0) or returns."""
+    import subprocess
+    import sys
+
+    if trial.trial_id == 0:
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        with open(os.path.join(config["out"], "pids"), "w") as f:
+            f.write(f"{os.getpid()} {child.pid}")
+        time.sleep(120)
+    return config["x"]
+
+
+def fails_first_time(config, trial):
+    """Raises on a trial's first attempt (a marker file remembers it), then succeeds."""
+    marker = os.path.join(config["out"], f"tried-{trial.trial_id}")
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        if config.get("die"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise RuntimeError("flaky")
+    return config["x"]
+
+
+def chatty(config, trial):
+    """Prints lines (from Python and from a child process), then fails for trial 1."""
+    import subprocess
+    import sys
+
+    for i in range(3):
+        print(f"epoch {i} of trial {trial.trial_id}")
+    subprocess.run([sys.executable, "-c", "print('from a child process')"], check=True)
+    print("to stderr", file=sys.stderr)
+    if trial.trial_id == 1:
+        raise ValueError("bad epoch")
+    return config["x"]
