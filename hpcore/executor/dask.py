@@ -1,0 +1,726 @@
+"""Run trials on a Dask cluster (``pip install "hpcore[dask]"``).
+
+:class:`DaskExecutor` submits each trial as one Dask task and hands back
+outcomes as the futures finish. ``dask.distributed`` is imported only when
+an executor is made, never by ``import hpcore``.
+
+Shipping ``train_fn``
+    It is pickled once (cloudpickle) in :meth:`DaskExecutor.start` and put
+    on the cluster as one computed key that every trial depends on; a worker
+    fetches it once and keeps the unpickled function. A computed key, unlike
+    scattered data, is recomputed by the scheduler if every worker holding it
+    dies, so a crash never takes the function away from later trials.
+
+Where a trial runs
+    Without ``trial_timeout`` it runs in a worker thread, its Python-level
+    stdout and stderr captured. A thread cannot be killed, so with
+    ``trial_timeout`` each trial runs in a child process of the worker
+    (``subprocess``: worker processes are daemonic and may not use
+    ``multiprocessing``), in a session of its own, killed with its children
+    when it exceeds the timeout or when its future is cancelled.
+
+GPUs
+    Trials that ask for ``gpus_per_trial`` are placed through Dask worker
+    resources (``dask worker <addr> --resources GPU=1``), one worker per GPU
+    with ``CUDA_VISIBLE_DEVICES`` set per worker, as dask-cuda's
+    ``LocalCUDACluster`` does. A trial's devices are the first of its
+    worker's visible devices.
+
+Nothing on the workers writes results anywhere: every outcome comes back to
+the driver, which stays the single writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ArgumentError, ExecutorError
+from ..trial import TrialState
+from ._run import run_trial
+from .base import OUTPUT_TAIL, Executor, TrialOutcome, TrialTask
+from .local import _THREAD_VARS, _dumps, _exit_reason
+
+__all__ = ["DaskExecutor"]
+
+#: Seconds a timed-out or cancelled child gets between SIGTERM and SIGKILL.
+KILL_GRACE = 3.0
+#: Seconds between checks of a child's deadline and of its task's cancellation.
+_POLL = 0.1
+#: Unpickled train functions on this worker, by the token of their executor's start().
+_FN_CACHE: dict[str, Callable[..., Any]] = {}
+_FN_CACHE_SIZE = 8
+_CHILD_CODE = "import sys; from hpcore.executor.dask import _child_main; _child_main(*sys.argv[1:])"
+
+
+def _distributed() -> Any:
+    """The ``distributed`` module, or an :class:`ExecutorError` saying how to install it."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ExecutorError(
+            'DaskExecutor needs dask.distributed: pip install "hpcore[dask]"'
+        ) from exc
+    return distributed
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """What every trial of one executor needs besides its task (sent with each)."""
+
+    token: str
+    gpus_per_trial: float
+    cpus_per_trial: float | None
+    trial_timeout: float | None
+
+
+class DaskExecutor(Executor):
+    """Run trials on a Dask cluster, as many at once as its workers allow.
+
+    Parameters
+    ----------
+    client : distributed.Client, Cluster or str
+        A connected client (never closed by the executor), or a cluster
+        object or a scheduler address such as ``"tcp://10.0.0.5:8786"``, to
+        which the executor connects in :meth:`start` and which it
+        disconnects from in :meth:`shutdown`.
+    gpus_per_trial : float
+        GPUs each trial needs, from the workers' ``GPU`` resource
+        (``dask worker <addr> --resources GPU=1``); fractions share a GPU.
+    cpus_per_trial : float, optional
+        Cores each trial needs: from the workers' ``CPU`` resource if they
+        declare one, else counted against the workers' threads.
+    trial_timeout : float, optional
+        Seconds after which a trial is killed and recorded as timed out.
+        Each trial then runs in a child process of its worker.
+    worker_timeout : float
+        Seconds :meth:`start` waits for the first worker to join.
+
+    Notes
+    -----
+    :attr:`max_concurrency` is measured in :meth:`start`: workers that join
+    later run trials but do not raise it.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        gpus_per_trial: float = 0,
+        cpus_per_trial: float | None = None,
+        trial_timeout: float | None = None,
+        *,
+        worker_timeout: float = 60.0,
+    ) -> None:
+        distributed = _distributed()
+        if not isinstance(client, (distributed.Client, str)) and not isinstance(
+            getattr(client, "scheduler_address", None), str
+        ):
+            raise ArgumentError(
+                "client must be a dask.distributed.Client, a Dask cluster or a scheduler "
+                f"address such as 'tcp://127.0.0.1:8786', got {type(client).__name__}."
+            )
+        self.gpus_per_trial = float(_number("gpus_per_trial", gpus_per_trial, allow_zero=True))
+        self.cpus_per_trial = _optional("cpus_per_trial", cpus_per_trial)
+        self.trial_timeout = _optional("trial_timeout", trial_timeout)
+        self.worker_timeout = float(_number("worker_timeout", worker_timeout))
+        self._target = client
+        self._own_client = not isinstance(client, distributed.Client)
+        self._client: Any = None if self._own_client else client
+        self._fn_future: Any = None
+        self._placement: _Placement | None = None
+        self._max: int | None = None
+        self._cpu_resource = False  # whether trials ask the workers' CPU resource
+        self._running: dict[str, tuple[Any, TrialTask]] = {}
+
+    # -- the Executor protocol -------------------------------------------------
+    @property
+    def max_concurrency(self) -> int:
+        """Trials the cluster can run at once (measured in :meth:`start`)."""
+        if self._max is None:
+            self._max = self._measure()
+        return self._max
+
+    @property
+    def n_running(self) -> int:
+        return len(self._running)
+
+    def start(self, train_fn: Callable[..., Any]) -> None:
+        try:
+            payload = _dumps(train_fn)
+        except Exception as exc:
+            raise ExecutorError(
+                f"train_fn cannot be sent to Dask workers ({type(exc).__name__}: {exc}). "
+                "Define it at module level or make what it captures picklable."
+            ) from exc
+        client = self._connect()
+        try:
+            self._max = self._measure()
+        except BaseException:
+            self._close_client()
+            raise
+        self._release_fn()
+        token = uuid.uuid4().hex
+        self._fn_future = client.submit(
+            _identity, payload, key=f"hpcore-train-fn-{token}", pure=False
+        )
+        self._placement = _Placement(
+            token, self.gpus_per_trial, self.cpus_per_trial, self.trial_timeout
+        )
+
+    def submit(self, task: TrialTask) -> None:
+        if self._fn_future is None or self._placement is None:
+            raise RuntimeError("start() must be called before submit()")
+        resources = {}
+        if self.gpus_per_trial > 0:
+            resources["GPU"] = self.gpus_per_trial
+        if self._cpu_resource:
+            resources["CPU"] = self.cpus_per_trial
+        key = f"hpcore-trial-{task.trial_id}-{task.attempt}-{uuid.uuid4().hex[:12]}"
+        future = self._client.submit(
+            _run_remote,
+            self._fn_future,
+            task,
+            self._placement,
+            key=key,
+            pure=False,
+            resources=resources or None,
+        )
+        self._running[key] = (future, task)
+
+    def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
+        if not self._running:
+            return []
+        done = self._done()
+        if not done:
+            distributed = _distributed()
+            futures = [future for future, _ in self._running.values()]
+            with self._client.as_current(), contextlib.suppress(
+                distributed.TimeoutError, TimeoutError, distributed.CancelledError
+            ):  # wait() uses the current client, which need not be ours
+                distributed.wait(futures, timeout=timeout, return_when="FIRST_COMPLETED")
+            done = self._done()
+        return [self._collect(key) for key in done]
+
+    def shutdown(self, cancel: bool = False) -> list[TrialOutcome]:
+        """Release the cluster; trials still running are cancelled and returned as interrupted.
+
+        The search loop drains every trial before a plain ``shutdown()``, so
+        only ``cancel=True`` finds any. A cancelled trial in a child process
+        (``trial_timeout``) is killed at once; one in a worker thread runs on
+        until it returns, and its result is dropped.
+        """
+        interrupted = [
+            TrialOutcome(task.trial_id, TrialState.INTERRUPTED, end=time.time())
+            for _, task in self._running.values()
+        ]
+        futures = [future for future, _ in self._running.values()]
+        self._running.clear()
+        if futures and self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.cancel(futures)
+        self._release_fn()
+        self._close_client()
+        return interrupted
+
+    # -- driver-side helpers ---------------------------------------------------
+    def _connect(self) -> Any:
+        """The client, connected (made here for an address) and with a worker."""
+        distributed = _distributed()
+        if self._client is None:
+            address = getattr(self._target, "scheduler_address", self._target)
+            try:
+                self._client = distributed.Client(address, set_as_default=False)
+            except Exception as exc:  # OSError, TimeoutError: no scheduler there
+                raise ExecutorError(
+                    f"cannot connect to the Dask scheduler at {address!r} "
+                    f"({type(exc).__name__}: {exc}); start one with `dask scheduler`."
+                ) from exc
+        try:
+            self._client.wait_for_workers(1, timeout=self.worker_timeout)
+        except (distributed.TimeoutError, TimeoutError) as exc:
+            self._close_client()
+            raise ExecutorError(
+                f"no Dask worker joined the scheduler within {self.worker_timeout:g}s; start "
+                "workers with `dask worker <scheduler address>` (or raise worker_timeout)."
+            ) from exc
+        return self._client
+
+    def _workers(self) -> dict[str, dict[str, Any]]:
+        """The scheduler's view of every worker (address -> identity)."""
+        try:
+            info = self._client.scheduler_info(n_workers=-1)
+        except TypeError:  # distributed before 2025: no n_workers, every worker listed
+            info = self._client.scheduler_info()
+        return dict(info["workers"])
+
+    def _measure(self) -> int:
+        if self._client is None:
+            self._connect()
+        workers = self._workers()
+        self._cpu_resource = self.cpus_per_trial is not None and any(
+            "CPU" in (w.get("resources") or {}) for w in workers.values()
+        )
+        return _cluster_slots(workers, self.gpus_per_trial, self.cpus_per_trial)
+
+    def _done(self) -> list[str]:
+        return [key for key, (future, _) in self._running.items() if future.done()]
+
+    def _collect(self, key: str) -> TrialOutcome:
+        """The outcome of a finished future; an error or cancellation becomes a failed trial."""
+        future, task = self._running.pop(key)
+        try:
+            outcome = future.result()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # the task's own error, KilledWorker, cancellation
+            outcome = _failed(task, exc)
+        finally:
+            future.release()
+        return outcome
+
+    def _release_fn(self) -> None:
+        if self._fn_future is not None:
+            with contextlib.suppress(Exception):
+                self._fn_future.release()
+        self._fn_future = None
+
+    def _close_client(self) -> None:
+        if self._own_client and self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+            self._client = None
+
+
+def _cluster_slots(
+    workers: dict[str, dict[str, Any]], gpus_per_trial: float, cpus_per_trial: float | None
+) -> int:
+    """How many trials the workers can run at once.
+
+    Each worker runs at most one trial per thread; with ``gpus_per_trial``
+    also at most ``floor(GPU / gpus_per_trial)``, and likewise for a
+    declared ``CPU`` resource. Without a ``CPU`` resource, ``cpus_per_trial``
+    divides the threads of the whole cluster.
+
+    Parameters
+    ----------
+    workers : dict
+        ``client.scheduler_info()['workers']``: per worker, at least
+        ``nthreads`` and ``resources``.
+
+    Raises
+    ------
+    ExecutorError
+        The workers cannot run a single trial; the message says why.
+    """
+    declares_cpu = cpus_per_trial is not None and any(
+        "CPU" in (w.get("resources") or {}) for w in workers.values()
+    )
+    total = 0
+    for w in workers.values():
+        slots = int(w.get("nthreads", 1))
+        resources = w.get("resources") or {}
+        if gpus_per_trial > 0:
+            slots = min(slots, _fits(resources.get("GPU", 0), gpus_per_trial))
+        if declares_cpu:
+            slots = min(slots, _fits(resources.get("CPU", 0), cpus_per_trial))  # type: ignore[arg-type]
+        total += slots
+    if cpus_per_trial is not None and not declares_cpu:
+        threads = sum(int(w.get("nthreads", 1)) for w in workers.values())
+        total = min(total, _fits(threads, cpus_per_trial))
+    if total < 1:
+        raise ExecutorError(_no_slot_message(workers, gpus_per_trial, cpus_per_trial))
+    return total
+
+
+def _fits(available: float, per_trial: float) -> int:
+    """``floor(available / per_trial)``, forgiving float rounding (0.3 / 0.1 is 3)."""
+    return int(math.floor(available / per_trial + 1e-9))
+
+
+def _no_slot_message(
+    workers: dict[str, dict[str, Any]], gpus_per_trial: float, cpus_per_trial: float | None
+) -> str:
+    gpus = [(w.get("resources") or {}).get("GPU", 0) for w in workers.values()]
+    if gpus_per_trial > 0 and not any(gpus):
+        return (
+            f"gpus_per_trial={gpus_per_trial:g} but none of the {len(workers)} Dask workers "
+            "declares a GPU resource: start one worker per GPU with "
+            "`dask worker <scheduler address> --resources GPU=1` (or LocalCUDACluster("
+            "resources={'GPU': 1})), or set gpus_per_trial=0 to run on CPUs."
+        )
+    if gpus_per_trial > 0 and max(gpus) < gpus_per_trial:
+        return (
+            f"gpus_per_trial={gpus_per_trial:g} but no Dask worker has that many GPUs "
+            f"(the most is GPU={max(gpus):g}): lower gpus_per_trial or start workers with "
+            f"`--resources GPU={math.ceil(gpus_per_trial)}`."
+        )
+    threads = sum(int(w.get("nthreads", 1)) for w in workers.values())
+    return (
+        f"cpus_per_trial={cpus_per_trial:g} but the Dask workers have {threads} threads and "
+        "no worker's CPU resource fits one trial: lower cpus_per_trial or add workers "
+        "(`dask worker <scheduler address> --nthreads N --resources CPU=N`)."
+    )
+
+
+def _failed(task: TrialTask, exc: BaseException) -> TrialOutcome:
+    """A failed outcome for a trial whose Dask task raised, died or was cancelled."""
+    name = type(exc).__name__
+    if name == "KilledWorker":
+        last = getattr(exc, "last_worker", None)
+        error = (
+            f"the Dask worker running this trial died (KilledWorker: {exc}). A crash in "
+            "train_fn (os._exit, a segfault, running out of memory) kills its worker; "
+            "with trial_timeout set each trial runs in a child process instead."
+        )
+        host = getattr(last, "host", None)
+    elif isinstance(exc, ModuleNotFoundError) and "hpcore" in str(exc):
+        error = f"{name}: {exc}: install hpcore (the driver's version) on every Dask worker."
+        host = None
+    elif "Cancelled" in name:
+        error = f"the trial's Dask task was cancelled ({name}: {exc})"
+        host = None
+    else:
+        error = f"the trial's Dask task failed ({name}: {exc})"
+        host = None
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return TrialOutcome(
+        task.trial_id, TrialState.FAILED, error=error, traceback=tb, end=time.time(), host=host
+    )
+
+
+def _number(name: str, value: Any, allow_zero: bool = False) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        rule = ">= 0" if allow_zero else "> 0"
+        raise ArgumentError(f"{name} must be a number {rule}, got {value!r}.")
+    return float(value)
+
+
+def _optional(name: str, value: Any) -> float | None:
+    return None if value is None else _number(name, value)
+
+
+# -- on the worker --------------------------------------------------------------
+def _identity(payload: bytes) -> bytes:
+    """The task that holds the pickled ``train_fn`` on the cluster."""
+    return payload
+
+
+def _run_remote(payload: bytes, task: TrialTask, placement: _Placement) -> TrialOutcome:
+    """Body of one trial's Dask task: run it in this thread or in a child process."""
+    if placement.gpus_per_trial > 0:
+        visible = _visible_devices()[: max(1, math.ceil(placement.gpus_per_trial))]
+        task = dataclasses.replace(
+            task, devices=tuple(int(d) for d in visible if d.strip().isdigit())
+        )
+    if placement.trial_timeout is not None:
+        return _run_in_child(payload, task, placement)
+    return _run_in_thread(payload, task, placement.token)
+
+
+def _visible_devices() -> list[str]:
+    """This worker's ``CUDA_VISIBLE_DEVICES`` entries (its own GPU first under dask-cuda)."""
+    value = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    return [d.strip() for d in value.split(",") if d.strip()]
+
+
+def _load_fn(token: str, payload: bytes) -> Callable[..., Any]:
+    """The unpickled ``train_fn``, kept per worker process for the executor's run."""
+    fn = _FN_CACHE.get(token)
+    if fn is None:
+        fn = pickle.loads(payload)
+        if len(_FN_CACHE) >= _FN_CACHE_SIZE:
+            _FN_CACHE.clear()
+        _FN_CACHE[token] = fn
+    return fn
+
+
+def _unloadable(task: TrialTask, exc: Exception) -> TrialOutcome:
+    return TrialOutcome(
+        task.trial_id,
+        TrialState.FAILED,
+        error=(
+            f"train_fn could not be loaded on the worker ({type(exc).__name__}: {exc}); "
+            "install the module that defines it on every worker, or define it in the "
+            "driver's script so that it is sent by value."
+        ),
+        traceback=traceback.format_exc(),
+        end=time.time(),
+        devices=tuple(task.devices),
+        host=socket.gethostname(),
+    )
+
+
+def _run_in_thread(payload: bytes, task: TrialTask, token: str) -> TrialOutcome:
+    """Run the trial in this worker thread, capturing what it prints."""
+    with _captured() as output:
+        try:
+            fn = _load_fn(token, payload)
+        except Exception as exc:
+            outcome = _unloadable(task, exc)
+        else:
+            try:
+                outcome = run_trial(fn, task)
+            except (KeyboardInterrupt, SystemExit) as exc:  # ends this trial, not the worker
+                outcome = TrialOutcome(
+                    task.trial_id,
+                    TrialState.FAILED,
+                    error=f"train_fn raised {type(exc).__name__}({exc})",
+                    traceback=traceback.format_exc(),
+                    end=time.time(),
+                    devices=tuple(task.devices),
+                    host=socket.gethostname(),
+                )
+    outcome.output = output.getvalue()
+    return outcome
+
+
+class _Tail:
+    """A text sink that keeps only the last ``limit`` characters written to it."""
+
+    def __init__(self, limit: int = OUTPUT_TAIL) -> None:
+        self.limit = limit
+        self._chunks: list[str] = []
+        self._size = 0
+
+    def write(self, text: str) -> int:
+        self._chunks.append(text)
+        self._size += len(text)
+        if self._size > 2 * self.limit:
+            kept = "".join(self._chunks)[-self.limit :]
+            self._chunks, self._size = [kept], len(kept)
+        return len(text)
+
+    def getvalue(self) -> str:
+        return "".join(self._chunks)[-self.limit :]
+
+
+class _ThreadRouter:
+    """Stands in for ``sys.stdout``/``sys.stderr``: each capturing thread writes to its own sink.
+
+    Threads that capture nothing write to the stream it replaced, so the
+    worker's own logging and concurrent trials never mix.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.sinks: dict[int, _Tail] = {}
+
+    def write(self, text: str) -> int:
+        sink = self.sinks.get(threading.get_ident())
+        return (self.stream if sink is None else sink).write(text)
+
+    def flush(self) -> None:
+        if threading.get_ident() not in self.sinks and self.stream is not None:
+            self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:  # encoding, fileno, isatty, buffer...
+        return getattr(self.stream, name)
+
+
+_ROUTER_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _captured() -> Iterator[_Tail]:
+    """Send this thread's ``print`` output (stdout and stderr) to one sink for the block."""
+    sink, ident = _Tail(), threading.get_ident()
+    with _ROUTER_LOCK:
+        routers = {name: _router(name) for name in ("stdout", "stderr")}
+        for router in routers.values():
+            router.sinks[ident] = sink
+    try:
+        yield sink
+    finally:
+        with _ROUTER_LOCK:
+            for name, router in routers.items():
+                router.sinks.pop(ident, None)
+                if not router.sinks and getattr(sys, name) is router:
+                    setattr(sys, name, router.stream)
+
+
+def _router(name: str) -> _ThreadRouter:
+    current = getattr(sys, name)
+    if isinstance(current, _ThreadRouter):
+        return current
+    router = _ThreadRouter(current)
+    setattr(sys, name, router)
+    return router
+
+
+# -- a trial in a child process (trial_timeout) ----------------------------------
+def _run_in_child(payload: bytes, task: TrialTask, placement: _Placement) -> TrialOutcome:
+    """Run the trial in a child process of this worker; kill it at ``trial_timeout``."""
+    with tempfile.TemporaryDirectory(prefix="hpcore-trial-") as tmp:
+        work = Path(tmp)
+        (work / "input.pkl").write_bytes(_dumps((payload, task)))
+        start = time.time()
+        with open(work / "output.log", "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _CHILD_CODE, tmp, str(os.getpid())],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=_child_env(task, placement),
+                start_new_session=os.name == "posix",
+            )
+        try:
+            ended = _watch_child(proc, placement.trial_timeout)  # type: ignore[arg-type]
+        finally:
+            if proc.poll() is None:  # this thread was interrupted: leave no orphan
+                _kill_session(proc)
+        outcome = _child_outcome(work, task, proc.returncode, ended, placement)
+        outcome.output = _read_tail(work / "output.log")
+    outcome.start = outcome.start or start
+    outcome.end = outcome.end or time.time()
+    outcome.host = outcome.host or socket.gethostname()
+    outcome.devices = tuple(task.devices)
+    return outcome
+
+
+def _child_env(task: TrialTask, placement: _Placement) -> dict[str, str]:
+    """The worker's environment, plus its import path, the trial's GPUs and thread limits."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if isinstance(p, str))
+    if placement.gpus_per_trial > 0:
+        visible = _visible_devices()[: max(1, math.ceil(placement.gpus_per_trial))]
+        if visible:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(visible)
+    if placement.cpus_per_trial is not None:
+        threads = str(max(1, int(placement.cpus_per_trial)))
+        for var in _THREAD_VARS:
+            env.setdefault(var, threads)
+    return env
+
+
+def _watch_child(proc: subprocess.Popen[bytes], timeout: float) -> str:
+    """Wait for the child: ``'exited'``, or ``'timeout'``/``'cancelled'`` once it is killed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            proc.wait(timeout=max(0.0, min(_POLL, left)))
+            return "exited"
+        except subprocess.TimeoutExpired:
+            pass
+        if left <= 0 or _task_cancelled():
+            _kill_session(proc)
+            return "timeout" if left <= 0 else "cancelled"
+
+
+def _kill_session(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the child and everything it started, SIGKILL after :data:`KILL_GRACE`."""
+    def signal_all(sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.name == "posix":
+                os.killpg(proc.pid, sig)
+            else:  # pragma: no cover - no sessions to kill
+                proc.send_signal(sig)
+
+    signal_all(signal.SIGTERM)
+    try:
+        proc.wait(timeout=KILL_GRACE)
+    except subprocess.TimeoutExpired:
+        pass
+    signal_all(signal.SIGKILL if os.name == "posix" else signal.SIGTERM)
+    proc.wait()
+
+
+def _task_cancelled() -> bool:
+    """Whether the Dask task running in this thread was cancelled by its client."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        key = worker.get_current_task()
+        state = worker.state.tasks.get(key)
+    except Exception:  # not in a Dask task, or another distributed version
+        return False
+    return key is not None and (state is None or state.state in ("cancelled", "released"))
+
+
+def _child_outcome(
+    work: Path, task: TrialTask, returncode: int | None, ended: str, placement: _Placement
+) -> TrialOutcome:
+    if ended == "timeout":
+        return TrialOutcome(
+            task.trial_id,
+            TrialState.TIMED_OUT,
+            error=f"trial exceeded trial_timeout={placement.trial_timeout:g}s",
+        )
+    if ended == "cancelled":
+        return TrialOutcome(task.trial_id, TrialState.INTERRUPTED)
+    result = work / "outcome.pkl"
+    if returncode == 0 and result.exists():
+        return pickle.loads(result.read_bytes())
+    reason = _exit_reason(returncode).replace("the worker process", "the trial's process")
+    if returncode == 0:
+        reason += " before returning a result"
+    return TrialOutcome(task.trial_id, TrialState.FAILED, error=reason)
+
+
+def _read_tail(path: Path) -> str:
+    """The last :data:`OUTPUT_TAIL` characters of a log file."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - 4 * OUTPUT_TAIL))
+        return f.read().decode("utf-8", errors="replace")[-OUTPUT_TAIL:]
+
+
+def _child_main(workdir: str, parent_pid: str) -> None:
+    """Body of a trial's child process: run it and leave the outcome in ``workdir``."""
+    _die_with_parent(int(parent_pid))
+    work = Path(workdir)
+    payload, task = pickle.loads((work / "input.pkl").read_bytes())
+    try:
+        fn = pickle.loads(payload)
+    except Exception as exc:
+        outcome = _unloadable(task, exc)
+    else:
+        outcome = run_trial(fn, task)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        blob = _dumps(outcome)
+    except Exception as exc:  # an unpicklable metric or report
+        blob = _dumps(
+            TrialOutcome(
+                task.trial_id,
+                TrialState.FAILED,
+                error=f"the trial's result could not be sent back: {exc}",
+                start=outcome.start,
+                end=outcome.end,
+            )
+        )
+    part = work / "outcome.pkl.part"
+    part.write_bytes(blob)
+    os.replace(part, work / "outcome.pkl")
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Kill this child's session if its worker dies (no orphan trials on the machine)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        if os.name == "posix" and os.getpgrp() == os.getpid():
+            os.killpg(0, signal.SIGKILL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="hpcore-parent-watch", daemon=True).start()

@@ -1,0 +1,49 @@
+"""Train functions for the Dask executor tests, importable by the Dask workers.
+
+The workers of a ``LocalCluster`` are spawned processes that inherit the
+test process's ``sys.path``, so ``helpers.dask_fns`` imports there too.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def noisy(config):
+    """Prints to stdout and stderr, then returns ``x``."""
+    print(f"hello from trial x={config['x']}")
+    print("a warning on stderr", file=sys.stderr)
+    return config["x"]
+
+
+def hangs(config):
+    """Prints its pid and a grandchild's pid, then sleeps far past any test's timeout."""
+    child = subprocess.Popen(["sleep", "600"])
+    print(f"pids {os.getpid()} {child.pid}", flush=True)
+    if config.get("pidfile"):
+        with open(config["pidfile"], "w") as f:
+            f.write(f"{os.getpid()} {child.pid}")
+    time.sleep(600)
+    return 0.0
+
+
+def kills_itself(config):
+    """SIGKILLs its own process for mode 'kill'; otherwise returns ``x``."""
+    if config["mode"] == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return config["x"]
+
+
+def visible_gpus(config):
+    """Prints the ``CUDA_VISIBLE_DEVICES`` its process sees; returns ``x``."""
+    print(f"CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')}")
+    return config["x"]
+
+
+def calls_exit(config):
+    """Calls ``sys.exit(5)``: in a worker thread this must end the trial, not the worker."""
+    sys.exit(5)
