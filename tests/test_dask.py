@@ -18,7 +18,8 @@ from helpers import dask_fns, train_fns  # noqa: E402
 
 from hpcore import ArgumentError, ExecutorError, RandomSearch, TrialState  # noqa: E402
 from hpcore.executor import TrialTask  # noqa: E402
-from hpcore.executor.dask import DaskExecutor, _captured, _cluster_slots  # noqa: E402
+from hpcore.executor._dask_worker import _captured  # noqa: E402
+from hpcore.executor.dask import DaskExecutor, _cluster_slots  # noqa: E402
 from hpcore.search.space import Integer, Real  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -94,7 +95,7 @@ def test_trials_run_on_the_workers_and_come_back(executor, client):
         assert o.value == pytest.approx((x - 0.3) ** 2)
         assert o.metrics == {"loss": pytest.approx((x - 0.3) ** 2), "aux": 1.0}
         assert o.host == socket.gethostname() and o.start <= o.end
-        assert o.devices == () and o.output == ""
+        assert o.devices == () and o.output is None
     assert ex.n_running == 0 and ex.wait() == []
     assert client.status == "running"
 
@@ -234,7 +235,7 @@ def test_a_trial_past_its_timeout_is_killed_with_its_children(executor, client):
     ex.submit(_task(0))
     (o,) = _drain(ex).values()
     assert o.state is TrialState.TIMED_OUT
-    assert o.error == "trial exceeded trial_timeout=5s"
+    assert o.error == "the trial exceeded trial_timeout=5s and was killed"
     assert o.host == socket.gethostname() and o.end - o.start >= 5.0
     line = next(line for line in o.output.splitlines() if line.startswith("pids "))
     child, grandchild = map(int, line.split()[1:])
