@@ -1,0 +1,922 @@
+"""The embedded SQLite store of a study: ``<experiment_root>/hpcore.db``.
+
+One study lives under one root. The driver (the process running the search)
+opens :class:`Storage` with the study lock and records each trial as it
+starts and as it ends, every change in one transaction, so a driver killed at
+any moment leaves a consistent database: SQLite's write-ahead log either has
+a transaction's commit record or ignores the whole transaction. Readers
+(``hpcore.load``, the command line) open it ``readonly`` while a driver runs.
+
+Files under the root
+--------------------
+``hpcore.db`` (with ``hpcore.db-wal`` and ``hpcore.db-shm`` while open)
+    Tables ``study`` (one row), ``trials``, ``reports`` (the curve each trial
+    reported, indexed by ``trial_id``) and ``meta`` (key/value for the
+    driver); ``PRAGMA user_version`` is the schema version.
+``.hpcore.lock``
+    ``flock``-ed by the driver for as long as it runs, holding its pid and
+    host. The kernel drops the lock when the process dies however it dies
+    (``kill -9`` included), so a dead driver never blocks the next one. The
+    file is opened close-on-exec: spawned workers do not inherit the lock,
+    but a child made by a bare ``fork()`` would hold it as long as it lives.
+
+Durability
+----------
+WAL with ``synchronous=NORMAL``: a committed transaction survives the
+death of the process (the only failure that matters for a search); a power
+cut or an OS crash may lose the last few commits, never the consistency of
+the file, and lost trials are simply run again on resume. ``FULL`` would
+fsync the log at every commit, which costs more than all the rest of
+``finish_trial`` on ordinary disks (see ``benchmarks/storage_overhead.py``).
+
+Values
+------
+JSON columns are ``TEXT`` (a column declared ``JSON`` would get SQLite's
+NUMERIC affinity, which turns the text ``"3"`` into the integer 3) and hold
+tagged JSON, so that what is written comes back equal, types included:
+ints stay ints, floats stay floats (``1.0`` too, and ``nan``/``inf``/``-inf``
+as ``{"__hpcore__": "float", "v": "nan"}``), tuples stay tuples, dicts with
+non-string keys keep them. numpy scalars and arrays are stored as the Python
+values of ``tolist()``; any other object is stored as its ``repr`` and comes
+back as that string. The ``REAL`` value columns hold ``nan`` as the text
+``'nan'`` (SQLite would store a NaN as NULL), so ``None`` and ``nan`` stay
+apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import math
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, HpcoreError
+from .trial import FrozenTrial, TrialState
+
+__all__ = [
+    "DB_NAME",
+    "LOCK_NAME",
+    "SCHEMA_VERSION",
+    "Storage",
+    "StudyInfo",
+    "StudyLockedError",
+    "StudyMismatchError",
+]
+
+DB_NAME = "hpcore.db"
+LOCK_NAME = ".hpcore.lock"
+SCHEMA_VERSION = 1
+
+_BUSY_TIMEOUT_S = 10.0
+# A reader probing the lock holds it for microseconds; a driver starting at
+# that instant tries again this many times, _LOCK_RETRY_S apart, before it
+# reports the study as locked.
+_LOCK_RETRIES = 4
+_LOCK_RETRY_S = 0.01
+
+
+class StudyLockedError(HpcoreError):
+    """Another live process holds the study lock of this experiment root.
+
+    Attributes
+    ----------
+    root : str or None
+        The experiment root.
+    pid : int or None
+        The holder's pid, as it wrote it in the lock file (``None`` if unknown).
+    host : str or None
+        The holder's host name.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        root: str | None = None,
+        pid: int | None = None,
+        host: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.root = root
+        self.pid = pid
+        self.host = host
+
+
+class StudyMismatchError(ConfigError):
+    """The study stored under an experiment root is not the one being resumed:
+    its search space, metric or mode differs."""
+
+
+@dataclass
+class StudyInfo:
+    """What identifies a study, stored once when it is created.
+
+    Attributes
+    ----------
+    name : str
+        A label for people (the experiment's name).
+    strategy : str
+        The search class, e.g. ``"BayesianSearch"``.
+    settings : dict
+        JSON-able settings of the strategy (``n_initial_points``, ...).
+    seed : int or None
+        The search's random state.
+    metric : str or None
+        The metric optimised.
+    mode : str
+        ``"min"`` or ``"max"``.
+    base_config : object
+        The base config, JSON-able (converted by the caller).
+    space : dict
+        A JSON-able description of the search space.
+    space_fingerprint : str
+        :meth:`hpcore.space.SearchSpace.fingerprint` of the space.
+    created : float
+        Unix time of creation, filled by :meth:`Storage.create_study`.
+    """
+
+    name: str
+    strategy: str
+    settings: dict[str, Any]
+    seed: int | None
+    metric: str | None
+    mode: str
+    base_config: Any
+    space: dict[str, Any]
+    space_fingerprint: str
+    created: float = 0.0
+
+
+# ---------------------------------------------------------------------------
+# Tagged JSON
+# ---------------------------------------------------------------------------
+
+_TAG = "__hpcore__"
+
+
+def _enc(v: Any) -> Any:
+    """``v`` as plain JSON values, with tagged objects for what JSON would change."""
+    if v is None or isinstance(v, (str, int)):  # bool is an int
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else {_TAG: "float", "v": repr(float(v))}
+    if isinstance(v, list):
+        return [_enc(x) for x in v]
+    if isinstance(v, tuple):
+        return {_TAG: "tuple", "v": [_enc(x) for x in v]}
+    if isinstance(v, dict):
+        if _TAG not in v and all(type(k) is str for k in v):
+            return {k: _enc(x) for k, x in v.items()}
+        return {_TAG: "dict", "v": [[_enc(k), _enc(x)] for k, x in v.items()]}
+    tolist = getattr(v, "tolist", None)  # numpy scalars and arrays
+    if callable(tolist):
+        return _enc(tolist())
+    return {_TAG: "repr", "v": repr(v)}
+
+
+def _hook(d: dict[str, Any]) -> Any:
+    tag = d.get(_TAG)
+    if tag is None or len(d) != 2:
+        return d
+    v = d["v"]
+    if tag == "float":
+        return float(v)
+    if tag == "tuple":
+        return tuple(v)
+    if tag == "dict":
+        return {k: x for k, x in v}
+    if tag == "repr":
+        return v
+    return d
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(_enc(v), separators=(",", ":"), allow_nan=False)
+
+
+def _loads(s: str | None) -> Any:
+    return None if s is None else json.loads(s, object_hook=_hook)
+
+
+def _real(v: float | None) -> float | str | None:
+    """A value for a ``REAL`` column: NaN as the text 'nan' (SQLite would store NULL)."""
+    if v is None:
+        return None
+    v = float(v)
+    return "nan" if v != v else v
+
+
+def _unreal(v: float | str | None) -> float | None:
+    return float(v) if isinstance(v, str) else v
+
+
+def _text(s: str | None) -> str | None:
+    """``s`` encodable as UTF-8 (lone surrogates, as from undecodable output, escaped)."""
+    if s is None or s.isascii():
+        return s
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "backslashreplace").decode("utf-8")
+    return s
+
+
+def _short(v: Any, limit: int = 60) -> str:
+    r = repr(v)
+    return r if len(r) <= limit else r[: limit - 3] + "..."
+
+
+def _diff(old: Any, new: Any, prefix: str = "", limit: int = 8) -> list[str]:
+    """Human-readable differences between two JSON-like values, by dotted key."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for k in list(old) + [k for k in new if k not in old]:
+            key = f"{prefix}.{k}" if prefix else str(k)
+            if k not in new:
+                out.append(f"{key} removed (was {_short(old[k])})")
+            elif k not in old:
+                out.append(f"{key} added ({_short(new[k])})")
+            else:
+                out.extend(_diff(old[k], new[k], key, limit))
+            if len(out) >= limit:
+                return out[:limit] + ["..."]
+        return out
+    if _same(old, new):
+        return []
+    return [f"{prefix or 'value'}: {_short(old)} -> {_short(new)}"]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality that holds NaN equal to NaN (for comparing stored settings)."""
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+# ---------------------------------------------------------------------------
+# Schema
+# ---------------------------------------------------------------------------
+
+_SCHEMA = (
+    """CREATE TABLE study (
+        id INTEGER PRIMARY KEY CHECK (id = 0),
+        name TEXT NOT NULL,
+        strategy TEXT NOT NULL,
+        settings TEXT NOT NULL,      -- JSON
+        seed TEXT,                   -- JSON (a seed may not fit in 64 bits)
+        metric TEXT,
+        mode TEXT NOT NULL,
+        base_config TEXT,            -- JSON
+        space TEXT NOT NULL,         -- JSON
+        space_fingerprint TEXT NOT NULL,
+        created REAL NOT NULL
+    )""",
+    """CREATE TABLE trials (
+        trial_id INTEGER PRIMARY KEY,
+        params TEXT NOT NULL,        -- JSON
+        state TEXT NOT NULL,
+        value REAL,                  -- NaN as the text 'nan' (in every REAL column)
+        metrics TEXT,                -- JSON, NULL when empty
+        error TEXT,
+        traceback TEXT,
+        start REAL,                  -- Unix time
+        "end" REAL,
+        duration REAL,               -- "end" - start, for SQL users
+        devices TEXT,                -- JSON list, NULL when empty
+        host TEXT,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        output TEXT
+    )""",
+    """CREATE TABLE reports (
+        trial_id INTEGER NOT NULL,
+        step INTEGER,
+        value REAL,                  -- NaN as the text 'nan'
+        metrics TEXT,                -- JSON of the other entries, NULL when none
+        time REAL                    -- Unix time
+    )""",
+    "CREATE INDEX reports_trial ON reports (trial_id)",
+    """CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT                   -- JSON
+    )""",
+    f"PRAGMA user_version = {SCHEMA_VERSION}",
+)
+
+_TRIAL_COLS = (
+    'trial_id, params, state, value, metrics, error, traceback, start, "end", '
+    "devices, host, attempts, output"
+)
+_UPSERT_TRIAL = (
+    "INSERT INTO trials (trial_id, params, state, value, metrics, error, traceback, "
+    'start, "end", duration, devices, host, attempts, output) '
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (trial_id) DO UPDATE SET params = excluded.params, "
+    "state = excluded.state, value = excluded.value, metrics = excluded.metrics, "
+    "error = excluded.error, traceback = excluded.traceback, start = excluded.start, "
+    '"end" = excluded."end", duration = excluded.duration, devices = excluded.devices, '
+    "host = excluded.host, attempts = excluded.attempts, output = excluded.output"
+)
+_START_TRIAL = (
+    "INSERT INTO trials (trial_id, params, state, start, attempts) "
+    "VALUES (?, ?, 'running', ?, ?) "
+    "ON CONFLICT (trial_id) DO UPDATE SET params = excluded.params, state = 'running', "
+    "value = NULL, metrics = NULL, error = NULL, traceback = NULL, start = excluded.start, "
+    '"end" = NULL, duration = NULL, devices = NULL, host = NULL, '
+    "attempts = excluded.attempts, output = NULL"
+)
+_INSERT_REPORT = "INSERT INTO reports (trial_id, step, value, metrics, time) VALUES (?, ?, ?, ?, ?)"
+_INT64 = (-(2**63), 2**63)
+
+
+def _report_row(trial_id: int, report: dict[str, Any]) -> tuple[Any, ...]:
+    """Split a report into its columns; what does not fit one exactly goes to JSON."""
+    extra = dict(report)
+    step = extra.get("step")
+    if type(step) is int and _INT64[0] <= step < _INT64[1]:
+        del extra["step"]
+    else:
+        step = None
+    value = extra.get("value")
+    if type(value) is float:
+        del extra["value"]
+    else:
+        value = None
+    t = extra.get("time")
+    if type(t) is float:
+        del extra["time"]
+    else:
+        t = None
+    return (trial_id, step, _real(value), _dumps(extra) if extra else None, _real(t))
+
+
+def _report(step: Any, value: Any, metrics: str | None, t: Any) -> dict[str, Any]:
+    r: dict[str, Any] = {}
+    if step is not None:
+        r["step"] = step
+    if t is not None:
+        r["time"] = _unreal(t)
+    if value is not None:
+        r["value"] = _unreal(value)
+    if metrics is not None:
+        r.update(_loads(metrics))
+    return r
+
+
+def _trial(row: tuple[Any, ...], reports: list[dict[str, Any]]) -> FrozenTrial:
+    (trial_id, params, state, value, metrics, error, tb, start, end, devices, host,
+     attempts, output) = row  # fmt: skip
+    return FrozenTrial(
+        trial_id=trial_id,
+        params=_loads(params),
+        state=TrialState(state),
+        value=_unreal(value),
+        metrics=_loads(metrics) if metrics is not None else {},
+        error=error,
+        traceback=tb,
+        start=_unreal(start),
+        end=_unreal(end),
+        reports=reports,
+        devices=tuple(_loads(devices)) if devices is not None else (),
+        host=host,
+        attempts=attempts,
+        output=output,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Storage
+# ---------------------------------------------------------------------------
+
+
+class Storage:
+    """The SQLite store of the study under ``root``.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The experiment root. Created if needed (not when ``readonly``).
+    lock : bool, default True
+        Take the study lock (the driver does): an exclusive, non-blocking
+        ``flock`` on ``<root>/.hpcore.lock``, held until :meth:`close`.
+        Ignored when ``readonly``.
+    readonly : bool, default False
+        Open the database read-only and take no lock (``hpcore.load``, the
+        command line). A driver may be writing at the same time; each read
+        sees one consistent snapshot.
+
+    Raises
+    ------
+    StudyLockedError
+        If another live process holds the lock (``lock=True``).
+    FileNotFoundError
+        If ``readonly`` and there is no database under ``root``.
+    HpcoreError
+        If the database was written by a newer hpcore (a newer schema).
+
+    Notes
+    -----
+    Every method may be called from any thread; calls are serialised.
+    Methods that write raise ``PermissionError`` on a ``readonly`` store.
+    """
+
+    def __init__(
+        self, root: str | os.PathLike[str], *, lock: bool = True, readonly: bool = False
+    ) -> None:
+        self.root = Path(root)
+        self.path = self.root / DB_NAME
+        self.readonly = readonly
+        self._mutex = threading.RLock()
+        self._lock_file: Any = None
+        self._conn: sqlite3.Connection | None = None
+        if readonly:
+            if not self.path.is_file():
+                raise FileNotFoundError(
+                    f"no hpcore study under {str(self.root)!r}: {str(self.path)!r} does not "
+                    "exist. Check the path, or run a search with this experiment_root first."
+                )
+            uri = self.path.absolute().as_uri() + "?mode=ro"
+            self._conn = self._connect(uri, uri=True)
+            self._check_schema()
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        if lock:
+            self._acquire_lock()
+        try:
+            self._conn = self._connect(str(self.path))
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._check_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _connect(target: str, uri: bool = False) -> sqlite3.Connection:
+        # Autocommit mode: transactions are opened explicitly by _write/_read.
+        return sqlite3.connect(
+            target,
+            uri=uri,
+            timeout=_BUSY_TIMEOUT_S,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+
+    def _check_schema(self) -> None:
+        assert self._conn is not None
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise HpcoreError(
+                f"{str(self.path)!r} was written by a newer hpcore (schema version {version}; "
+                f"this one reads version {SCHEMA_VERSION}). Upgrade hpcore to open it."
+            )
+        if self.readonly:
+            raise HpcoreError(
+                f"{str(self.path)!r} holds no hpcore study (an empty database, schema "
+                f"version {version})."
+            )
+        with self._write() as c:
+            # Another writer without the lock may have created it meanwhile.
+            if c.execute("PRAGMA user_version").fetchone()[0] == 0:
+                for statement in _SCHEMA:
+                    c.execute(statement)
+
+    # -- the lock -------------------------------------------------------------
+    def _acquire_lock(self) -> None:
+        path = self.root / LOCK_NAME
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        f = os.fdopen(fd, "r+b", buffering=0)
+        try:
+            for attempt in range(_LOCK_RETRIES + 1):
+                try:
+                    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if attempt == _LOCK_RETRIES:
+                        raise self._locked_error(f) from None
+                    time.sleep(_LOCK_RETRY_S * (attempt + 1))
+            f.truncate(0)
+            holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+            f.write(json.dumps(holder).encode() + b"\n")
+        except BaseException:
+            f.close()
+            raise
+        self._lock_file = f
+
+    def _locked_error(self, f: Any) -> StudyLockedError:
+        f.seek(0)
+        try:
+            holder = json.loads(f.read() or b"{}")
+        except ValueError:
+            holder = {}
+        pid, host = holder.get("pid"), holder.get("host")
+        who = f"pid {pid} on host {host}" if pid is not None else "pid unknown"
+        return StudyLockedError(
+            f"another search ({who}) is running on {self.root}; wait for it to finish or use "
+            "another experiment_root.",
+            root=str(self.root),
+            pid=pid,
+            host=host,
+        )
+
+    def _driver_alive(self) -> bool:
+        """Whether a live process holds the study lock (probed with a shared lock,
+        released at once, so two readers never see each other as a driver)."""
+        if self._lock_file is not None:
+            return True
+        try:
+            fd = os.open(self.root / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing releases the probe's lock
+        return False
+
+    # -- life -----------------------------------------------------------------
+    def close(self) -> None:
+        """Close the database and release the lock. Calling it again does nothing."""
+        with self._mutex:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            if self._lock_file is not None:
+                with contextlib.suppress(OSError):
+                    self._lock_file.truncate(0)
+                self._lock_file.close()  # releases the flock
+                self._lock_file = None
+
+    def __enter__(self) -> Storage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "readonly" if self.readonly else ("locked" if self._lock_file else "unlocked")
+        state = "closed" if self._conn is None else mode
+        return f"Storage({str(self.root)!r}, {state})"
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``), rolled back on any exception."""
+        if self.readonly:
+            raise PermissionError(f"{self!r} was opened readonly; it cannot be written")
+        with self._mutex:
+            c = self._connection()
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                yield c
+            except BaseException:
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
+                raise
+            c.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every query inside sees the same snapshot."""
+        with self._mutex:
+            c = self._connection()
+            c.execute("BEGIN")
+            try:
+                yield c
+            finally:
+                if c.in_transaction:
+                    c.execute("COMMIT")
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise sqlite3.ProgrammingError(f"{self!r} is closed")
+        return self._conn
+
+    # -- the study ------------------------------------------------------------
+    def load_study(self) -> StudyInfo | None:
+        """The stored study, or ``None`` if none was created (or it was deleted)."""
+        with self._read() as c:
+            return self._load_study(c)
+
+    @staticmethod
+    def _load_study(c: sqlite3.Connection) -> StudyInfo | None:
+        row = c.execute(
+            "SELECT name, strategy, settings, seed, metric, mode, base_config, space, "
+            "space_fingerprint, created FROM study"
+        ).fetchone()
+        if row is None:
+            return None
+        name, strategy, settings, seed, metric, mode, base, space, fp, created = row
+        return StudyInfo(
+            name=name,
+            strategy=strategy,
+            settings=_loads(settings),
+            seed=_loads(seed),
+            metric=metric,
+            mode=mode,
+            base_config=_loads(base),
+            space=_loads(space),
+            space_fingerprint=fp,
+            created=created,
+        )
+
+    def create_study(self, info: StudyInfo) -> None:
+        """Store ``info`` as the study of this root and set ``info.created`` to now.
+
+        Raises
+        ------
+        FileExistsError
+            If a study is already stored (resume it with :meth:`check_study`,
+            or discard it with :meth:`delete_study` first).
+        """
+        with self._write() as c:
+            if c.execute("SELECT 1 FROM study").fetchone() is not None:
+                raise FileExistsError(
+                    f"a study is already stored in {str(self.path)!r}; check_study() it to "
+                    "resume, or delete_study() to start afresh"
+                )
+            created = time.time()
+            c.execute(
+                "INSERT INTO study (id, name, strategy, settings, seed, metric, mode, "
+                "base_config, space, space_fingerprint, created) "
+                "VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    info.name,
+                    info.strategy,
+                    _dumps(info.settings),
+                    _dumps(info.seed),
+                    info.metric,
+                    info.mode,
+                    _dumps(info.base_config),
+                    _dumps(info.space),
+                    info.space_fingerprint,
+                    created,
+                ),
+            )
+        info.created = created
+
+    def check_study(self, info: StudyInfo) -> list[str]:
+        """Check that ``info`` describes the stored study, before resuming it.
+
+        The search space (by fingerprint), the metric and the mode must be
+        the same: the stored values would not mean the same thing otherwise.
+        The strategy, its settings, the seed, the base config and the name
+        may change: the stored trials are then told to the new strategy as
+        if it had suggested them.
+
+        Returns
+        -------
+        list of str
+            The allowed differences, one readable line each (empty if none),
+            for the caller to show.
+
+        Raises
+        ------
+        StudyMismatchError
+            If the space, the metric or the mode differs; the message says
+            what (old -> new) and how to start afresh.
+        LookupError
+            If no study is stored.
+        """
+        with self._read() as c:
+            old = self._load_study(c)
+            n = c.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+        if old is None:
+            raise LookupError(f"no study is stored in {str(self.path)!r}; create_study() first")
+        errors: list[str] = []
+        if old.space_fingerprint != info.space_fingerprint:
+            what = _diff(old.space, _loads(_dumps(info.space)))
+            errors.append(
+                f"the search space differs (fingerprint {old.space_fingerprint} -> "
+                f"{info.space_fingerprint}" + (f": {'; '.join(what)})" if what else ")")
+            )
+        if old.metric != info.metric:
+            errors.append(f"the metric differs ({old.metric!r} -> {info.metric!r})")
+        if old.mode != info.mode:
+            errors.append(f"the mode differs ({old.mode!r} -> {info.mode!r})")
+        if errors:
+            raise StudyMismatchError(
+                f"the study stored in {self.root} does not match this search: "
+                f"{'; '.join(errors)}. Its {n} trial(s) cannot be resumed: pass resume=False "
+                "to discard the stored trials, or use a new experiment_root."
+            )
+        allowed: list[str] = []
+        told = f"the {n} stored trial(s) are told to the new strategy"
+        if old.strategy != info.strategy:
+            allowed.append(f"strategy changed ({old.strategy} -> {info.strategy}); {told}")
+        settings = _diff(old.settings, _loads(_dumps(info.settings)))
+        if settings:
+            allowed.append(f"strategy settings changed ({'; '.join(settings)}); {told}")
+        if not _same(old.seed, _loads(_dumps(info.seed))):
+            allowed.append(f"seed changed ({old.seed!r} -> {info.seed!r})")
+        base = _diff(old.base_config, _loads(_dumps(info.base_config)))
+        if base:
+            allowed.append(
+                f"base_config changed ({'; '.join(base)}); the stored trials ran with the old one"
+            )
+        if old.name != info.name:
+            allowed.append(f"name changed ({old.name!r} -> {info.name!r})")
+        return allowed
+
+    def delete_study(self) -> None:
+        """Remove the study, all its trials, their reports and the meta entries."""
+        with self._write() as c:
+            for table in ("reports", "trials", "meta", "study"):
+                c.execute(f"DELETE FROM {table}")
+
+    # -- trials ---------------------------------------------------------------
+    def recover_running(self) -> list[int]:
+        """Mark the trials left ``running`` by a dead driver as ``interrupted``.
+
+        The driver calls it right after opening (it holds the lock, so no
+        other driver can be running them).
+
+        Returns
+        -------
+        list of int
+            Their ids, in order.
+        """
+        with self._write() as c:
+            ids = [
+                r[0]
+                for r in c.execute(
+                    "SELECT trial_id FROM trials WHERE state = ? ORDER BY trial_id",
+                    (TrialState.RUNNING.value,),
+                )
+            ]
+            c.execute(
+                "UPDATE trials SET state = ? WHERE state = ?",
+                (TrialState.INTERRUPTED.value, TrialState.RUNNING.value),
+            )
+        return ids
+
+    def start_trial(
+        self, trial_id: int, params: dict[str, Any], start: float, attempt: int = 0
+    ) -> None:
+        """Record trial ``trial_id`` as running.
+
+        A trial already stored as ``running`` or ``interrupted`` (a re-run on
+        resume, a retry) is reset: its result fields and previous reports
+        are cleared.
+
+        Parameters
+        ----------
+        trial_id : int
+            The trial's id.
+        params : dict
+            Its searched values.
+        start : float
+            Unix time it starts.
+        attempt : int, default 0
+            0 for the first run; it is stored as ``attempts = attempt + 1``.
+
+        Raises
+        ------
+        ValueError
+            If the trial is stored as finished (finished trials are never
+            run again).
+        """
+        with self._write() as c:
+            row = c.execute("SELECT state FROM trials WHERE trial_id = ?", (trial_id,)).fetchone()
+            if row is not None and TrialState(row[0]).is_finished:
+                raise ValueError(
+                    f"trial {trial_id} is stored as {row[0]}; a finished trial is never run again"
+                )
+            if row is not None:
+                c.execute("DELETE FROM reports WHERE trial_id = ?", (trial_id,))
+            c.execute(_START_TRIAL, (trial_id, _dumps(params), _real(start), attempt + 1))
+
+    def finish_trial(self, trial: FrozenTrial) -> None:
+        """Write every field of ``trial`` and its reports, in one transaction.
+
+        The trial's reports replace any stored for it (live ones from
+        :meth:`add_reports` included). The trial need not have been started.
+        """
+        devices = _dumps(list(trial.devices)) if trial.devices else None
+        row = (
+            trial.trial_id,
+            _dumps(trial.params),
+            TrialState(trial.state).value,
+            _real(trial.value),
+            _dumps(trial.metrics) if trial.metrics else None,
+            _text(trial.error),
+            _text(trial.traceback),
+            _real(trial.start),
+            _real(trial.end),
+            _real(trial.duration),
+            devices,
+            trial.host,
+            trial.attempts,
+            _text(trial.output),
+        )
+        reports = [_report_row(trial.trial_id, r) for r in trial.reports]
+        with self._write() as c:
+            c.execute(_UPSERT_TRIAL, row)
+            c.execute("DELETE FROM reports WHERE trial_id = ?", (trial.trial_id,))
+            c.executemany(_INSERT_REPORT, reports)
+
+    def add_reports(self, trial_id: int, reports: list[dict[str, Any]]) -> None:
+        """Append live reports of a running trial (one transaction)."""
+        rows = [_report_row(trial_id, r) for r in reports]
+        with self._write() as c:
+            c.executemany(_INSERT_REPORT, rows)
+
+    def trials(self, with_reports: bool = True) -> list[FrozenTrial]:
+        """Every stored trial, ordered by ``trial_id``.
+
+        In a ``readonly`` store, a trial stored as ``running`` is shown as
+        ``interrupted`` unless a live driver holds the study lock: its driver
+        died and it will be run again on resume.
+
+        Parameters
+        ----------
+        with_reports : bool, default True
+            Load the reports too (``reports`` is empty otherwise).
+        """
+        with self._read() as c:
+            rows = c.execute(f"SELECT {_TRIAL_COLS} FROM trials ORDER BY trial_id").fetchall()
+            by_id: dict[int, list[dict[str, Any]]] = {}
+            if with_reports:
+                for tid, step, value, metrics, t in c.execute(
+                    "SELECT trial_id, step, value, metrics, time FROM reports "
+                    "ORDER BY trial_id, rowid"
+                ):
+                    by_id.setdefault(tid, []).append(_report(step, value, metrics, t))
+        out = [_trial(row, by_id.get(row[0], [])) for row in rows]
+        if self.readonly and any(t.state is TrialState.RUNNING for t in out):
+            if not self._driver_alive():
+                for t in out:
+                    if t.state is TrialState.RUNNING:
+                        t.state = TrialState.INTERRUPTED
+        return out
+
+    def n_trials(self) -> int:
+        """The number of stored trials, whatever their state."""
+        with self._read() as c:
+            return int(c.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+
+    def best_trial(self) -> FrozenTrial | None:
+        """The completed trial with the best finite value by the study's mode.
+
+        Ties go to the earliest ``trial_id``. Failed trials and non-finite
+        values are never best. ``None`` if no trial qualifies.
+
+        Raises
+        ------
+        LookupError
+            If no study is stored (its mode is needed).
+        """
+        with self._read() as c:
+            study = self._load_study(c)
+            if study is None:
+                raise LookupError(
+                    f"no study is stored in {str(self.path)!r}; best_trial() needs its mode"
+                )
+            order = "DESC" if study.mode == "max" else "ASC"
+            row = c.execute(
+                f"SELECT {_TRIAL_COLS} FROM trials WHERE state = ? AND typeof(value) = 'real' "
+                f"AND value > ? AND value < ? ORDER BY value {order}, trial_id LIMIT 1",
+                (TrialState.COMPLETED.value, -math.inf, math.inf),
+            ).fetchone()
+            if row is None:
+                return None
+            reports = [
+                _report(*r)
+                for r in c.execute(
+                    "SELECT step, value, metrics, time FROM reports WHERE trial_id = ? "
+                    "ORDER BY rowid",
+                    (row[0],),
+                )
+            ]
+        return _trial(row, reports)
+
+    # -- meta -----------------------------------------------------------------
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store ``value`` (JSON-able, tagged like the rest) under ``key``."""
+        with self._write() as c:
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, _dumps(value)),
+            )
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        """The value stored under ``key``, or ``default``."""
+        with self._read() as c:
+            row = c.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else _loads(row[0])
