@@ -165,7 +165,12 @@ _TAG = "__hpcore__"
 
 def _enc(v: Any) -> Any:
     """``v`` as plain JSON values, with tagged objects for what JSON would change."""
-    if v is None or isinstance(v, (str, int)):  # bool is an int
+    t = type(v)
+    if t is float:  # the common cases first, by exact type
+        return v if math.isfinite(v) else {_TAG: "float", "v": repr(v)}
+    if t is str or t is int or t is bool or v is None:
+        return v
+    if isinstance(v, (str, int)):  # subclasses: IntEnum, bool-like, str enums
         return v
     if isinstance(v, float):
         return v if math.isfinite(v) else {_TAG: "float", "v": repr(float(v))}
@@ -199,12 +204,23 @@ def _hook(d: dict[str, Any]) -> Any:
     return d
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+
+
 def _dumps(v: Any) -> str:
-    return json.dumps(_enc(v), separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(_enc(v))
+
+
+_PLAIN = json.JSONDecoder()
+_TAGGED = json.JSONDecoder(object_hook=_hook)
 
 
 def _loads(s: str | None) -> Any:
-    return None if s is None else json.loads(s, object_hook=_hook)
+    # One decoder each, made once (json.loads with a hook builds one per call),
+    # and the hook only where a tag is: the common case stays in C.
+    if s is None:
+        return None
+    return (_TAGGED if _TAG in s else _PLAIN).raw_decode(s)[0]
 
 
 def _real(v: float | None) -> float | str | None:
@@ -852,11 +868,22 @@ class Storage:
             rows = c.execute(f"SELECT {_TRIAL_COLS} FROM trials ORDER BY trial_id").fetchall()
             by_id: dict[int, list[dict[str, Any]]] = {}
             if with_reports:
+                current, reports = None, []
                 for tid, step, value, metrics, t in c.execute(
                     "SELECT trial_id, step, value, metrics, time FROM reports "
                     "ORDER BY trial_id, rowid"
                 ):
-                    by_id.setdefault(tid, []).append(_report(step, value, metrics, t))
+                    # _report() inlined: this loop is most of the time of a resume.
+                    r: dict[str, Any] = {} if step is None else {"step": step}
+                    if t is not None:
+                        r["time"] = t if type(t) is float else float(t)
+                    if value is not None:
+                        r["value"] = value if type(value) is float else float(value)
+                    if metrics is not None:
+                        r.update(_loads(metrics))
+                    if tid != current:
+                        current, reports = tid, by_id.setdefault(tid, [])
+                    reports.append(r)
         out = [_trial(row, by_id.get(row[0], [])) for row in rows]
         if self.readonly and any(t.state is TrialState.RUNNING for t in out):
             if not self._driver_alive():
