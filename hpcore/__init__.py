@@ -29,6 +29,13 @@ from .trial import FrozenTrial, Trial, TrialState
 __version__ = "0.1.0"
 
 
+def load(experiment_root):  # noqa: ANN001, ANN201 - documented in hpcore.study.load
+    """Read the study stored under ``experiment_root`` (see :func:`hpcore.study.load`)."""
+    from .study import load as _load
+
+    return _load(experiment_root)
+
+
 def warmup() -> float:
     """Compile or load every numba kernel now (see :func:`hpcore.kernels.warmup`).
 
@@ -64,4 +71,5 @@ __all__ = [
     "StrategyExhausted",
     "__version__",
     "warmup",
+    "load",
 ]

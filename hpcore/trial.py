@@ -11,7 +11,7 @@ import enum
 import math
 import numbers
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,24 @@ class Trial:
     dir: Path | None = None
     reports: list[dict[str, Any]] = field(default_factory=list)
     devices: tuple[int, ...] = ()
+    #: Called with each report as it is made (tracking appends it to metrics.jsonl).
+    on_report: Callable[[dict[str, Any]], None] | None = field(default=None, repr=False)
+
+    def save_model(self, model: Any) -> Path | None:
+        """Save ``model`` into this trial's folder now; returns the file, or None.
+
+        A ``torch.nn.Module`` is saved as its ``state_dict`` (``model.pt``),
+        anything else pickled (``model.pkl``); see
+        :func:`hpcore.tracking.save_model`. Without an experiment root
+        (``trial.dir is None``) nothing is written and None is returned.
+        When this trial becomes the best, ``<experiment_root>/best/`` holds
+        the model.
+        """
+        if self.dir is None:
+            return None
+        from .tracking import save_model
+
+        return save_model(model, self.dir)
 
     def report(self, step: int, value: float | None = None, **metrics: float) -> None:
         """Record an intermediate result (one point of the learning curve).
@@ -91,6 +109,8 @@ class Trial:
             entry["value"] = float(value)
         entry.update({k: float(v) for k, v in metrics.items()})
         self.reports.append(entry)
+        if self.on_report is not None:
+            self.on_report(entry)
 
     @property
     def should_stop(self) -> bool:

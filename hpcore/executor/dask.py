@@ -32,6 +32,7 @@ the driver, which stays the single writer.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 import traceback
@@ -83,6 +84,13 @@ class DaskExecutor(Executor):
         killed (timed out or cancelled).
     worker_timeout : float
         Seconds :meth:`start` waits for the first worker to join.
+    shared_filesystem : bool
+        Whether every worker sees the driver's ``experiment_root`` at the
+        same path. Only then do trials write into their folder on the
+        workers (``trial.dir``, saved models, live ``metrics.jsonl``, the
+        log); otherwise workers write nothing, the driver writes each
+        trial's log and reports from its outcome, and returned models are
+        dropped.
 
     Notes
     -----
@@ -99,6 +107,7 @@ class DaskExecutor(Executor):
         *,
         grace_period: float = 5.0,
         worker_timeout: float = 60.0,
+        shared_filesystem: bool = False,
     ) -> None:
         distributed = _distributed()
         if not isinstance(client, (distributed.Client, str)) and not isinstance(
@@ -113,6 +122,7 @@ class DaskExecutor(Executor):
         self.trial_timeout = _optional("trial_timeout", trial_timeout)
         self.grace_period = _number("grace_period", grace_period, allow_zero=True)
         self.worker_timeout = _number("worker_timeout", worker_timeout)
+        self.shared_filesystem = bool(shared_filesystem)
         self._target = client
         self._own_client = not isinstance(client, distributed.Client)
         self._client: Any = None if self._own_client else client
@@ -166,10 +176,16 @@ class DaskExecutor(Executor):
         if self._cpu_resource:
             resources["CPU"] = self.cpus_per_trial
         key = f"hpcore-trial-{task.trial_id}-{task.attempt}-{uuid.uuid4().hex[:12]}"
+        # The driver's trial folder usually does not exist on other machines: unless
+        # it is on a filesystem every worker mounts, the workers write nothing and
+        # the driver keeps the log and reports from the outcome.
+        remote = task if self.shared_filesystem else dataclasses.replace(
+            task, dir=None, log_path=None
+        )
         future = self._client.submit(
             _run_remote,
             self._fn_future,
-            task,
+            remote,
             self._placement,
             key=key,
             pure=False,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
 
 from ._run import run_trial
 from .base import Executor, TrialOutcome, TrialTask
@@ -41,7 +44,8 @@ class SerialExecutor(Executor):
             return []
         assert self._fn is not None, "start() must be called before wait()"
         task = self._queue[0]
-        outcome = run_trial(self._fn, task)
+        with _tee_output(task.log_path):
+            outcome = run_trial(self._fn, task)
         self._queue.pop(0)
         return [outcome]
 
@@ -51,3 +55,38 @@ class SerialExecutor(Executor):
         interrupted = [TrialOutcome(t.trial_id, TrialState.INTERRUPTED) for t in self._queue]
         self._queue.clear()
         return interrupted
+
+
+class _Tee:
+    """A text stream that writes to the console stream and a log file."""
+
+    def __init__(self, console: TextIO, log: TextIO) -> None:
+        self._console, self._log = console, log
+
+    def write(self, text: str) -> int:
+        self._log.write(text)
+        return self._console.write(text)
+
+    def flush(self) -> None:
+        self._log.flush()
+        self._console.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding...: the console's
+        return getattr(self._console, name)
+
+
+@contextlib.contextmanager
+def _tee_output(path: Path | None) -> Iterator[None]:
+    """Copy what the trial prints (Python-level stdout/stderr) into ``path``.
+
+    The console still shows it and a debugger still works; output written
+    by C code straight to the file descriptors is not copied (process
+    executors capture that too).
+    """
+    if path is None:
+        yield
+        return
+    with open(path, "a") as log:
+        with contextlib.redirect_stdout(_Tee(sys.stdout, log)), \
+                contextlib.redirect_stderr(_Tee(sys.stderr, log)):
+            yield

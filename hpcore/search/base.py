@@ -18,7 +18,6 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from ..executor.resources import Device, check_resources
 from ..space import SearchSpace
 from ..strategies import Strategy
 from ..trial import FrozenTrial, TrialState
+from ._recorder import Recorder
 
 __all__ = ["BaseSearch"]
 
@@ -117,7 +117,11 @@ def _make_executor(
                 "executor run() builds; with executor=..., give them to the executor itself."
             )
         return executor
-    if isinstance(executor, str) or type(executor).__module__.startswith("distributed"):
+    if (
+        isinstance(executor, str)
+        or type(executor).__module__.startswith("distributed")
+        or isinstance(getattr(executor, "scheduler_address", None), str)  # dask-cuda clusters
+    ):
         if devices is not None:
             raise ArgumentError(
                 "devices= is for local GPUs; on a Dask cluster GPUs are worker resources "
@@ -258,6 +262,10 @@ class BaseSearch(ABC):
         devices: Sequence[Device] | None = None,
         trial_timeout: float | None = None,
         max_retries: int = 0,
+        experiment_root: str | os.PathLike | None = None,
+        track_experiments: bool = True,
+        resume: bool = True,
+        study_name: str | None = None,
         verbose: bool = False,
     ) -> tuple[Any, float]:
         """Run the search and return ``(best_config, best_score)``.
@@ -289,6 +297,19 @@ class BaseSearch(ABC):
         max_retries : int
             Times a failed trial (an exception, a dead worker) is run again
             before it is recorded as failed. Timeouts are not retried.
+        experiment_root : path, optional
+            Keep the study on disk there (``hpcore.db``, see
+            :mod:`hpcore.storage`) and resume it when run again. Without it
+            nothing is written.
+        track_experiments : bool
+            With ``experiment_root``: a folder per trial (config, metrics,
+            result, log, model, ``trial.dir``) and ``best/``
+            (:mod:`hpcore.tracking`).
+        resume : bool
+            Continue the study stored at ``experiment_root`` (``n_trials``
+            counts its trials too); ``False`` discards it and starts afresh.
+        study_name : str, optional
+            Name recorded with the study (default: the root's folder name).
         verbose : bool
             Print a line per finished trial to stderr.
 
@@ -321,18 +342,56 @@ class BaseSearch(ABC):
         executor = _make_executor(
             executor, n_workers, gpus, cpus_per_trial, devices, trial_timeout
         )
+        recorder = Recorder(self, experiment_root, track_experiments, resume, study_name)
+        stored = recorder.open()  # before any trial: a locked or mismatched study fails here
         self.trials = []
         by_id: dict[int, FrozenTrial] = {}
         tasks: dict[int, TrialTask] = {}
-        retries: list[TrialTask] = []
-        started = 0
+        queue: list[TrialTask] = []  # re-runs (interrupted by an earlier run, or retried)
+
+        def make_task(record: FrozenTrial, attempt: int = 0) -> TrialTask:
+            task = TrialTask(
+                trial_id=record.trial_id,
+                params=record.params,
+                config=apply_params(self.base_config, record.params),
+                metric=self.metric,
+                pass_trial=pass_trial,
+                attempt=attempt,
+            )
+            tasks[record.trial_id] = task
+            return task
+
+        def submit(task: TrialTask) -> None:
+            record = by_id[task.trial_id]
+            record.state, record.start, record.end = TrialState.RUNNING, time.time(), None
+            recorder.start(task, record)
+            executor.submit(task)
+
+        # Resume: finished trials are told; interrupted ones run again under their ids.
+        finished = [t for t in stored if t.state.is_finished]
+        rerun = [t for t in stored if not t.state.is_finished]
+        strategy.restore(
+            [(t.params, None if t.value is None else self._sign(t.value), t.state) for t in finished],
+            [t.params for t in rerun],
+        )
+        for record in stored:
+            self.trials.append(record)
+            by_id[record.trial_id] = record
+        for record in rerun:
+            record.attempts += 1
+            queue.append(make_task(record, attempt=record.attempts - 1))
+        started = len(stored)
+        next_id = max((t.trial_id for t in stored), default=-1) + 1
+        if stored and verbose:
+            print(f"resuming {recorder.root}: {len(finished)} finished trial(s), "
+                  f"{len(rerun)} to run again", file=sys.stderr, flush=True)
         exhausted = False
         try:
             with _sigterm_raises():
                 executor.start(train_fn)
                 while True:
-                    while retries and executor.n_running < executor.max_concurrency:
-                        executor.submit(retries.pop(0))
+                    while queue and executor.n_running < executor.max_concurrency:
+                        submit(queue.pop(0))
                     while (
                         not exhausted
                         and started < budget
@@ -343,20 +402,13 @@ class BaseSearch(ABC):
                         except StrategyExhausted:
                             exhausted = True
                             break
-                        record = FrozenTrial(started, params, start=time.time())
+                        record = FrozenTrial(next_id, params, start=time.time())
                         self.trials.append(record)
                         by_id[record.trial_id] = record
-                        task = TrialTask(
-                            trial_id=started,
-                            params=params,
-                            config=apply_params(self.base_config, params),
-                            metric=self.metric,
-                            pass_trial=pass_trial,
-                        )
-                        tasks[started] = task
-                        executor.submit(task)
+                        submit(make_task(record))
                         started += 1
-                    if executor.n_running == 0 and not retries:
+                        next_id += 1
+                    if executor.n_running == 0 and not queue:
                         break
                     for outcome in executor.wait():
                         record = by_id[outcome.trial_id]
@@ -368,11 +420,11 @@ class BaseSearch(ABC):
                             if verbose:
                                 self._print_retry(record, outcome, max_retries)
                             record.attempts += 1
-                            retries.append(replace(tasks[record.trial_id], attempt=record.attempts - 1,
-                                                   log_path=None, devices=()))
+                            queue.append(make_task(record, attempt=record.attempts - 1))
                             continue
                         self._record(record, outcome)
                         tasks.pop(record.trial_id, None)
+                        recorder.finish(record, self.best_trial is record, outcome.output)
                         if outcome.fatal is not None:
                             raise ResultError(outcome.fatal)
                         value = record.value
@@ -384,13 +436,18 @@ class BaseSearch(ABC):
                         if verbose:
                             self._print_trial(record, budget)
         except BaseException:
+            cut = []
             for outcome in executor.shutdown(cancel=True):
                 record = by_id[outcome.trial_id]
                 record.state = TrialState.INTERRUPTED
                 record.end = time.time()
                 record.devices = tuple(outcome.devices) or record.devices
+                cut.append(record)
+            recorder.interrupted(cut)
+            recorder.close()
             raise
         executor.shutdown()
+        recorder.close()
         best = self.best_trial
         if best is None:
             failed = [t for t in self.trials if t.error]

@@ -15,7 +15,7 @@ value for ``mode='max'``.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -74,6 +74,31 @@ class Strategy(ABC):
 
     @overload
     def ask(self, n: int) -> list[dict[str, Any]]: ...
+
+    def restore(
+        self,
+        finished: Iterable[tuple[Mapping[str, Any], float | None, TrialState | str]],
+        running: Iterable[Mapping[str, Any]] = (),
+    ) -> None:
+        """Bring a fresh strategy to where an earlier run of it stopped (resume).
+
+        ``finished`` are ``(params, value, state)`` of the trials that ended,
+        in the order they were started; they are told. ``running`` are the
+        params of trials that will be run again: they become pending, so
+        they are neither suggested again nor forgotten, and they count
+        towards the position in the sequence of suggestions (a seeded
+        strategy continues as an uninterrupted run would).
+        """
+        for params, value, state in finished:
+            self.tell(params, value, state)
+        for params in running:
+            params = dict(params)
+            self._observe(Observation(params, None, TrialState.RUNNING), False)
+            self.pending.append(params)
+        self._restored(len(self.history) + len(self.pending))
+
+    def _restored(self, n_suggested: int) -> None:  # noqa: B027 - optional hook
+        """Hook: ``n_suggested`` suggestions were made by the run being resumed."""
 
     def ask(self, n: int | None = None) -> dict[str, Any] | list[dict[str, Any]]:
         """Suggest one point, or (with ``n``) a list of up to ``n`` points.

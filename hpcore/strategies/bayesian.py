@@ -259,6 +259,8 @@ class BayesianStrategy(Strategy):
 
     def _initial_point(self) -> dict[str, Any]:
         taken = self._pending_keys()
+        # The k-th suggestion is the k-th quasi-random point, also after a resume.
+        self._initial.skip_to(self._n_asked)
         while True:  # the quasi-random sequence raises StrategyExhausted in a used-up finite space
             params = self._initial.ask()
             self._initial.pending.clear()  # it only tracks what it drew

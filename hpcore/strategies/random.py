@@ -103,6 +103,13 @@ class RandomStrategy(Strategy):
         self._seen.add(index)
         return True
 
+    def _restored(self, n_suggested: int) -> None:
+        self.skip_to(n_suggested)
+
+    def skip_to(self, position: int) -> None:
+        """Continue the sequence at ``position`` (suggestions made by an earlier run)."""
+        self._index = max(self._index, int(position))
+
     def _suggest(self) -> dict[str, Any]:
         if self._order is not None:
             while self._index < self._order.size:

@@ -114,3 +114,28 @@ def chatty(config, trial):
     if trial.trial_id == 1:
         raise ValueError("bad epoch")
     return config["x"]
+
+
+def tracked(config, trial):
+    """Reports three steps, prints, and returns a value with a model (torch when asked)."""
+    value = (config["x"] - 0.3) ** 2
+    for step in range(3):
+        trial.report(step, value + 1.0 / (step + 1), lr=0.1 * step)
+    print(f"training trial {trial.trial_id}")
+    if config.get("torch"):
+        import torch
+
+        torch.manual_seed(trial.trial_id)
+        model = torch.nn.Linear(2, 1)
+    else:
+        model = {"weights": [config["x"], trial.trial_id]}
+    if config.get("save_directly"):
+        trial.save_model(model)
+        return {"val_loss": value, "acc": 1.0 - value}
+    return {"val_loss": value, "acc": 1.0 - value, "model": model}
+
+
+def sleepy_value(config):
+    """Sleeps a little (so a driver can be killed mid-trial) and returns a function of x."""
+    time.sleep(config.get("sleep", 0.05))
+    return (config["x"] - 0.3) ** 2 + config.get("n", 0)

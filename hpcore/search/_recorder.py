@@ -1,0 +1,151 @@
+"""What a run writes to disk: the study database, trial folders, ``best``.
+
+The search loop talks to a recorder at four moments: when the run opens
+(resume: which trials exist already), when a trial starts, when it ends,
+and when the run closes. Without an ``experiment_root`` the recorder does
+nothing and the search stays in memory.
+
+Order of writes when a trial ends: the database row first (one
+transaction), then ``result.json``, then the ``best`` link. A crash
+between them leaves the database ahead; opening the study again repairs
+the link, so ``best`` always matches the database's best trial.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..executor import TrialTask
+from ..trial import FrozenTrial, TrialState
+
+__all__ = ["Recorder"]
+
+
+class Recorder:
+    """Persistence of one run (a no-op without ``root``)."""
+
+    def __init__(
+        self,
+        search: Any,
+        root: str | Path | None,
+        track: bool = True,
+        resume: bool = True,
+        study_name: str | None = None,
+    ) -> None:
+        self.search = search
+        self.root = None if root is None else Path(root)
+        self.track = track and self.root is not None
+        self.resume = resume
+        self.study_name = study_name
+        self.storage: Any = None
+        self.tracker: Any = None
+        self.notes: list[str] = []  # allowed differences from the stored study
+
+    # -- opening and closing --------------------------------------------------
+    def open(self) -> list[FrozenTrial]:
+        """Open (or create) the study; returns the stored trials, oldest first.
+
+        Trials a dead driver left running come back as ``interrupted``.
+
+        Raises
+        ------
+        hpcore.storage.StudyLockedError
+            Another driver has the study open.
+        hpcore.storage.StudyMismatchError
+            The stored study has another search space, metric or mode.
+        """
+        if self.root is None:
+            return []
+        from ..storage import Storage, StudyInfo
+        from ..tracking import Tracker
+
+        self.storage = Storage(self.root)
+        try:
+            self.tracker = Tracker(self.root)
+            info = self._study_info(StudyInfo)
+            if self.storage.load_study() is not None and not self.resume:
+                self.storage.delete_study()
+                self.tracker.reset()
+            if self.storage.load_study() is None:
+                self.storage.create_study(info)
+            else:
+                self.notes = list(self.storage.check_study(info) or [])
+            self.storage.recover_running()
+            trials = self.storage.trials()
+            self._repair_best()
+        except BaseException:
+            self.close()
+            raise
+        return trials
+
+    def close(self) -> None:
+        if self.storage is not None:
+            self.storage.close()
+            self.storage = None
+
+    def _study_info(self, StudyInfo: Any) -> Any:
+        from ..results import _jsonable
+
+        s = self.search
+        settings = {
+            k: _jsonable(v)
+            for k, v in vars(s).items()
+            if not k.startswith("_")
+            and k not in ("base_config", "space", "metric", "mode", "random_state", "trials")
+            and isinstance(v, (int, float, str, bool, dict, list, tuple, type(None)))
+        }
+        return StudyInfo(
+            name=self.study_name or self.root.name,  # type: ignore[union-attr]
+            strategy=type(s).__name__,
+            settings=settings,
+            seed=s.random_state,
+            metric=s.metric,
+            mode=s.mode,
+            base_config=_jsonable(s.base_config),
+            space={k: d.to_json() for k, d in s.space.items()},
+            space_fingerprint=s.space.fingerprint(),
+            created=0.0,
+        )
+
+    def _repair_best(self) -> None:
+        if not self.track:
+            return
+        best = self.storage.best_trial()
+        if best is None:
+            self.tracker.clear_best()
+        elif self.tracker.best_id() != best.trial_id:
+            self.tracker.set_best(best.trial_id)
+
+    # -- trials ---------------------------------------------------------------
+    def start(self, task: TrialTask, record: FrozenTrial) -> None:
+        """Give the trial its folder and log file, and record it as running."""
+        if self.root is None:
+            return
+        if self.track:
+            d = self.tracker.prepare(task.trial_id, task.config, task.params)
+            task.dir = d
+            task.log_path = d / "trial.log"
+        self.storage.start_trial(task.trial_id, task.params, record.start, task.attempt)
+
+    def finish(self, record: FrozenTrial, is_best: bool, output: str | None = None) -> None:
+        """Record how the trial ended; point ``best`` at it when it is the new best.
+
+        ``output`` is the end of the trial's captured output: written to its
+        log when the trial could not write the log itself (a cluster worker
+        without the driver's filesystem), like its reports.
+        """
+        if self.root is None:
+            return
+        self.storage.finish_trial(record)
+        if self.track:
+            self.tracker.finish(record, output)
+            if is_best and record.state is TrialState.COMPLETED:
+                self.tracker.set_best(record.trial_id)
+
+    def interrupted(self, records: list[FrozenTrial]) -> None:
+        """Record trials cut short by Ctrl-C/SIGTERM (they run again on resume)."""
+        if self.root is None or self.storage is None:
+            return
+        for record in records:
+            self.storage.finish_trial(record)
