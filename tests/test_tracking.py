@@ -298,3 +298,28 @@ def test_on_a_cluster_without_shared_files_the_driver_writes_logs_and_reports(tm
         assert lines == t.reports
         assert not (d / "model.pkl").exists()  # workers write nothing into the driver's folders
     assert hpcore.load(root).best_trial.trial_id == search.best_trial.trial_id
+
+
+class Adam:
+    pass
+
+
+class SGD:
+    pass
+
+
+def test_resume_puts_non_data_choices_back(tmp_path):
+    from hpcore import Categorical
+
+    root = tmp_path / "exp"
+    space = {"opt": Categorical([Adam, SGD]), "x": Real(0, 1)}
+
+    def fn(config):
+        return config["x"] + (config["opt"] is SGD)
+
+    RandomSearch({}, space, n_trials=3, random_state=0).run(fn, experiment_root=root)
+    search = RandomSearch({}, space, n_trials=5, random_state=0)
+    search.run(fn, experiment_root=root)
+    assert all(t.params["opt"] in (Adam, SGD) for t in search.trials)
+    assert [t.value for t in search.trials[:3]] == [
+        t.params["x"] + (t.params["opt"] is SGD) for t in search.trials[:3]]

@@ -73,6 +73,8 @@ class Recorder:
                 self.notes = list(self.storage.check_study(info) or [])
             self.storage.recover_running()
             trials = self.storage.trials()
+            for t in trials:
+                t.params = _stored_choices(self.search.space, t.params)
             self._repair_best()
         except BaseException:
             self.close()
@@ -92,7 +94,8 @@ class Recorder:
             k: _jsonable(v)
             for k, v in vars(s).items()
             if not k.startswith("_")
-            and k not in ("base_config", "space", "metric", "mode", "random_state", "trials")
+            and k not in ("base_config", "space", "metric", "mode", "random_state", "trials",
+                          "n_trials")  # raising n_trials is how a study is continued
             and isinstance(v, (int, float, str, bool, dict, list, tuple, type(None)))
         }
         return StudyInfo(
@@ -149,3 +152,25 @@ class Recorder:
             return
         for record in records:
             self.storage.finish_trial(record)
+
+
+def _stored_choices(space: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Map stored values back to the space's choices.
+
+    Choices that are not plain data (a class, a function) are stored as
+    their ``repr``; the choice with that ``repr`` is put back.
+    """
+    from ..space import Categorical, _same
+
+    out = dict(params)
+    for key, dim in space.items():
+        if key not in out or not isinstance(dim, Categorical):
+            continue
+        value = out[key]
+        if any(_same(value, c) for c in dim.choices):
+            continue
+        for choice in dim.choices:
+            if repr(choice) == value:
+                out[key] = choice
+                break
+    return out
