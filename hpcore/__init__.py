@@ -12,6 +12,7 @@ from .errors import (
     SearchError,
     SearchSpaceError,
     StrategyExhausted,
+    TrialStopped,
 )
 from .search import BaseSearch, BayesianSearch, GridSearch, RandomSearch
 from .space import (
@@ -69,6 +70,7 @@ __all__ = [
     "ArgumentError",
     "ExecutorError",
     "StrategyExhausted",
+    "TrialStopped",
     "__version__",
     "warmup",
     "load",

@@ -54,3 +54,11 @@ class SearchError(HpcoreError, RuntimeError):
 
 class StrategyExhausted(HpcoreError, LookupError):
     """A finite strategy (a grid) has no more points to suggest."""
+
+
+class TrialStopped(HpcoreError):
+    """Raised by ``trial.report`` once a stopping rule has asked the trial to stop.
+
+    Let it propagate (the trial is recorded as ``stopped`` with its last
+    reported value), or catch it to clean up and return a value.
+    """

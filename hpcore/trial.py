@@ -73,8 +73,19 @@ class Trial:
     dir: Path | None = None
     reports: list[dict[str, Any]] = field(default_factory=list)
     devices: tuple[int, ...] = ()
-    #: Called with each report as it is made (tracking appends it to metrics.jsonl).
-    on_report: Callable[[dict[str, Any]], None] | None = field(default=None, repr=False)
+    #: Budget of this trial (Hyperband's resource: epochs, steps...), or None.
+    budget: float | None = None
+    #: Asked after each report: a reason to stop, or None (set by the executor).
+    stop_check: Callable[[], str | None] | None = field(default=None, repr=False)
+    stop_reason: str | None = field(default=None, repr=False)
+
+    _report_hooks: list[Callable[[dict[str, Any]], None]] = field(
+        default_factory=list, init=False, repr=False
+    )
+
+    def add_report_hook(self, hook: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``hook(entry)`` with every report from now on (executors use this)."""
+        self._report_hooks.append(hook)
 
     def save_model(self, model: Any) -> Path | None:
         """Save ``model`` into this trial's folder now; returns the file, or None.
@@ -103,19 +114,35 @@ class Trial:
             The value of the search's metric at this step.
         **metrics
             Other named values to keep alongside it.
+
+        Raises
+        ------
+        TrialStopped
+            When a stopping rule decided, on an earlier report, that this
+            trial should stop (check :attr:`should_stop` to end on your own).
         """
+        if self.should_stop:
+            from .errors import TrialStopped
+
+            raise TrialStopped(f"trial {self.trial_id} was stopped: {self.stop_reason}")
         entry: dict[str, Any] = {"step": int(step), "time": time.time()}
         if value is not None:
             entry["value"] = float(value)
         entry.update({k: float(v) for k, v in metrics.items()})
         self.reports.append(entry)
-        if self.on_report is not None:
-            self.on_report(entry)
+        for hook in self._report_hooks:
+            hook(entry)
 
     @property
     def should_stop(self) -> bool:
-        """Whether a stopping rule asked this trial to stop (no rule is set: False)."""
-        return False
+        """Whether a stopping rule has asked this trial to stop.
+
+        Decisions arrive from the driver after reports; checking costs no
+        round trip (the answer is whatever has arrived so far).
+        """
+        if self.stop_reason is None and self.stop_check is not None:
+            self.stop_reason = self.stop_check()
+        return self.stop_reason is not None
 
 
 @dataclass

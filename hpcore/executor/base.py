@@ -30,7 +30,8 @@ class TrialTask:
     ``devices`` are the GPU ids the trial may use (filled in by the executor
     that places it; empty for CPU trials). ``attempt`` counts retries of the
     same trial (0 for the first run). ``log_path``, when set, is the file
-    that receives the trial's stdout and stderr.
+    that receives the trial's stdout and stderr. ``budget`` is the trial's
+    resource under Hyperband (``trial.budget``).
     """
 
     trial_id: int
@@ -42,6 +43,7 @@ class TrialTask:
     devices: tuple[int, ...] = ()
     attempt: int = 0
     log_path: Path | None = None
+    budget: float | None = None
 
 
 @dataclass
@@ -71,7 +73,20 @@ class TrialOutcome:
 
 
 class Executor(ABC):
-    """Runs trials; see the module docstring for the protocol."""
+    """Runs trials; see the module docstring for the protocol.
+
+    Live reports: the loop sets :attr:`on_report`; an executor that can
+    forward reports while trials run calls it with ``(trial_id, entry)``
+    from :meth:`wait` (never from another thread), and delivers
+    :meth:`stop` requests to the trial, whose next ``report`` then raises
+    :class:`~hpcore.errors.TrialStopped`.
+    """
+
+    #: ``on_report(trial_id, entry)``, set by the search loop (None: nobody listens).
+    on_report: Callable[[int, dict[str, Any]], None] | None = None
+
+    def stop(self, trial_id: int, reason: str) -> None:  # noqa: B027 - optional
+        """Ask a running trial to stop at its next report (default: not supported)."""
 
     @property
     @abstractmethod

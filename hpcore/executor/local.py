@@ -150,8 +150,11 @@ def _worker_main(conn: Connection, payload: bytes, parent_pid: int) -> None:
         task = pickle.loads(data)
         if task is None:
             return
+        if isinstance(task, tuple):  # a stop request that came after its trial ended
+            continue
+        forward, stop_check = _channel(conn, task.trial_id)
         with _output_to(task.log_path):
-            outcome = run_trial(train_fn, task)
+            outcome = run_trial(train_fn, task, forward, stop_check)
         try:
             blob = _dumps(outcome)
         except Exception as exc:  # an unpicklable metric or report
@@ -166,6 +169,29 @@ def _worker_main(conn: Connection, payload: bytes, parent_pid: int) -> None:
             )
             blob = _dumps(outcome)
         conn.send_bytes(blob)
+
+
+def _channel(conn: Connection, trial_id: int):
+    """The worker's side of live reporting: send reports, collect stop requests.
+
+    Reports go to the driver as ``("report", trial_id, entry)``; the driver
+    answers only when it wants the trial to stop, with ``("stop",
+    trial_id, reason)``, which is picked up (without blocking) when the
+    trial next reports or checks ``trial.should_stop``.
+    """
+    reason: list[str] = []
+
+    def forward(entry: dict[str, Any]) -> None:
+        conn.send_bytes(pickle.dumps(("report", trial_id, entry), protocol=pickle.HIGHEST_PROTOCOL))
+
+    def stop_check() -> str | None:
+        while not reason and conn.poll():
+            msg = pickle.loads(conn.recv_bytes())
+            if isinstance(msg, tuple) and msg[0] == "stop" and msg[1] == trial_id:
+                reason.append(msg[2])
+        return reason[0] if reason else None
+
+    return forward, stop_check
 
 
 def _exit_reason(exitcode: int | None) -> str:
@@ -311,6 +337,13 @@ class LocalProcessExecutor(Executor):
                 return
         raise RuntimeError("submit() called with every worker busy")
 
+    def stop(self, trial_id: int, reason: str) -> None:
+        for w in self._workers:
+            if w.task is not None and w.task.trial_id == trial_id:
+                with contextlib.suppress(OSError):
+                    w.conn.send_bytes(pickle.dumps(("stop", trial_id, reason)))
+                return
+
     def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
         """Block until a trial ends, times out, or ``timeout`` passes."""
         end = float("inf") if timeout is None else time.monotonic() + timeout
@@ -341,10 +374,18 @@ class LocalProcessExecutor(Executor):
             task = w.task
             outcome = None
             try:
-                if w.conn.poll():
-                    outcome = pickle.loads(w.conn.recv_bytes())
+                while w.conn.poll():
+                    msg = pickle.loads(w.conn.recv_bytes())
+                    if isinstance(msg, tuple) and msg[0] == "report":
+                        if self.on_report is not None:
+                            self.on_report(msg[1], msg[2])
+                        continue
+                    outcome = msg
+                    break
             except (EOFError, OSError):
                 outcome = None
+            if outcome is None and w.process.sentinel not in ready and w.process.is_alive():
+                continue  # only reports arrived; the trial goes on
             if outcome is None:  # the process died mid-trial
                 w.process.join(timeout=5)
                 outcome = TrialOutcome(

@@ -24,6 +24,7 @@ class SerialExecutor(Executor):
     def __init__(self) -> None:
         self._fn: Callable[..., Any] | None = None
         self._queue: list[TrialTask] = []
+        self._stops: dict[int, str] = {}
 
     @property
     def max_concurrency(self) -> int:
@@ -39,13 +40,23 @@ class SerialExecutor(Executor):
     def submit(self, task: TrialTask) -> None:
         self._queue.append(task)
 
+    def stop(self, trial_id: int, reason: str) -> None:
+        if any(t.trial_id == trial_id for t in self._queue):
+            self._stops[trial_id] = reason
+
     def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
         if not self._queue:
             return []
         assert self._fn is not None, "start() must be called before wait()"
         task = self._queue[0]
+        tid = task.trial_id
+
+        def forward(entry: dict[str, Any]) -> None:
+            if self.on_report is not None:
+                self.on_report(tid, entry)  # the loop may call stop() from here
+
         with _tee_output(task.log_path):
-            outcome = run_trial(self._fn, task)
+            outcome = run_trial(self._fn, task, forward, lambda: self._stops.pop(tid, None))
         self._queue.pop(0)
         return [outcome]
 

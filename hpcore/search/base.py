@@ -27,8 +27,10 @@ from ..errors import ArgumentError, ResultError, SearchError, StrategyExhausted
 from ..executor import Executor, LocalProcessExecutor, SerialExecutor, TrialOutcome, TrialTask
 from ..executor.resources import Device, check_resources
 from ..space import SearchSpace
+from ..stopping import SearchBudget, StoppingRule, as_rule
 from ..strategies import Strategy
 from ..trial import FrozenTrial, TrialState
+from ._early import EarlyStopper
 from ._recorder import Recorder
 
 __all__ = ["BaseSearch"]
@@ -202,6 +204,8 @@ class BaseSearch(ABC):
         self.n_trials = None if n_trials is None else int(n_trials)
         self.random_state = random_state
         self.trials: list[FrozenTrial] = []
+        #: Why the last run ended before its budget (a SearchBudget), or None.
+        self.stop_reason: str | None = None
         # A point of the space applied to the base config: bad dotted keys fail here.
         probe = self.space.sample(np.random.default_rng(0))
         check_config_keys(base_config, probe)
@@ -266,6 +270,8 @@ class BaseSearch(ABC):
         track_experiments: bool = True,
         resume: bool = True,
         study_name: str | None = None,
+        stopping: StoppingRule | Sequence[StoppingRule] | None = None,
+        search_budget: SearchBudget | None = None,
         verbose: bool = False,
     ) -> tuple[Any, float]:
         """Run the search and return ``(best_config, best_score)``.
@@ -310,6 +316,13 @@ class BaseSearch(ABC):
             counts its trials too); ``False`` discards it and starts afresh.
         study_name : str, optional
             Name recorded with the study (default: the root's folder name).
+        stopping : StoppingRule or list of them, optional
+            Early stopping (:mod:`hpcore.stopping`): fed every
+            ``trial.report``; a trial it stops is recorded as ``stopped``
+            with its last reported value. A list stops when any rule says so.
+        search_budget : SearchBudget, optional
+            Ends the whole search on wall time, trials started or a target
+            value; ``search.stop_reason`` says why it ended.
         verbose : bool
             Print a line per finished trial to stderr.
 
@@ -336,6 +349,11 @@ class BaseSearch(ABC):
             max_retries < 0
         ):
             raise ArgumentError(f"max_retries must be an int >= 0, got {max_retries!r}.")
+        as_rule(stopping)  # a bad rule fails here, before any trial
+        if search_budget is not None and not isinstance(search_budget, SearchBudget):
+            raise ArgumentError(
+                f"search_budget must be a SearchBudget, got {type(search_budget).__name__}."
+            )
         strategy = self._make_strategy()
         budget = self._budget(strategy)
         pass_trial = _accepts_trial(train_fn)
@@ -386,14 +404,33 @@ class BaseSearch(ABC):
             print(f"resuming {recorder.root}: {len(finished)} finished trial(s), "
                   f"{len(rerun)} to run again", file=sys.stderr, flush=True)
         exhausted = False
+        self.stop_reason = None
+        stopper = EarlyStopper(as_rule(stopping), search_budget, self.metric, self.mode)
+        executor.on_report = lambda tid, entry: stopper.on_report(executor, by_id[tid], entry)
+
+        def end_search(reason: str) -> None:
+            # No trial starts any more; running ones stop at their next report.
+            self.stop_reason = reason
+            for tid in tasks:
+                if tid not in stopper.asked and by_id[tid].state is TrialState.RUNNING:
+                    stopper.asked[tid] = reason
+                    executor.stop(tid, f"the search ended: {reason}")
+            if verbose:
+                print(f"search ended early: {reason}", file=sys.stderr, flush=True)
+
         try:
             with _sigterm_raises():
                 executor.start(train_fn)
                 while True:
                     while queue and executor.n_running < executor.max_concurrency:
                         submit(queue.pop(0))
+                    if self.stop_reason is None and (reason := stopper.search_over(
+                        started, self.best_score
+                    )):
+                        end_search(reason)
                     while (
                         not exhausted
+                        and self.stop_reason is None
                         and started < budget
                         and executor.n_running < executor.max_concurrency
                     ):
@@ -410,7 +447,7 @@ class BaseSearch(ABC):
                         next_id += 1
                     if executor.n_running == 0 and not queue:
                         break
-                    for outcome in executor.wait():
+                    for outcome in executor.wait(stopper.wait_timeout()):
                         record = by_id[outcome.trial_id]
                         if (
                             outcome.state is TrialState.FAILED
@@ -424,6 +461,7 @@ class BaseSearch(ABC):
                             continue
                         self._record(record, outcome)
                         tasks.pop(record.trial_id, None)
+                        stopper.on_finish(record)
                         recorder.finish(record, self.best_trial is record, outcome.output)
                         if outcome.fatal is not None:
                             raise ResultError(outcome.fatal)
@@ -452,9 +490,10 @@ class BaseSearch(ABC):
         if best is None:
             failed = [t for t in self.trials if t.error]
             first = f" First error (trial {failed[0].trial_id}): {failed[0].error}" if failed else ""
+            ended = f" The search ended early: {self.stop_reason}." if self.stop_reason else ""
             raise SearchError(
                 f"no trial completed out of {len(self.trials)}; see search.trials for "
-                f"each error.{first}"
+                f"each error.{first}{ended}"
             )
         return self.best_config, best.value  # type: ignore[return-value]
 

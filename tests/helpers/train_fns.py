@@ -139,3 +139,21 @@ def sleepy_value(config):
     """Sleeps a little (so a driver can be killed mid-trial) and returns a function of x."""
     time.sleep(config.get("sleep", 0.05))
     return (config["x"] - 0.3) ** 2 + config.get("n", 0)
+
+
+def curve(config, trial):
+    """A learning curve: level + 1 / (step + 1), reported for config['steps'] steps."""
+    for step in range(config["steps"]):
+        trial.report(step, config["level"] + 1.0 / (step + 1))
+        time.sleep(config.get("pause", 0.0))
+    return config["level"] + 1.0 / config["steps"]
+
+
+def curve_catches_stop(config, trial):
+    """Like curve, but catches TrialStopped and returns a value of its own."""
+    from hpcore import TrialStopped
+
+    try:
+        return curve(config, trial)
+    except TrialStopped:
+        return -123.0
