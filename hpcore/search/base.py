@@ -215,6 +215,10 @@ class BaseSearch(ABC):
     def _make_strategy(self) -> Strategy:
         """A fresh strategy for one run."""
 
+    def _trial_budget(self, params: Mapping[str, Any]) -> float | None:
+        """The resource a trial gets (``trial.budget``); Hyperband overrides this."""
+        return None
+
     def _budget(self, strategy: Strategy) -> int:
         """How many trials this run may start."""
         size = strategy.size
@@ -375,6 +379,7 @@ class BaseSearch(ABC):
                 metric=self.metric,
                 pass_trial=pass_trial,
                 attempt=attempt,
+                budget=self._trial_budget(record.params),
             )
             tasks[record.trial_id] = task
             return task
