@@ -901,7 +901,7 @@ class Storage:
             return int(c.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
 
     def best_trial(self) -> FrozenTrial | None:
-        """The completed trial with the best finite value by the study's mode.
+        """The completed or early-stopped trial with the best finite value by the study's mode.
 
         Ties go to the earliest ``trial_id``. Failed trials and non-finite
         values are never best. ``None`` if no trial qualifies.
@@ -919,9 +919,9 @@ class Storage:
                 )
             order = "DESC" if study.mode == "max" else "ASC"
             row = c.execute(
-                f"SELECT {_TRIAL_COLS} FROM trials WHERE state = ? AND typeof(value) = 'real' "
+                f"SELECT {_TRIAL_COLS} FROM trials WHERE state IN (?, ?) AND typeof(value) = 'real' "
                 f"AND value > ? AND value < ? ORDER BY value {order}, trial_id LIMIT 1",
-                (TrialState.COMPLETED.value, -math.inf, math.inf),
+                (TrialState.COMPLETED.value, TrialState.STOPPED.value, -math.inf, math.inf),
             ).fetchone()
             if row is None:
                 return None

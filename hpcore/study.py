@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import apply_params
-from .trial import FrozenTrial, TrialState
+from .trial import FrozenTrial
 
 __all__ = ["StudyResults", "load"]
 
@@ -46,8 +46,8 @@ class StudyResults:
 
     @property
     def best_trial(self) -> FrozenTrial | None:
-        """The completed trial with the best value (the earliest among ties)."""
-        done = [t for t in self.trials if t.state is TrialState.COMPLETED and t.value is not None]
+        """The completed (or early-stopped) trial with the best value; the earliest among ties."""
+        done = [t for t in self.trials if t.state.can_be_best and t.value is not None]
         if not done:
             return None
         sign = 1.0 if self.mode == "min" else -1.0

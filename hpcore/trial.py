@@ -37,6 +37,16 @@ class TrialState(str, enum.Enum):
     INTERRUPTED = "interrupted"
 
     @property
+    def can_be_best(self) -> bool:
+        """Whether a trial in this state may be the best: completed or stopped early.
+
+        A stopped trial's value is its last report: a rule stopped it either
+        because it converged (no improvement, its budget) or because it was
+        hopeless, and then its value rarely beats a completed trial's.
+        """
+        return self in (TrialState.COMPLETED, TrialState.STOPPED)
+
+    @property
     def is_finished(self) -> bool:
         """Whether the trial ended for good (it is not run again on resume)."""
         return self not in (TrialState.RUNNING, TrialState.INTERRUPTED)

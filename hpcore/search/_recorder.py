@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..executor import TrialTask
-from ..trial import FrozenTrial, TrialState
+from ..trial import FrozenTrial
 
 __all__ = ["Recorder"]
 
@@ -143,7 +143,7 @@ class Recorder:
         self.storage.finish_trial(record)
         if self.track:
             self.tracker.finish(record, output)
-            if is_best and record.state is TrialState.COMPLETED:
+            if is_best and record.state.can_be_best:
                 self.tracker.set_best(record.trial_id)
 
     def interrupted(self, records: list[FrozenTrial]) -> None:

@@ -234,8 +234,8 @@ class BaseSearch(ABC):
 
     @property
     def best_trial(self) -> FrozenTrial | None:
-        """The completed trial with the best value (the earliest among ties)."""
-        done = [t for t in self.trials if t.state is TrialState.COMPLETED]
+        """The completed (or early-stopped) trial with the best value; the earliest among ties."""
+        done = [t for t in self.trials if t.state.can_be_best and t.value is not None]
         if not done:
             return None
         return min(done, key=lambda t: (self._sign(t.value), t.trial_id))  # type: ignore[arg-type]
