@@ -224,3 +224,15 @@ def test_warmup_compiles_the_kernels():
     assert seconds > 0
     assert acqf.acquisition_grad.signatures  # compiled (or loaded from the cache)
     assert matern._gram_lower.signatures
+
+
+def test_stopped_trials_are_modelled_with_their_last_value_unless_excluded():
+    from hpcore.strategies.bayesian import BayesianStrategy
+
+    for mode, expected in (("last-value", 2), ("exclude", 1)):
+        s = BayesianStrategy({"x": Real(0, 1)}, seed=0, stopped_trials=mode)
+        s.tell({"x": 0.2}, 1.0)
+        s.tell({"x": 0.7}, 3.0, state="stopped")
+        assert len(s._y) == expected
+    with pytest.raises(ValueError, match="stopped_trials"):
+        BayesianStrategy({"x": Real(0, 1)}, stopped_trials="keep")
