@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -16,11 +17,13 @@ import dask  # noqa: E402
 import psutil  # noqa: E402
 from helpers import dask_fns, train_fns  # noqa: E402
 
-from hpcore import ArgumentError, ExecutorError, RandomSearch, TrialState  # noqa: E402
+from hpcore import ArgumentError, ExecutorError, GridSearch, RandomSearch, TrialState  # noqa: E402
 from hpcore.executor import TrialTask  # noqa: E402
-from hpcore.executor._dask_worker import _captured  # noqa: E402
+from hpcore.executor import _dask_worker  # noqa: E402
+from hpcore.executor._dask_worker import _captured, report_topic  # noqa: E402
 from hpcore.executor.dask import DaskExecutor, _cluster_slots  # noqa: E402
 from hpcore.search.space import Integer, Real  # noqa: E402
+from hpcore.stopping import MedianStopping  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -417,6 +420,119 @@ def test_a_search_on_dask_gives_the_trials_of_a_serial_run(client):
     (best, serial), (best_dask, on_dask) = run(n_jobs=1), run(executor=DaskExecutor(client))
     assert on_dask == serial and best_dask == best
     assert client.status == "running"
+
+
+# -- live reports and early stopping ---------------------------------------------------
+MODES = [pytest.param({}, id="thread"), pytest.param({"trial_timeout": 600}, id="child")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_search_stops_hopeless_trials_long_before_their_last_step(client, mode):
+    space = {"level": [0.0, 0.05, 0.1, 5.0, 6.0, 7.0]}
+    search = GridSearch({"steps": 200, "pause": 0.02}, space)
+    search.run(train_fns.curve, executor=DaskExecutor(client, **mode),
+               stopping=MedianStopping(grace_steps=3, min_trials=2))
+    hopeless = [t for t in search.trials if t.params["level"] >= 5.0]
+    assert all(t.state is TrialState.STOPPED for t in hopeless)
+    assert all(len(t.reports) < 30 for t in hopeless)  # out of 200 steps
+    assert all(t.error.startswith("stopped early: its best value") for t in hopeless)
+    # The first two run side by side with fewer than min_trials peers: never stopped.
+    assert [t.state for t in search.trials[:2]] == [TrialState.COMPLETED] * 2
+    assert [len(t.reports) for t in search.trials[:2]] == [200, 200]
+
+
+def _watch(ex):
+    """Record ``(trial_id, step)`` of every live report, and when it came."""
+    seen = []
+    ex.on_report = lambda tid, entry: seen.append((tid, entry["step"], time.time()))
+    return seen
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_on_report_gets_every_report_in_order_while_trials_run(executor, mode):
+    ex = executor(train_fns.curve, **mode)
+    seen = _watch(ex)
+    for i in range(2):
+        task = _task(i, level=float(i), steps=30, pause=0.01)
+        task.pass_trial = True
+        ex.submit(task)
+    out = _drain(ex)
+    for i in range(2):
+        assert out[i].state is TrialState.COMPLETED and len(out[i].reports) == 30
+        assert [step for tid, step, _ in seen if tid == i] == list(range(30))
+        first = min(t for tid, _, t in seen if tid == i)
+        assert first < out[i].end  # it arrived while the trial ran, not with its outcome
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_burst_of_reports_arrives_complete_and_in_order(executor, mode):
+    ex = executor(dask_fns.report_loop, **mode)
+    seen = _watch(ex)
+    for i in range(2):
+        task = _task(i, n=1000)
+        task.pass_trial = True
+        ex.submit(task)
+    out = _drain(ex)
+    for i in range(2):
+        assert out[i].state is TrialState.COMPLETED and 0 < out[i].value
+        assert [step for tid, step, _ in seen if tid == i] == list(range(1000))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_stop_reaches_the_trial_and_should_stop_turns_true(executor, mode):
+    ex = executor(dask_fns.until_stopped, **mode)
+    seen = _watch(ex)
+    for i in range(2):
+        task = _task(i, "loss", steps=5000, pause=0.01)
+        task.pass_trial = True
+        ex.submit(task)
+    for _ in range(10_000):  # until trial 0 reported (a guard against hanging, not a limit)
+        assert ex.wait(timeout=0.05) == []
+        if any(tid == 0 for tid, _, _ in seen):
+            break
+    ex.stop(0, "enough of this")
+    ex.stop(99, "not a running trial: ignored")
+    for _ in range(10_000):
+        done = ex.wait(timeout=0.05)
+        if done:
+            break
+    (o,) = done
+    assert o.trial_id == 0 and o.state is TrialState.STOPPED
+    assert o.error == "stopped early: enough of this"
+    assert o.metrics["saw_stop"] == 1.0 and o.metrics["step"] < 1000  # out of 5000
+    assert [step for tid, step, _ in seen if tid == 0] == [e["step"] for e in o.reports]
+    assert ex.n_running == 1  # trial 1 was not asked
+    ex.stop(1, "you too")
+    (o1,) = _drain(ex).values()
+    assert o1.state is TrialState.STOPPED and o1.error == "stopped early: you too"
+
+
+def test_shutdown_cleans_up_and_stops_a_trial_left_in_a_worker_thread(client, tmp_path):
+    marker = tmp_path / "marker"
+    ex = DaskExecutor(client)
+    ex.start(dask_fns.until_stopped)
+    token = ex._token
+    task = _task(0, "loss", steps=100_000, pause=0.01, marker=str(marker))
+    task.pass_trial = True
+    ex.submit(task)
+    for _ in range(10_000):  # until it runs (a guard against hanging, not a limit)
+        assert ex.wait(timeout=0.05) == []
+        if marker.exists():
+            break
+    ex.stop(0, "first")
+    (o,) = ex.shutdown(cancel=True)
+    assert o.state is TrialState.INTERRUPTED
+    # A worker thread cannot be killed, but the run's end reaches it at its next report.
+    for _ in range(10_000):
+        if marker.read_text().startswith("ended"):
+            break
+        time.sleep(0.05)
+    assert marker.read_text() in ("ended: first", "ended: the search's executor shut down")
+    # Nothing of the run is left on the workers (but the mark that it ended) or the scheduler.
+    assert set(client.run(lambda: token in _dask_worker._STOPS).values()) == {False}
+    assert set(client.run(lambda: token in _dask_worker._CLOSED).values()) == {True}
+    topics = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler._broker._topics))
+    assert report_topic(token) not in topics
 
 
 def test_import_hpcore_does_not_import_dask():

@@ -16,6 +16,19 @@ grandchildren are captured too) and leaves its pickled outcome there. The
 worker thread kills the whole session when the deadline passes or the task
 is cancelled; the child kills its session itself if the worker dies.
 
+Live reports and stop requests (see :mod:`.dask` for the choice of channels)
+    Each ``trial.report`` entry goes to a :class:`_Forwarder`, which sends
+    the entries as Dask events (``Worker.log_event``, a non-blocking send
+    on the worker's batched stream to the scheduler) to the run's topic,
+    batched: one event per trial at most every :data:`_FLUSH` seconds, and
+    the rest when the trial ends, before its task does. A stop request is
+    pushed by the driver into :data:`_STOPS` of every worker process
+    (``client.run``), so a trial's ``stop_check`` is a dictionary lookup.
+    A trial in a child process talks to its worker thread over a socket
+    pair (pickled entries up, ``("stop", reason)`` down); the worker
+    thread forwards the entries and relays the stop while it watches the
+    child.
+
 This module imports nothing of dask at import time.
 """
 
@@ -34,8 +47,11 @@ import tempfile
 import threading
 import time
 import traceback
+import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +68,15 @@ _FN_CACHE_SIZE = 8
 _CHILD_CODE = (
     "import sys; from hpcore.executor._dask_worker import _child_main; _child_main(*sys.argv[1:])"
 )
+#: Seconds a trial's reports may wait on its worker before they are sent as one event.
+_FLUSH = 0.05
+#: Stop requests that reached this worker process: run token -> trial id -> reason.
+_STOPS: dict[str, dict[int, str]] = {}
+#: Runs whose executor shut down (most recent last): their trials stop at their next report.
+_CLOSED: OrderedDict[str, None] = OrderedDict()
+_CLOSED_SIZE = 256
+#: The stop reason of a trial whose executor shut down while it ran.
+_CLOSED_REASON = "the search's executor shut down"
 
 
 @dataclass(frozen=True)
@@ -63,6 +88,16 @@ class _Placement:
     cpus_per_trial: float | None
     trial_timeout: float | None
     grace_period: float
+
+    @property
+    def topic(self) -> str:
+        """The Dask event topic that carries this run's reports to the driver."""
+        return report_topic(self.token)
+
+
+def report_topic(token: str) -> str:
+    """The event topic of the run started with ``token``."""
+    return f"hpcore-reports-{token}"
 
 
 def _identity(payload: bytes) -> bytes:
@@ -77,9 +112,111 @@ def _run_remote(payload: bytes, task: TrialTask, placement: _Placement) -> Trial
         task = dataclasses.replace(
             task, devices=tuple(int(d) for d in visible if d.strip().isdigit())
         )
-    if placement.trial_timeout is not None:
-        return _run_in_child(payload, task, placement)
-    return _run_in_thread(payload, task, placement.token)
+    forwarder = _Forwarder.for_task(placement)
+    try:
+        if placement.trial_timeout is not None:
+            return _run_in_child(payload, task, placement, forwarder)
+        return _run_in_thread(payload, task, placement.token, forwarder)
+    finally:
+        if forwarder is not None:
+            forwarder.close()  # the last reports leave before the task's result
+
+
+# -- live reports and stop requests -------------------------------------------------
+class _Forwarder:
+    """Sends one trial's reports to the driver as Dask events, batched.
+
+    :meth:`add` (called by the trial's thread, or by the worker thread that
+    watches a child) only appends to a list; the first entry of a batch
+    arms a timer on the worker's event loop, which sends the batch
+    :data:`_FLUSH` seconds later with ``Worker.log_event``. Each event
+    carries the task's key, a nonce of this execution of the task (Dask
+    may run a task again after a worker died) and the index of its first
+    entry, so the driver can put the entries in order and skip any it
+    already has. :meth:`close` sends the rest from the task's thread: that
+    event is queued on the worker's loop before the task's result.
+    """
+
+    def __init__(self, worker: Any, topic: str, token: str, key: str) -> None:
+        self._worker = worker
+        self._topic = topic
+        self._token = token
+        self._head = {"k": key, "x": uuid.uuid4().hex[:12]}
+        self._lock = threading.Lock()
+        self._batch: list[dict[str, Any]] = []
+        self._sent = 0  # entries handed to Dask so far (the index of the next batch)
+        self._armed = False
+
+    @classmethod
+    def for_task(cls, placement: _Placement) -> _Forwarder | None:
+        """A forwarder for the Dask task running in this thread (None outside one)."""
+        try:
+            from distributed import get_worker
+
+            worker = get_worker()
+            key = worker.get_current_task()
+        except Exception:  # not in a Dask task, or another distributed version
+            return None
+        return None if key is None else cls(worker, placement.topic, placement.token, str(key))
+
+    def add(self, entry: dict[str, Any]) -> None:
+        """Queue one report; it leaves within :data:`_FLUSH` seconds."""
+        with self._lock:
+            self._batch.append(entry)
+            if self._armed:
+                return
+            self._armed = True
+        try:
+            self._worker.loop.add_callback(self._arm)
+        except Exception:  # the worker's loop is closing: the outcome still has the report
+            with self._lock:
+                self._armed = False
+
+    def _arm(self) -> None:  # on the worker's event loop
+        self._worker.loop.call_later(_FLUSH, self.flush)
+
+    def flush(self) -> None:
+        """Send the queued reports now, as one event."""
+        with self._lock:
+            batch, self._batch = self._batch, []
+            first = self._sent
+            self._sent += len(batch)
+            self._armed = False
+        if not batch or self._token in _CLOSED:
+            return
+        with contextlib.suppress(Exception):  # an unserializable metric, a closing worker
+            self._worker.log_event(self._topic, {**self._head, "n": first, "r": batch})
+
+    def close(self) -> None:
+        """Send what is left (the trial ended)."""
+        self.flush()
+
+
+def _deliver_stop(token: str, trial_id: int, reason: str) -> None:
+    """Run on every worker (``client.run``) by the driver's ``stop()``."""
+    _STOPS.setdefault(token, {})[trial_id] = reason
+
+
+def _close_run(token: str) -> None:
+    """Run on every worker when the executor shuts down: forget its stops, mute its trials.
+
+    A trial of the run still going in a worker thread (cancelled, its result
+    dropped) stops at its next report, and sends no more reports.
+    """
+    _STOPS.pop(token, None)
+    _CLOSED[token] = None
+    while len(_CLOSED) > _CLOSED_SIZE:
+        _CLOSED.popitem(last=False)
+
+
+def _stop_reason(token: str, trial_id: int) -> str | None:
+    """Why the driver asked this trial to stop, if it has (a dictionary lookup)."""
+    stops = _STOPS.get(token)
+    if stops is not None:
+        reason = stops.get(trial_id)
+        if reason is not None:
+            return reason
+    return _CLOSED_REASON if token in _CLOSED else None
 
 
 def _visible_devices() -> list[str]:
@@ -115,8 +252,15 @@ def _unloadable(task: TrialTask, exc: Exception) -> TrialOutcome:
     )
 
 
-def _run_in_thread(payload: bytes, task: TrialTask, token: str) -> TrialOutcome:
+def _run_in_thread(
+    payload: bytes, task: TrialTask, token: str, forwarder: _Forwarder | None = None
+) -> TrialOutcome:
     """Run the trial in this worker thread, capturing what it prints."""
+    trial_id = task.trial_id
+
+    def stop_check() -> str | None:
+        return _stop_reason(token, trial_id)
+
     with _captured() as output:
         try:
             fn = _load_fn(token, payload)
@@ -124,7 +268,9 @@ def _run_in_thread(payload: bytes, task: TrialTask, token: str) -> TrialOutcome:
             outcome = _unloadable(task, exc)
         else:
             try:
-                outcome = run_trial(fn, task)
+                outcome = run_trial(
+                    fn, task, None if forwarder is None else forwarder.add, stop_check
+                )
             except (KeyboardInterrupt, SystemExit) as exc:  # ends this trial, not the worker
                 outcome = TrialOutcome(
                     task.trial_id,
@@ -213,26 +359,45 @@ def _router(name: str) -> _ThreadRouter:
 
 
 # -- a trial in a child process (trial_timeout) ----------------------------------
-def _run_in_child(payload: bytes, task: TrialTask, placement: _Placement) -> TrialOutcome:
+def _run_in_child(
+    payload: bytes, task: TrialTask, placement: _Placement, forwarder: _Forwarder | None = None
+) -> TrialOutcome:
     """Run the trial in a child process of this worker; kill it at ``trial_timeout``."""
     with tempfile.TemporaryDirectory(prefix="hpcore-trial-") as tmp:
         work = Path(tmp)
         (work / "input.pkl").write_bytes(_dumps((payload, task)))
         start = time.time()
-        with open(work / "output.log", "wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-c", _CHILD_CODE, tmp, str(os.getpid())],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=_child_env(task, placement),
-                start_new_session=os.name == "posix",
-            )
+        # A socket pair carries reports up and the stop request down (POSIX: the
+        # child's end is passed as an open file descriptor).
+        ours, theirs = socket.socketpair() if os.name == "posix" else (None, None)
         try:
-            ended = _watch_child(proc, placement)
+            with open(work / "output.log", "wb") as log:
+                proc = subprocess.Popen(
+                    [sys.executable, "-c", _CHILD_CODE, tmp, str(os.getpid()),
+                     str(-1 if theirs is None else theirs.fileno())],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=_child_env(task, placement),
+                    start_new_session=os.name == "posix",
+                    pass_fds=() if theirs is None else (theirs.fileno(),),
+                )
+        except BaseException:
+            if ours is not None:
+                ours.close()
+            raise
+        finally:
+            if theirs is not None:
+                theirs.close()
+        channel = None if ours is None else _ChildChannel(ours, forwarder, placement.token,
+                                                          task.trial_id)
+        try:
+            ended = _watch_child(proc, placement, channel)
         finally:
             if proc.poll() is None:  # this thread was interrupted: leave no orphan
                 _kill_session(proc, placement.grace_period)
+            if channel is not None:
+                channel.close()
         outcome = _child_outcome(work, task, proc.returncode, ended, placement)
         outcome.output = _read_tail(work / "output.log")
     outcome.start = outcome.start or start
@@ -257,17 +422,80 @@ def _child_env(task: TrialTask, placement: _Placement) -> dict[str, str]:
     return env
 
 
-def _watch_child(proc: subprocess.Popen[bytes], placement: _Placement) -> str:
-    """Wait for the child: ``'exited'``, or ``'timeout'``/``'cancelled'`` once it is killed."""
+class _ChildChannel:
+    """The worker's end of a child's socket: reports come up, a stop request goes down."""
+
+    #: Messages read in one go before the deadline and the cancellation are looked at again.
+    BURST = 1000
+
+    def __init__(
+        self, sock: socket.socket, forwarder: _Forwarder | None, token: str, trial_id: int
+    ) -> None:
+        self.conn = Connection(sock.detach())
+        self.forwarder = forwarder
+        self.token = token
+        self.trial_id = trial_id
+        self.open = True
+        self.stop_sent = False
+
+    def pump(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for reports and forward them; relay a stop request."""
+        self._relay_stop()
+        if self.open and wait([self.conn], timeout):
+            self.drain()
+
+    def drain(self) -> None:
+        """Forward the reports that have arrived (at most :attr:`BURST`)."""
+        try:
+            for _ in range(self.BURST):
+                if not self.open or not self.conn.poll():
+                    return
+                entry = pickle.loads(self.conn.recv_bytes())
+                if self.forwarder is not None:
+                    self.forwarder.add(entry)
+        except (EOFError, OSError, pickle.UnpicklingError):  # the child ended or closed it
+            self.open = False
+
+    def _relay_stop(self) -> None:
+        if self.stop_sent or not self.open:
+            return
+        reason = _stop_reason(self.token, self.trial_id)
+        if reason is not None:
+            self.stop_sent = True
+            with contextlib.suppress(OSError):
+                self.conn.send_bytes(pickle.dumps(("stop", reason)))
+
+    def close(self) -> None:
+        self.open = False
+        with contextlib.suppress(OSError):
+            self.conn.close()
+
+
+def _watch_child(
+    proc: subprocess.Popen[bytes], placement: _Placement, channel: _ChildChannel | None = None
+) -> str:
+    """Wait for the child: ``'exited'``, or ``'timeout'``/``'cancelled'`` once it is killed.
+
+    Meanwhile the child's reports are forwarded and a stop request relayed
+    (``channel``).
+    """
     assert placement.trial_timeout is not None
     deadline = time.monotonic() + placement.trial_timeout
     while True:
         left = deadline - time.monotonic()
-        try:
-            proc.wait(timeout=max(0.0, min(_POLL, left)))
-            return "exited"
-        except subprocess.TimeoutExpired:
-            pass
+        step = max(0.0, min(_POLL, left))
+        if channel is not None and channel.open:
+            channel.pump(step)  # returns early when reports arrive (or the child ends)
+            if proc.poll() is not None:
+                while channel.open and channel.conn.poll():
+                    channel.drain()
+                return "exited"
+        else:
+            try:
+                proc.wait(timeout=step)
+                return "exited"
+            except subprocess.TimeoutExpired:
+                pass
         if left <= 0 or _task_cancelled():
             _kill_session(proc, placement.grace_period)
             return "timeout" if left <= 0 else "cancelled"
@@ -332,17 +560,21 @@ def _read_tail(path: Path) -> str | None:
         return f.read().decode("utf-8", errors="replace")[-OUTPUT_TAIL:] or None
 
 
-def _child_main(workdir: str, parent_pid: str) -> None:
+def _child_main(workdir: str, parent_pid: str, channel_fd: str = "-1") -> None:
     """Body of a trial's child process: run it and leave the outcome in ``workdir``."""
     _die_with_parent(int(parent_pid))
     work = Path(workdir)
     payload, task = pickle.loads((work / "input.pkl").read_bytes())
+    forward = stop_check = None
+    if int(channel_fd) >= 0:
+        os.set_inheritable(int(channel_fd), False)  # not for the trial's own children
+        forward, stop_check = _child_channel(Connection(int(channel_fd)))
     try:
         fn = pickle.loads(payload)
     except Exception as exc:
         outcome = _unloadable(task, exc)
     else:
-        outcome = run_trial(fn, task)
+        outcome = run_trial(fn, task, forward, stop_check)
     sys.stdout.flush()
     sys.stderr.flush()
     try:
@@ -360,6 +592,38 @@ def _child_main(workdir: str, parent_pid: str) -> None:
     part = work / "outcome.pkl.part"
     part.write_bytes(blob)
     os.replace(part, work / "outcome.pkl")
+
+
+def _child_channel(
+    conn: Connection,
+) -> tuple[Callable[[dict[str, Any]], None], Callable[[], str | None]]:
+    """The child's side of its socket: send each report up, pick up a stop request.
+
+    A report is one ``send`` on a local socket; looking for a stop request
+    is a ``poll`` that does not wait. If the worker side is gone, reports
+    only stay in the outcome.
+    """
+    reason: list[str] = []
+    broken: list[bool] = []
+
+    def forward(entry: dict[str, Any]) -> None:
+        if not broken:
+            try:
+                conn.send_bytes(pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
+            except OSError:
+                broken.append(True)
+
+    def stop_check() -> str | None:
+        try:
+            while not reason and not broken and conn.poll():
+                msg = pickle.loads(conn.recv_bytes())
+                if isinstance(msg, tuple) and msg[0] == "stop":
+                    reason.append(msg[1])
+        except (EOFError, OSError):
+            broken.append(True)
+        return reason[0] if reason else None
+
+    return forward, stop_check
 
 
 def _die_with_parent(parent_pid: int) -> None:

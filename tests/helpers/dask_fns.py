@@ -47,3 +47,35 @@ def visible_gpus(config):
 def calls_exit(config):
     """Calls ``sys.exit(5)``: in a worker thread this must end the trial, not the worker."""
     sys.exit(5)
+
+
+def until_stopped(config, trial):
+    """Reports every ``pause`` seconds until ``trial.should_stop`` (at most ``steps`` times).
+
+    Returns the step it noticed the stop at and whether it did
+    (``saw_stop``); with ``marker`` set, writes 'started' there at the first
+    step and the stop reason when it ends.
+    """
+    marker = config.get("marker")
+    step = 0
+    for step in range(config["steps"]):
+        if marker and step == 0:
+            with open(marker, "w") as f:
+                f.write("started")
+        if trial.should_stop:
+            break
+        trial.report(step, float(step))
+        time.sleep(config.get("pause", 0.01))
+    if marker:
+        with open(marker, "w") as f:
+            f.write(f"ended: {trial.stop_reason}")
+    return {"loss": float(step), "saw_stop": float(trial.should_stop), "step": float(step)}
+
+
+def report_loop(config, trial):
+    """Makes ``n`` reports in a loop that does nothing else; returns the seconds per report."""
+    n = config["n"]
+    start = time.perf_counter()
+    for step in range(n):
+        trial.report(step, 0.5)
+    return (time.perf_counter() - start) / n
