@@ -2,9 +2,11 @@
 
 from .base import Observation, Strategy
 from .grid import GridStrategy
+from .hyperband import ASHAStrategy, HyperbandStrategy, WaitForResults
 from .random import RandomStrategy
 
-__all__ = ["Strategy", "Observation", "GridStrategy", "RandomStrategy", "BayesianStrategy"]
+__all__ = ["Strategy", "Observation", "GridStrategy", "RandomStrategy", "BayesianStrategy",
+           "HyperbandStrategy", "ASHAStrategy", "WaitForResults"]
 
 
 def __getattr__(name: str) -> object:
