@@ -14,7 +14,7 @@ from .errors import (
     StrategyExhausted,
     TrialStopped,
 )
-from .search import BaseSearch, BayesianSearch, GridSearch, RandomSearch
+from .search import BaseSearch, BayesianSearch, GridSearch, HyperbandSearch, RandomSearch
 from .space import (
     Categorical,
     Choice,
@@ -50,6 +50,7 @@ __all__ = [
     "GridSearch",
     "RandomSearch",
     "BayesianSearch",
+    "HyperbandSearch",
     "BaseSearch",
     "Real",
     "Integer",
