@@ -62,3 +62,12 @@ class TrialStopped(HpcoreError):
     Let it propagate (the trial is recorded as ``stopped`` with its last
     reported value), or catch it to clean up and return a value.
     """
+
+
+class WaitForResults(StrategyExhausted):
+    """A strategy can suggest nothing until a running trial's result is told.
+
+    Raised by Hyperband between rungs. The search loop waits for the next
+    result and asks again; a driver that does not know it sees a
+    ``StrategyExhausted`` and stops asking.
+    """

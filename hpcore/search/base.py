@@ -23,7 +23,13 @@ from typing import Any
 import numpy as np
 
 from ..config import apply_params, check_config_keys
-from ..errors import ArgumentError, ResultError, SearchError, StrategyExhausted
+from ..errors import (
+    ArgumentError,
+    ResultError,
+    SearchError,
+    StrategyExhausted,
+    WaitForResults,
+)
 from ..executor import Executor, LocalProcessExecutor, SerialExecutor, TrialOutcome, TrialTask
 from ..executor.resources import Device, check_resources
 from ..space import SearchSpace
@@ -441,6 +447,8 @@ class BaseSearch(ABC):
                     ):
                         try:
                             params = strategy.ask()
+                        except WaitForResults:
+                            break  # (Hyperband between rungs) ask again after a result
                         except StrategyExhausted:
                             exhausted = True
                             break

@@ -6,27 +6,23 @@ it too. Promotions are new trials with the same sampled values and a
 larger budget. See :mod:`hpcore.strategies.hyperband` for the arithmetic.
 
 Synchronous Hyperband sometimes has nothing to start until a running trial
-ends (a rung must complete before its best are promoted). The run loop
-asks for a suggestion whenever its executor has a free slot, so the search
-wraps the executor in :class:`_WhenReady`, which offers a free slot only
-when the strategy has a trial ready: workers wait instead of the loop
-taking ``WaitForResults`` for the end of the search.
+ends (a rung must complete before its best are promoted): its strategy
+then raises :class:`~hpcore.errors.WaitForResults`, and the run loop waits
+for the next result before asking again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from ..config import check_config_keys
 from ..errors import ArgumentError
-from ..executor import Executor, TrialOutcome, TrialTask
-from ..executor.resources import check_resources
 from ..space import SearchSpace
 from ..strategies.hyperband import ASHAStrategy, HyperbandStrategy, check_resource_args
-from .base import BaseSearch, _check_callable, _make_executor, _resolve_n_jobs
+from .base import BaseSearch
 
 __all__ = ["HyperbandSearch"]
 
@@ -166,86 +162,3 @@ class HyperbandSearch(BaseSearch):
 
     def _trial_budget(self, params: Mapping[str, Any]) -> float | None:
         return params.get(self.resource_key)
-
-    def run(
-        self,
-        train_fn: Callable[..., Any],
-        n_jobs: int = 1,
-        *,
-        executor: Any = None,
-        gpus_per_trial: float = 0,
-        cpus_per_trial: float | None = None,
-        devices: Any = None,
-        trial_timeout: float | None = None,
-        **options: Any,
-    ) -> tuple[Any, float]:
-        """Run the search; the arguments are those of :meth:`BaseSearch.run`.
-
-        Returns ``(best_config, best_score)``; ``best_config`` holds the
-        best trial's budget at ``resource_key``.
-        """
-        _check_callable(train_fn)
-        n_workers = _resolve_n_jobs(n_jobs)
-        gpus = check_resources(gpus_per_trial, cpus_per_trial)
-        if trial_timeout is not None and (
-            isinstance(trial_timeout, bool)
-            or not isinstance(trial_timeout, (int, float))
-            or not trial_timeout > 0
-        ):
-            raise ArgumentError(
-                f"trial_timeout must be a positive number of seconds, got {trial_timeout!r}."
-            )
-        inner = _make_executor(executor, n_workers, gpus, cpus_per_trial, devices, trial_timeout)
-        return super().run(train_fn, n_jobs, executor=_WhenReady(inner, self), **options)
-
-
-class _WhenReady(Executor):
-    """An executor that offers a free slot only when the strategy can fill it.
-
-    The loop asks its strategy for a trial while ``n_running <
-    max_concurrency``. Here ``max_concurrency`` drops to ``n_running`` while
-    the strategy has nothing ready (a rung waits for its last results) and
-    no trial waits to be run again (resumed or retried trials are pending
-    in the strategy but not running): the loop then waits for a result
-    instead of asking. Everything else goes to the wrapped executor.
-    """
-
-    def __init__(self, inner: Executor, search: HyperbandSearch) -> None:
-        self.inner = inner
-        self.search = search
-
-    @property
-    def on_report(self) -> Any:  # type: ignore[override]
-        return self.inner.on_report
-
-    @on_report.setter
-    def on_report(self, hook: Any) -> None:
-        self.inner.on_report = hook
-
-    @property
-    def max_concurrency(self) -> int:
-        limit = self.inner.max_concurrency
-        running = self.inner.n_running
-        strategy = self.search._strategy
-        if strategy is None or running == 0 or len(strategy.pending) > running or strategy.ready:
-            return limit
-        return min(limit, running)
-
-    @property
-    def n_running(self) -> int:
-        return self.inner.n_running
-
-    def start(self, train_fn: Callable[..., Any]) -> None:
-        self.inner.start(train_fn)
-
-    def submit(self, task: TrialTask) -> None:
-        self.inner.submit(task)
-
-    def stop(self, trial_id: int, reason: str) -> None:
-        self.inner.stop(trial_id, reason)
-
-    def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
-        return self.inner.wait(timeout)
-
-    def shutdown(self, cancel: bool = False) -> list[TrialOutcome]:
-        return self.inner.shutdown(cancel)

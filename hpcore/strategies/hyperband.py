@@ -55,7 +55,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgumentError, StrategyExhausted
+from ..errors import ArgumentError, StrategyExhausted, WaitForResults
 from ..space import SearchSpace
 from ..trial import TrialState
 from .base import Observation, Strategy, same_params
@@ -65,19 +65,6 @@ __all__ = ["HyperbandStrategy", "ASHAStrategy", "WaitForResults", "budget_ladder
 
 #: Samplers of new configurations, by name.
 SAMPLERS = ("random", "quasi")
-
-
-class WaitForResults(StrategyExhausted):
-    """Nothing can start until a running trial is told (a rung is not complete yet).
-
-    Raised by :meth:`HyperbandStrategy.ask` between rungs, and by
-    :meth:`ASHAStrategy.ask` when a finite space has no new configuration
-    left while promotions may still come. A subclass of
-    ``StrategyExhausted``, so a driver that does not know it stops asking;
-    a driver that does waits for the next result and asks again (check
-    ``strategy.ready`` before asking). ``HyperbandSearch`` never asks in
-    this state.
-    """
 
 
 # -- arguments and the budget ladder -------------------------------------------------
