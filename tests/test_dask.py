@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import socket
 import subprocess
 import sys
@@ -18,8 +19,7 @@ import psutil  # noqa: E402
 from helpers import dask_fns, train_fns  # noqa: E402
 
 from hpcore import ArgumentError, ExecutorError, GridSearch, RandomSearch, TrialState  # noqa: E402
-from hpcore.executor import TrialTask  # noqa: E402
-from hpcore.executor import _dask_worker  # noqa: E402
+from hpcore.executor import TrialTask, _dask_worker  # noqa: E402
 from hpcore.executor._dask_worker import _captured, report_topic  # noqa: E402
 from hpcore.executor.dask import DaskExecutor, _cluster_slots  # noqa: E402
 from hpcore.search.space import Integer, Real  # noqa: E402
@@ -453,13 +453,13 @@ def test_on_report_gets_every_report_in_order_while_trials_run(executor, mode):
     ex = executor(train_fns.curve, **mode)
     seen = _watch(ex)
     for i in range(2):
-        task = _task(i, level=float(i), steps=30, pause=0.01)
+        task = _task(i, level=float(i), steps=50, pause=0.01)
         task.pass_trial = True
         ex.submit(task)
     out = _drain(ex)
     for i in range(2):
-        assert out[i].state is TrialState.COMPLETED and len(out[i].reports) == 30
-        assert [step for tid, step, _ in seen if tid == i] == list(range(30))
+        assert out[i].state is TrialState.COMPLETED and len(out[i].reports) == 50
+        assert [step for tid, step, _ in seen if tid == i] == list(range(50))
         first = min(t for tid, _, t in seen if tid == i)
         assert first < out[i].end  # it arrived while the trial ran, not with its outcome
 
@@ -507,6 +507,42 @@ def test_stop_reaches_the_trial_and_should_stop_turns_true(executor, mode):
     assert o1.state is TrialState.STOPPED and o1.error == "stopped early: you too"
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stop_before_the_trial_reported_goes_to_every_worker(executor, mode):
+    ex = executor(dask_fns.until_stopped, **mode)
+    task = _task(0, "loss", steps=5000, pause=0.01)
+    task.pass_trial = True
+    ex.submit(task)
+    ex.stop(0, "not even started")  # no report yet says where it runs
+    (o,) = _drain(ex).values()
+    assert o.state is TrialState.STOPPED and o.error == "stopped early: not even started"
+    assert o.metrics["step"] < 1000
+
+
+def test_live_reports_are_put_in_order_once_and_a_rerun_starts_a_new_curve():
+    """The driver's side alone, fed events by hand: gaps wait, duplicates and stale runs drop."""
+    ex = DaskExecutor("tcp://127.0.0.1:1")  # never connected
+    ex._running = {"key-a": (None, _task(7))}
+    seen = []
+    ex.on_report = lambda tid, entry: seen.append((tid, entry["step"]))
+
+    def event(nonce, first, steps, key="key-a"):
+        ex._take({"k": key, "x": nonce, "w": "tcp://w:1", "n": first,
+                  "r": pickle.dumps([{"step": s} for s in steps])})
+
+    event("run1", 2, [2, 3])  # ahead of 0 and 1: held back
+    assert seen == []
+    event("run1", 0, [0, 1])
+    event("run1", 1, [1, 2, 3, 4])  # partly seen already
+    event("other-key", 0, [0], key="key-b")  # not a running trial: dropped
+    assert seen == [(7, 0), (7, 1), (7, 2), (7, 3), (7, 4)]
+    event("run2", 0, [0])  # Dask runs the task again: its curve starts over
+    event("run1", 5, [5])  # the first run's last words: dropped
+    event("run2", 1, [1])
+    assert seen[5:] == [(7, 0), (7, 1)]
+    assert ex._streams["key-a"].worker == "tcp://w:1"
+
+
 def test_shutdown_cleans_up_and_stops_a_trial_left_in_a_worker_thread(client, tmp_path):
     marker = tmp_path / "marker"
     ex = DaskExecutor(client)
@@ -531,7 +567,11 @@ def test_shutdown_cleans_up_and_stops_a_trial_left_in_a_worker_thread(client, tm
     # Nothing of the run is left on the workers (but the mark that it ended) or the scheduler.
     assert set(client.run(lambda: token in _dask_worker._STOPS).values()) == {False}
     assert set(client.run(lambda: token in _dask_worker._CLOSED).values()) == {True}
-    topics = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler._broker._topics))
+    for _ in range(10_000):  # the scheduler drops the topic a second later, in the background
+        topics = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler._broker._topics))
+        if report_topic(token) not in topics:
+            break
+        time.sleep(0.05)
     assert report_topic(token) not in topics
 
 

@@ -20,12 +20,15 @@ Live reports and stop requests (see :mod:`.dask` for the choice of channels)
     Each ``trial.report`` entry goes to a :class:`_Forwarder`, which sends
     the entries as Dask events (``Worker.log_event``, a non-blocking send
     on the worker's batched stream to the scheduler) to the run's topic,
-    batched: one event per trial at most every :data:`_FLUSH` seconds, and
-    the rest when the trial ends, before its task does. A stop request is
-    pushed by the driver into :data:`_STOPS` of every worker process
-    (``client.run``), so a trial's ``stop_check`` is a dictionary lookup.
+    batched: one event per trial at most every :data:`_FLUSH` seconds (or
+    per :data:`_MAX_BATCH` reports), and the rest when the trial ends,
+    before its task does. A stop request is pushed by the driver
+    (``client.run`` of :func:`_deliver_stop`) into :data:`_STOPS` of the
+    trial's worker process, so a trial's ``stop_check`` is a dictionary
+    lookup.
     A trial in a child process talks to its worker thread over a socket
-    pair (pickled entries up, ``("stop", reason)`` down); the worker
+    pair (:class:`_ChildLink`: batches of entries up every
+    :data:`_CHILD_FLUSH` seconds, ``("stop", reason)`` down); the worker
     thread forwards the entries and relays the stop while it watches the
     child.
 
@@ -70,6 +73,10 @@ _CHILD_CODE = (
 )
 #: Seconds a trial's reports may wait on its worker before they are sent as one event.
 _FLUSH = 0.05
+#: Seconds a child's reports may wait in the child before they go to its worker thread.
+_CHILD_FLUSH = 0.02
+#: Most reports in one event (a trial reporting in a tight loop sends more events).
+_MAX_BATCH = 1000
 #: Stop requests that reached this worker process: run token -> trial id -> reason.
 _STOPS: dict[str, dict[int, str]] = {}
 #: Runs whose executor shut down (most recent last): their trials stop at their next report.
@@ -129,19 +136,20 @@ class _Forwarder:
     :meth:`add` (called by the trial's thread, or by the worker thread that
     watches a child) only appends to a list; the first entry of a batch
     arms a timer on the worker's event loop, which sends the batch
-    :data:`_FLUSH` seconds later with ``Worker.log_event``. Each event
-    carries the task's key, a nonce of this execution of the task (Dask
-    may run a task again after a worker died) and the index of its first
-    entry, so the driver can put the entries in order and skip any it
-    already has. :meth:`close` sends the rest from the task's thread: that
-    event is queued on the worker's loop before the task's result.
+    :data:`_FLUSH` seconds later with ``Worker.log_event``, pickled. Each
+    event carries the task's key, a nonce of this execution of the task
+    (Dask may run a task again after a worker died), the worker's address
+    (where a stop request goes) and the index of its first entry, so the
+    driver can put the entries in order and skip any it already has.
+    :meth:`close` sends the rest from the task's thread: that event is
+    queued on the worker's loop before the task's result.
     """
 
     def __init__(self, worker: Any, topic: str, token: str, key: str) -> None:
         self._worker = worker
         self._topic = topic
         self._token = token
-        self._head = {"k": key, "x": uuid.uuid4().hex[:12]}
+        self._head = {"k": key, "x": uuid.uuid4().hex[:12], "w": str(worker.address)}
         self._lock = threading.Lock()
         self._batch: list[dict[str, Any]] = []
         self._sent = 0  # entries handed to Dask so far (the index of the next batch)
@@ -163,9 +171,13 @@ class _Forwarder:
         """Queue one report; it leaves within :data:`_FLUSH` seconds."""
         with self._lock:
             self._batch.append(entry)
-            if self._armed:
+            full = len(self._batch) >= _MAX_BATCH
+            if self._armed and not full:
                 return
             self._armed = True
+        if full:  # a trial that reports in a tight loop: keep events small
+            self.flush()
+            return
         try:
             self._worker.loop.add_callback(self._arm)
         except Exception:  # the worker's loop is closing: the outcome still has the report
@@ -184,8 +196,11 @@ class _Forwarder:
             self._armed = False
         if not batch or self._token in _CLOSED:
             return
-        with contextlib.suppress(Exception):  # an unserializable metric, a closing worker
-            self._worker.log_event(self._topic, {**self._head, "n": first, "r": batch})
+        with contextlib.suppress(Exception):  # a closing worker
+            # Pickled: one bytes value is far cheaper for log_event's checks and msgpack
+            # than a list of dicts (and the repeated keys are stored once).
+            blob = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+            self._worker.log_event(self._topic, {**self._head, "n": first, "r": blob})
 
     def close(self) -> None:
         """Send what is left (the trial ended)."""
@@ -193,7 +208,7 @@ class _Forwarder:
 
 
 def _deliver_stop(token: str, trial_id: int, reason: str) -> None:
-    """Run on every worker (``client.run``) by the driver's ``stop()``."""
+    """Run on the trial's worker (or on every worker) by the driver's ``stop()``."""
     _STOPS.setdefault(token, {})[trial_id] = reason
 
 
@@ -426,7 +441,7 @@ class _ChildChannel:
     """The worker's end of a child's socket: reports come up, a stop request goes down."""
 
     #: Messages read in one go before the deadline and the cancellation are looked at again.
-    BURST = 1000
+    BURST = 100
 
     def __init__(
         self, sock: socket.socket, forwarder: _Forwarder | None, token: str, trial_id: int
@@ -445,14 +460,15 @@ class _ChildChannel:
             self.drain()
 
     def drain(self) -> None:
-        """Forward the reports that have arrived (at most :attr:`BURST`)."""
+        """Forward the batches of reports that have arrived (at most :attr:`BURST`)."""
         try:
             for _ in range(self.BURST):
                 if not self.open or not self.conn.poll():
                     return
-                entry = pickle.loads(self.conn.recv_bytes())
+                batch = pickle.loads(self.conn.recv_bytes())
                 if self.forwarder is not None:
-                    self.forwarder.add(entry)
+                    for entry in batch:
+                        self.forwarder.add(entry)
         except (EOFError, OSError, pickle.UnpicklingError):  # the child ended or closed it
             self.open = False
 
@@ -565,16 +581,20 @@ def _child_main(workdir: str, parent_pid: str, channel_fd: str = "-1") -> None:
     _die_with_parent(int(parent_pid))
     work = Path(workdir)
     payload, task = pickle.loads((work / "input.pkl").read_bytes())
-    forward = stop_check = None
+    link = None
     if int(channel_fd) >= 0:
         os.set_inheritable(int(channel_fd), False)  # not for the trial's own children
-        forward, stop_check = _child_channel(Connection(int(channel_fd)))
+        link = _ChildLink(Connection(int(channel_fd)))
     try:
         fn = pickle.loads(payload)
     except Exception as exc:
         outcome = _unloadable(task, exc)
     else:
-        outcome = run_trial(fn, task, forward, stop_check)
+        if link is None:
+            outcome = run_trial(fn, task)
+        else:
+            outcome = run_trial(fn, task, link.forward, link.stop_check)
+            link.close()
     sys.stdout.flush()
     sys.stderr.flush()
     try:
@@ -594,36 +614,56 @@ def _child_main(workdir: str, parent_pid: str, channel_fd: str = "-1") -> None:
     os.replace(part, work / "outcome.pkl")
 
 
-def _child_channel(
-    conn: Connection,
-) -> tuple[Callable[[dict[str, Any]], None], Callable[[], str | None]]:
-    """The child's side of its socket: send each report up, pick up a stop request.
+class _ChildLink:
+    """The child's side of its socket: reports go up in batches, a stop request comes down.
 
-    A report is one ``send`` on a local socket; looking for a stop request
-    is a ``poll`` that does not wait. If the worker side is gone, reports
-    only stay in the outcome.
+    A thread of the child sends the reports of the last :data:`_CHILD_FLUSH`
+    seconds as one message and waits for a stop request in between, so a
+    report costs an append and ``stop_check`` a lookup. If the worker side
+    is gone, reports only stay in the outcome.
     """
-    reason: list[str] = []
-    broken: list[bool] = []
 
-    def forward(entry: dict[str, Any]) -> None:
-        if not broken:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.lock = threading.Lock()
+        self.batch: list[dict[str, Any]] = []
+        self.reason: str | None = None
+        self.broken = False
+        self.done = False
+        threading.Thread(target=self._run, name="hpcore-report-link", daemon=True).start()
+
+    def forward(self, entry: dict[str, Any]) -> None:
+        with self.lock:
+            self.batch.append(entry)
+
+    def stop_check(self) -> str | None:
+        return self.reason
+
+    def _run(self) -> None:
+        while not self.done and not self.broken:
             try:
-                conn.send_bytes(pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
-            except OSError:
-                broken.append(True)
+                if wait([self.conn], _CHILD_FLUSH):
+                    msg = pickle.loads(self.conn.recv_bytes())
+                    if isinstance(msg, tuple) and msg[0] == "stop":
+                        self.reason = msg[1]
+            except (EOFError, OSError, pickle.UnpicklingError):
+                self.broken = True
+            self.flush()
 
-    def stop_check() -> str | None:
-        try:
-            while not reason and not broken and conn.poll():
-                msg = pickle.loads(conn.recv_bytes())
-                if isinstance(msg, tuple) and msg[0] == "stop":
-                    reason.append(msg[1])
-        except (EOFError, OSError):
-            broken.append(True)
-        return reason[0] if reason else None
+    def flush(self) -> None:
+        """Send the reports made since the last flush, as one message."""
+        with self.lock:  # also keeps the batches in order
+            batch, self.batch = self.batch, []
+            if batch and not self.broken:
+                try:
+                    self.conn.send_bytes(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+                except OSError:
+                    self.broken = True
 
-    return forward, stop_check
+    def close(self) -> None:
+        """Send what is left (the trial ended)."""
+        self.flush()
+        self.done = True
 
 
 def _die_with_parent(parent_pid: int) -> None:

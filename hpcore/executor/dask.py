@@ -51,18 +51,17 @@ Live reports and early stopping
     stream, ahead of its task's result; any report that did not arrive live
     is taken from the outcome before the outcome is returned, so
     ``on_report`` sees every report exactly once. A trial pays about
-    1-2 us per report in a worker thread, about 10 us in a child process
-    (docs/cluster.md).
+    1 us per report in either mode (docs/cluster.md).
 
     A stop request is pushed, not polled for: ``stop()`` runs
-    ``_deliver_stop`` on every worker with ``client.run`` (fire and
-    forget, on the client's loop: one broadcast of about 1.5 ms per stopped
-    trial), which puts the reason in a dictionary of the worker process;
-    the trial's ``stop_check`` is a lookup in it, so neither reports nor
-    ``trial.should_stop`` ever wait on the scheduler. If reports of a
-    trial asked to stop still come a second later (a worker that joined
-    after the broadcast, a task run again elsewhere), the request is sent
-    again. A trial in a child process (``trial_timeout``) reports over a
+    ``_deliver_stop`` with ``client.run`` on the trial's worker (its
+    events name it; every worker if none came yet), fire and forget on the
+    client's loop (about 1.5 ms), which puts the reason in a dictionary of
+    the worker process; the trial's ``stop_check`` is a lookup in it, so
+    neither reports nor ``trial.should_stop`` ever wait on the scheduler.
+    If reports of a trial asked to stop still come a second later (a task
+    run again on another worker), the request goes again, to every
+    worker. A trial in a child process (``trial_timeout``) reports over a
     socket pair to its worker thread, which forwards the reports and
     relays the stop request (it looks every 0.1 s).
 
@@ -80,6 +79,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import pickle
 import threading
 import time
 import traceback
@@ -110,6 +110,8 @@ _SLICE = 0.2
 _RESEND = 1.0
 #: Seconds that cleaning up a run on the cluster may take at shutdown.
 _CLEANUP_TIMEOUT = 10.0
+#: Seconds the scheduler keeps a run's event topic after shutdown, for late events.
+_TOPIC_LINGER = 1.0
 
 
 def _distributed() -> Any:
@@ -269,13 +271,20 @@ class DaskExecutor(Executor):
         future.add_done_callback(lambda _: wake.set())  # in a Dask callback thread
 
     def stop(self, trial_id: int, reason: str) -> None:
-        """Ask a running trial to stop at its next report (pushed to every worker)."""
+        """Ask a running trial to stop at its next report (pushed to its worker)."""
         if self._token is None or not any(
             task.trial_id == trial_id for _, task in self._running.values()
         ):
             return
         self._stops[trial_id] = [reason, time.monotonic()]
-        self._push_stop(trial_id, reason)
+        workers = [
+            stream.worker
+            for key, (_, task) in self._running.items()
+            if task.trial_id == trial_id
+            and (stream := self._streams.get(key)) is not None
+            and stream.worker is not None
+        ]
+        self._push_stop(trial_id, reason, workers or None)
 
     def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
         """Block until a trial ends (or ``timeout``), handing live reports to :attr:`on_report`.
@@ -303,8 +312,9 @@ class DaskExecutor(Executor):
 
         The search loop drains every trial before a plain ``shutdown()``, so
         only ``cancel=True`` finds any. A cancelled trial in a child process
-        (``trial_timeout``) is killed at once; one in a worker thread runs on
-        until it returns, and its result is dropped.
+        (``trial_timeout``) is killed at once; one in a worker thread stops at
+        its next report (or runs on until it returns, if it makes none), and
+        its result is dropped.
         """
         interrupted = [
             TrialOutcome(task.trial_id, TrialState.INTERRUPTED, end=time.time())
@@ -394,8 +404,9 @@ class DaskExecutor(Executor):
     def _take(self, msg: Any) -> None:
         """Deliver one event's entries, in order, each once (see :class:`_Stream`)."""
         try:
-            key, nonce, first, entries = msg["k"], msg["x"], int(msg["n"]), list(msg["r"])
-        except (KeyError, TypeError, ValueError):
+            key, nonce, first, blob = msg["k"], msg["x"], int(msg["n"]), msg["r"]
+            entries = pickle.loads(blob) if isinstance(blob, bytes) else list(blob)
+        except Exception:  # not one of ours
             return
         running = self._running.get(key)
         if running is None:  # its trial ended: the outcome had every report
@@ -407,6 +418,7 @@ class DaskExecutor(Executor):
             if stream.nonce is not None:
                 stream.old.add(stream.nonce)
             stream.nonce, stream.delivered, stream.pending = nonce, 0, {}
+            stream.worker = msg.get("w")
         for i, entry in enumerate(entries):
             if first + i >= stream.delivered:
                 stream.pending[first + i] = entry
@@ -422,15 +434,17 @@ class DaskExecutor(Executor):
         stop = self._stops.get(trial_id)
         if stop is not None and time.monotonic() - stop[1] >= _RESEND:
             stop[1] = time.monotonic()  # it reports on: the request missed its worker
-            self._push_stop(trial_id, stop[0])
+            self._push_stop(trial_id, stop[0], None)
 
-    def _push_stop(self, trial_id: int, reason: str) -> None:
-        """Run ``_deliver_stop`` on every worker, without waiting for it."""
+    def _push_stop(self, trial_id: int, reason: str, workers: list[str] | None) -> None:
+        """Run ``_deliver_stop`` on ``workers`` (None: all), without waiting for it."""
         client, token = self._client, self._token
         if client is None or token is None:
             return
         with contextlib.suppress(Exception):  # a closing client
-            client.loop.add_callback(_run_quietly, client, _deliver_stop, token, trial_id, reason)
+            client.loop.add_callback(
+                _run_quietly, client, workers, _deliver_stop, token, trial_id, reason
+            )
 
     def _end_run(self) -> None:
         """Clean up the run's live channels on the cluster (see the module docstring)."""
@@ -446,8 +460,9 @@ class DaskExecutor(Executor):
             client.run(_close_run, token, on_error="ignore", callback_timeout=_CLEANUP_TIMEOUT)
         with contextlib.suppress(Exception):
             client.unsubscribe_topic(topic)
-        with contextlib.suppress(Exception):
-            client.run_on_scheduler(_topic_eraser(), topic, callback_timeout=_CLEANUP_TIMEOUT)
+        with contextlib.suppress(Exception):  # in the background, on the scheduler
+            client.run_on_scheduler(_topic_eraser(), topic, _TOPIC_LINGER, wait=False,
+                                    callback_timeout=_CLEANUP_TIMEOUT)
 
     def _release_fn(self) -> None:
         if self._fn_future is not None:
@@ -485,31 +500,41 @@ class _Stream:
     """The reports of one trial's task seen so far: ``delivered`` entries, in order.
 
     ``nonce`` names the execution of the task they come from (Dask runs a
-    task again when its worker died); ``pending`` holds entries that came
-    ahead of a missing one; ``old`` the nonces of earlier executions.
+    task again when its worker died) and ``worker`` where it runs;
+    ``pending`` holds entries that came ahead of a missing one; ``old`` the
+    nonces of earlier executions.
     """
 
     nonce: str | None = None
+    worker: str | None = None  # the address of the worker that runs it
     delivered: int = 0
     pending: dict[int, dict[str, Any]] = field(default_factory=dict)
     old: set[str] = field(default_factory=set)
 
 
-async def _run_quietly(client: Any, fn: Callable[..., Any], *args: Any) -> None:
-    """``client.run(fn, *args)`` on every worker, from the client's loop, errors ignored."""
+async def _run_quietly(
+    client: Any, workers: list[str] | None, fn: Callable[..., Any], *args: Any
+) -> None:
+    """``client.run(fn, *args)`` on ``workers`` (None: all), on the client's loop, errors ignored."""
     with contextlib.suppress(Exception):
-        await client.run(fn, *args, on_error="ignore", asynchronous=True)
+        await client.run(fn, *args, workers=workers, on_error="ignore", asynchronous=True)
 
 
-def _topic_eraser() -> Callable[..., None]:
-    """A function, for ``client.run_on_scheduler``, that drops an event topic's log.
+def _topic_eraser() -> Callable[..., Any]:
+    """An async function, for ``client.run_on_scheduler``, that drops an event topic's log.
 
-    A local function is pickled by value, so the scheduler needs no hpcore.
     The scheduler keeps up to ``distributed.admin.low-level-log-length``
-    events per topic until it exits, and has no public call to drop one.
+    events per topic until it exits and has no public call to drop one.
+    The function waits ``delay`` seconds first, for events still on their
+    way (and the client's ``unsubscribe-topic``, which travels on another
+    connection and would bring the topic back). Being a local function, it
+    is pickled by value: the scheduler needs no hpcore.
     """
 
-    def forget(topic: str, dask_scheduler: Any = None) -> None:
+    async def forget(topic: str, delay: float, dask_scheduler: Any = None) -> None:
+        import asyncio
+
+        await asyncio.sleep(delay)
         topics = getattr(getattr(dask_scheduler, "_broker", None), "_topics", None)
         if isinstance(topics, dict):
             topics.pop(topic, None)
