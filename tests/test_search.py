@@ -317,3 +317,25 @@ def test_results_table_and_files_record_failures(tmp_path):
     assert best["best_trial_id"] == 3 and best["best_config"] == {"mode": "ok", "x": 0.25}
     csv_lines = (folder / "trials.csv").read_text().splitlines()
     assert csv_lines[0] == "trial_id,state,value,duration,error,mode,x" and len(csv_lines) == 5
+
+
+def test_progress_bar_only_on_a_terminal(capsys):
+    import io
+
+    from hpcore.search._progress import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty = Tty()
+    assert Progress.wanted(None, tty) and not Progress.wanted(0, tty)
+    assert not Progress.wanted(None, io.StringIO())
+    bar = Progress(4, True, tty)
+    bar.update(2, 0.5, 1, force=True)
+    bar.close()
+    assert "[##########          ] 2/4  best 0.5  running 1" in tty.getvalue()
+    # Under pytest stderr is not a terminal: the default draws nothing.
+    search = RandomSearch({}, {"x": Real(0, 1)}, n_trials=3, random_state=0)
+    search.run(lambda c: c["x"])
+    assert capsys.readouterr().err == ""

@@ -37,6 +37,7 @@ from ..stopping import SearchBudget, StoppingRule, as_rule
 from ..strategies import Strategy
 from ..trial import FrozenTrial, TrialState
 from ._early import EarlyStopper
+from ._progress import Progress
 from ._recorder import Recorder
 
 __all__ = ["BaseSearch"]
@@ -282,7 +283,7 @@ class BaseSearch(ABC):
         study_name: str | None = None,
         stopping: StoppingRule | Sequence[StoppingRule] | None = None,
         search_budget: SearchBudget | None = None,
-        verbose: bool = False,
+        verbose: int | bool | None = None,
     ) -> tuple[Any, float]:
         """Run the search and return ``(best_config, best_score)``.
 
@@ -333,8 +334,10 @@ class BaseSearch(ABC):
         search_budget : SearchBudget, optional
             Ends the whole search on wall time, trials started or a target
             value; ``search.stop_reason`` says why it ended.
-        verbose : bool
-            Print a line per finished trial to stderr.
+        verbose : int, bool or None
+            ``None`` (default): a progress bar on stderr when it is a terminal
+            (nothing in logs or CI); ``1``/``True``: a line per finished
+            trial; ``0``/``False``: quiet.
 
         Raises
         ------
@@ -411,6 +414,8 @@ class BaseSearch(ABC):
             queue.append(make_task(record, attempt=record.attempts - 1))
         started = len(stored)
         next_id = max((t.trial_id for t in stored), default=-1) + 1
+        progress = Progress(budget, Progress.wanted(verbose))
+        n_done = len(finished)
         if stored and verbose:
             print(f"resuming {recorder.root}: {len(finished)} finished trial(s), "
                   f"{len(rerun)} to run again", file=sys.stderr, flush=True)
@@ -486,6 +491,8 @@ class BaseSearch(ABC):
                         )
                         if verbose:
                             self._print_trial(record, budget)
+                        n_done += 1
+                        progress.update(n_done, self.best_score, executor.n_running, force=True)
         except BaseException:
             cut = []
             for outcome in executor.shutdown(cancel=True):
@@ -496,9 +503,11 @@ class BaseSearch(ABC):
                 cut.append(record)
             recorder.interrupted(cut)
             recorder.close()
+            progress.close()
             raise
         executor.shutdown()
         recorder.close()
+        progress.close()
         best = self.best_trial
         if best is None:
             failed = [t for t in self.trials if t.error]
