@@ -1,0 +1,761 @@
+"""Plots of a search or a stored study, as matplotlib figures.
+
+Every function takes a :class:`~hpcore.search.base.BaseSearch` (after or
+during ``run``) or a :class:`~hpcore.study.StudyResults` (``hpcore.load``)
+and returns a :class:`matplotlib.figure.Figure`; ``fig.savefig(path)``
+writes it. Figures are built with the object-oriented API only (no
+``pyplot``), so they draw headless and from any thread.
+
+``plot_history``
+    Value of each trial by trial id (completed, stopped and failed marked
+    apart) and the best value so far, in the search's direction.
+``plot_importance``
+    Parameter importances as horizontal bars.
+``plot_parallel_coordinates``
+    One vertical axis per parameter (log ranges in log space, categoricals
+    as levels) and one for the value; a line per trial coloured by value.
+``plot_slice``
+    One panel per parameter: value against the parameter's value.
+``plot_contour``
+    The GP posterior mean over the two most important parameters, the
+    others fixed at the best trial's values, with the trials as points.
+``plot_learning_curves``
+    Each trial's reported curve; stopped trials end in a cross, the best
+    trial is highlighted.
+``plot_comparison``
+    Several searches (groups of seeds): best value so far against trial
+    number, median and interquartile band per group.
+
+matplotlib is an optional extra (``pip install "hpcore[plot]"``) and is
+imported only when a plot is drawn. A plot with nothing to show (no
+completed trial, no reported curve) raises :class:`hpcore.ArgumentError`
+naming what is missing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import ArgumentError
+from .space import Categorical, Dimension, Integer, Real, SearchSpace
+from .trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "plot_history",
+    "plot_importance",
+    "plot_parallel_coordinates",
+    "plot_slice",
+    "plot_contour",
+    "plot_learning_curves",
+    "plot_comparison",
+]
+
+#: Marker colours by outcome, shared by every plot.
+_COLOURS = {
+    "completed": "#1f77b4",
+    "stopped": "#ff7f0e",
+    "failed": "#d62728",
+    "best": "#2ca02c",
+    "other": "#7f7f7f",
+}
+_FAILED = (TrialState.FAILED, TrialState.TIMED_OUT)
+
+
+# ---------------------------------------------------------------------------
+# One view of a search or a stored study
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Study:
+    """What the plots read, whatever object they were given."""
+
+    name: str
+    strategy: str
+    metric: str | None
+    mode: str
+    space: SearchSpace
+    trials: list[FrozenTrial]
+
+    @property
+    def label(self) -> str:
+        return self.metric or "value"
+
+    def sign(self, value: float) -> float:
+        return value if self.mode == "min" else -value
+
+    def scored(self) -> list[FrozenTrial]:
+        """Completed and stopped trials with a finite value, by trial id."""
+        return sorted(
+            (t for t in self.trials if t.state.can_be_best and _finite(t.value)),
+            key=lambda t: t.trial_id,
+        )
+
+    @property
+    def best(self) -> FrozenTrial | None:
+        done = self.scored()
+        return min(done, key=lambda t: (self.sign(t.value), t.trial_id)) if done else None  # type: ignore[arg-type]
+
+    def need_scored(self, what: str, at_least: int = 1) -> list[FrozenTrial]:
+        """The scored trials, or an error naming what is missing."""
+        done = self.scored()
+        if len(done) < at_least:
+            counts: dict[str, int] = {}
+            for t in self.trials:
+                counts[str(t.state)] = counts.get(str(t.state), 0) + 1
+            have = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"
+            raise ArgumentError(
+                f"{what} needs at least {at_least} completed (or stopped) trial"
+                f"{'s' if at_least > 1 else ''} with a value; {self.name!r} has "
+                f"{len(done)} (trials: {have})."
+            )
+        return done
+
+
+def _finite(value: Any) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def _dimension_from_json(key: str, spec: Mapping[str, Any]) -> Dimension:
+    kind = spec.get("type")
+    if kind == "real":
+        return Real(spec["low"], spec["high"], log=bool(spec.get("log", False)),
+                    grid_points=spec.get("grid_points"))
+    if kind == "integer":
+        return Integer(spec["low"], spec["high"], log=bool(spec.get("log", False)))
+    if kind == "categorical":
+        return Categorical(list(spec["choices"]))
+    raise ArgumentError(f"the stored space has an unknown dimension type for {key!r}: {spec!r}.")
+
+
+def _study(obj: Any) -> _Study:
+    """A :class:`_Study` from a search or a :class:`~hpcore.study.StudyResults`."""
+    from .search.base import BaseSearch
+    from .study import StudyResults
+
+    if isinstance(obj, StudyResults):
+        space = SearchSpace({k: _dimension_from_json(k, v) for k, v in obj.space.items()})
+        return _Study(obj.name, obj.strategy, obj.metric, obj.mode, space, list(obj.trials))
+    if isinstance(obj, BaseSearch):
+        name = type(obj).__name__
+        return _Study(name, name, obj.metric, obj.mode, obj.space, list(obj.trials))
+    raise ArgumentError(
+        f"expected a search (RandomSearch, BayesianSearch, ...) or a StudyResults from "
+        f"hpcore.load(root), got {type(obj).__name__}."
+    )
+
+
+def _choose_params(study: _Study, params: Sequence[str] | None, what: str) -> list[str]:
+    keys = list(study.space)
+    if params is None:
+        return keys
+    if isinstance(params, str):
+        params = [params]
+    chosen = list(params)
+    unknown = [p for p in chosen if p not in study.space]
+    if unknown:
+        raise ArgumentError(f"{what}: unknown parameter(s) {unknown}; the space has {keys}.")
+    if not chosen:
+        raise ArgumentError(f"{what}: params is empty; choose some of {keys}.")
+    return chosen
+
+
+# ---------------------------------------------------------------------------
+# Coordinates
+# ---------------------------------------------------------------------------
+
+
+def _choice_index(dim: Categorical, value: Any) -> float:
+    """Index of ``value`` among the choices (a stored repr matches too), else NaN."""
+    try:
+        return float(dim.index(value))
+    except ValueError:
+        pass
+    for i, c in enumerate(dim.choices):
+        if repr(c) == value or repr(c) == repr(value) or str(c) == str(value):
+            return float(i)
+    return math.nan
+
+
+def _feature(dim: Dimension, value: Any) -> float:
+    """The GP input of one value: unit-cube coordinate, or category index."""
+    if isinstance(dim, Categorical):
+        return _choice_index(dim, value)
+    try:
+        return dim.to_unit(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _level(dim: Dimension, value: Any) -> float:
+    """Position of a value on a [0, 1] axis: unit-cube coordinate (log space for
+    log dimensions), categoricals at the centres of equal bins."""
+    if isinstance(dim, Categorical):
+        return (_choice_index(dim, value) + 0.5) / len(dim.choices)
+    return _feature(dim, value)
+
+
+def _axis_value(dim: Dimension, u: np.ndarray) -> np.ndarray:
+    """Parameter values at unit coordinates ``u``, continuous (integers not rounded)."""
+    u = np.asarray(u, dtype=np.float64)
+    if isinstance(dim, Integer):
+        a, b = dim._edges()
+    else:
+        a, b = (math.log(dim.low), math.log(dim.high)) if dim.log else (dim.low, dim.high)  # type: ignore[attr-defined]
+    x = a + u * (b - a)
+    return np.exp(x) if getattr(dim, "log", False) else x
+
+
+def _label(value: Any, width: int = 18) -> str:
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _numeric(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+# ---------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------
+
+
+def _figure(width: float, height: float) -> Figure:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:  # pragma: no cover - matplotlib is in the dev extra
+        raise ImportError(
+            'hpcore plots need matplotlib: pip install "hpcore[plot]" (or matplotlib)'
+        ) from exc
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _best_so_far(values: Sequence[float], mode: str) -> np.ndarray:
+    """Running best of ``values`` (NaN for a missing value, carried over)."""
+    v = np.asarray(values, dtype=np.float64)
+    fill = np.inf if mode == "min" else -np.inf
+    acc = (np.minimum if mode == "min" else np.maximum).accumulate(np.where(np.isnan(v), fill, v))
+    return np.where(np.isinf(acc), np.nan, acc)
+
+
+def plot_history(obj: Any) -> Figure:
+    """The value of every trial by trial id, and the best value so far.
+
+    Completed trials are dots, stopped ones crosses at their last value,
+    failed and timed-out ones red triangles along the bottom edge (they
+    have no value). The step line is the best value so far in the search's
+    direction (lowest for ``mode='min'``, highest for ``'max'``); it ends
+    at the best value.
+
+    Parameters
+    ----------
+    obj : BaseSearch or StudyResults
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    study = _study(obj)
+    done = study.need_scored("plot_history")
+    fig = _figure(8, 4.5)
+    ax = fig.add_subplot()
+    for state, marker, name in (
+        (TrialState.COMPLETED, "o", "completed"),
+        (TrialState.STOPPED, "x", "stopped"),
+    ):
+        pts = [t for t in done if t.state is state]
+        if pts:
+            ax.scatter([t.trial_id for t in pts], [t.value for t in pts], marker=marker,
+                       s=28, color=_COLOURS[name], label=name, zorder=3)
+    failed = [t for t in study.trials if t.state in _FAILED]
+    if failed:
+        # No value: along the bottom edge (x in data, y in axes coordinates).
+        ax.scatter([t.trial_id for t in failed], [0.02] * len(failed), marker="v", s=30,
+                   color=_COLOURS["failed"], transform=ax.get_xaxis_transform(),
+                   label="failed / timed out", zorder=3, clip_on=False)
+    finished = sorted(t.trial_id for t in study.trials if t.state.is_finished)
+    by_id = {t.trial_id: t.value for t in done}
+    xs = np.array(finished, dtype=np.float64)
+    best = _best_so_far([by_id.get(i, math.nan) for i in finished], study.mode)
+    keep = ~np.isnan(best)
+    ax.plot(xs[keep], best[keep], drawstyle="steps-post", color=_COLOURS["best"], lw=2,
+            label="best so far", zorder=2)
+    values = np.array([t.value for t in done])
+    if np.all(values > 0) and values.max() / values.min() > 1e3:
+        ax.set_yscale("log")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(study.label)
+    direction = "lower" if study.mode == "min" else "higher"
+    ax.set_title(f"{study.name}: {study.label} by trial ({direction} is better)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def _importances(obj: Any, given: Mapping[str, float] | None) -> dict[str, float]:
+    if given is not None:
+        out = {str(k): float(v) for k, v in given.items()}
+    else:
+        try:
+            from .analysis import importance
+        except ImportError as exc:
+            raise ImportError(
+                "parameter importances come from hpcore.analysis.importance, which is not "
+                "available here; pass importances={'param': weight, ...}"
+            ) from exc
+        out = {str(k): float(v) for k, v in importance(obj).items()}
+    if not out:
+        raise ArgumentError("no parameter importances to plot (the mapping is empty).")
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def plot_importance(obj: Any, importances: Mapping[str, float] | None = None) -> Figure:
+    """Parameter importances as horizontal bars, the most important on top.
+
+    Parameters
+    ----------
+    obj : BaseSearch or StudyResults
+    importances : mapping of str to float, optional
+        Precomputed importances; by default
+        :func:`hpcore.analysis.importance(obj) <hpcore.analysis.importance>`.
+    """
+    study = _study(obj)
+    if importances is None:
+        study.need_scored("plot_importance", at_least=2)
+    imp = _importances(obj, importances)
+    names = list(imp)
+    fig = _figure(7, 1.2 + 0.45 * len(names))
+    ax = fig.add_subplot()
+    y = np.arange(len(names))[::-1]
+    bars = ax.barh(y, [imp[n] for n in names], color=_COLOURS["completed"])
+    ax.bar_label(bars, labels=[f"{imp[n]:.3f}" for n in names], padding=3, fontsize="small")
+    ax.set_yticks(y, labels=names)
+    ax.set_xlabel("importance")
+    ax.set_xlim(0, max(max(imp.values()) * 1.15, 1e-12))
+    ax.set_title(f"{study.name}: parameter importance for {study.label}")
+    return fig
+
+
+def _value_cmap(mode: str) -> str:
+    # The best trials get the brightest colour in either direction.
+    return "viridis_r" if mode == "min" else "viridis"
+
+
+def plot_parallel_coordinates(obj: Any, params: Sequence[str] | None = None) -> Figure:
+    """One vertical axis per parameter and one for the value; a line per trial.
+
+    Each axis spans its dimension's range: linear, or in log space for
+    ``log=True`` dimensions; a categorical's choices are evenly spaced
+    levels. Lines are coloured by value (the best brightest); completed
+    and stopped trials are drawn.
+
+    Parameters
+    ----------
+    obj : BaseSearch or StudyResults
+    params : sequence of str, optional
+        Parameters to show, in order (default: all).
+    """
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import Normalize
+
+    study = _study(obj)
+    keys = _choose_params(study, params, "plot_parallel_coordinates")
+    done = study.need_scored("plot_parallel_coordinates")
+    values = np.array([t.value for t in done], dtype=np.float64)
+    lo, hi = float(values.min()), float(values.max())
+    span = hi - lo if hi > lo else 1.0
+    rows = np.array([[_level(study.space[k], t.params.get(k)) for k in keys] for t in done])
+    rows = np.column_stack([rows, (values - lo) / span if hi > lo else np.full(len(done), 0.5)])
+    xs = np.arange(len(keys) + 1, dtype=np.float64)
+    fig = _figure(max(6.0, 1.6 * len(xs)), 5)
+    ax = fig.add_subplot()
+    norm = Normalize(lo, hi if hi > lo else lo + 1.0)
+    cmap = _value_cmap(study.mode)
+    order = np.argsort([-study.sign(v) for v in values])  # the best drawn last, on top
+    segments = [np.column_stack([xs, rows[i]]) for i in order]
+    lines = LineCollection(segments, array=values[order], cmap=cmap, norm=norm, lw=1.4,
+                           alpha=0.8)
+    lines.set_gid("trials")
+    ax.add_collection(lines)
+    for x in xs:
+        ax.axvline(x, color="black", lw=0.8)
+    for j, key in enumerate(keys):
+        dim = study.space[key]
+        if isinstance(dim, Categorical):
+            ticks = [((i + 0.5) / len(dim.choices), _label(c)) for i, c in enumerate(dim.choices)]
+        else:
+            u = np.linspace(0.0, 1.0, 5)
+            vals = _axis_value(dim, u)
+            if isinstance(dim, Integer):
+                vals = np.array(dim.from_unit(u), dtype=np.float64)
+                u = np.array([dim.to_unit(int(v)) for v in vals])
+            ticks = [(float(p), _label(float(v))) for p, v in zip(u, vals)]
+        for pos, text in ticks:
+            ax.text(xs[j] + 0.03, pos, text, fontsize="x-small", va="center", ha="left",
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 1})
+    for pos in np.linspace(0.0, 1.0, 5):
+        ax.text(xs[-1] + 0.03, pos, _label(lo + pos * span if hi > lo else lo),
+                fontsize="x-small", va="center", ha="left")
+    ax.set_xticks(xs, labels=[*keys, study.label], rotation=20, ha="right")
+    ax.set_yticks([])
+    ax.set_xlim(-0.1, xs[-1] + 0.5)
+    ax.set_ylim(-0.04, 1.04)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    fig.colorbar(lines, ax=ax, label=study.label, pad=0.01)
+    ax.set_title(f"{study.name}: parallel coordinates ({len(done)} trials)")
+    return fig
+
+
+def _grid_shape(n: int, max_cols: int = 3) -> tuple[int, int]:
+    cols = min(n, max_cols)
+    return math.ceil(n / cols), cols
+
+
+def plot_slice(obj: Any, params: Sequence[str] | None = None) -> Figure:
+    """One panel per parameter: each trial's value against the parameter's value.
+
+    The x axis is logarithmic for ``log=True`` dimensions; a categorical's
+    choices are levels with a little horizontal jitter. Points are coloured
+    by trial id; stopped trials are crosses.
+
+    Parameters
+    ----------
+    obj : BaseSearch or StudyResults
+    params : sequence of str, optional
+        Parameters to show (default: all).
+    """
+    study = _study(obj)
+    keys = _choose_params(study, params, "plot_slice")
+    done = study.need_scored("plot_slice")
+    nrows, ncols = _grid_shape(len(keys))
+    fig = _figure(3.6 * ncols, 3.0 * nrows + 0.6)
+    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False).ravel()
+    rng = np.random.default_rng(0)
+    ids = np.array([t.trial_id for t in done], dtype=np.float64)
+    values = np.array([t.value for t in done], dtype=np.float64)
+    stopped = np.array([t.state is TrialState.STOPPED for t in done])
+    scatter = None
+    for ax, key in zip(axes, keys):
+        dim = study.space[key]
+        if isinstance(dim, Categorical):
+            x = np.array([_choice_index(dim, t.params.get(key)) for t in done])
+            x = x + rng.uniform(-0.15, 0.15, len(x))
+            ax.set_xticks(range(len(dim.choices)), labels=[_label(c) for c in dim.choices])
+            ax.set_xlim(-0.5, len(dim.choices) - 0.5)
+        else:
+            x = np.array([_numeric(t.params.get(key)) for t in done])
+            if dim.log:  # type: ignore[attr-defined]
+                ax.set_xscale("log")
+        for mask, marker in ((~stopped, "o"), (stopped, "x")):
+            if mask.any():
+                scatter = ax.scatter(x[mask], values[mask], c=ids[mask], cmap="viridis",
+                                     vmin=ids.min(), vmax=max(ids.max(), ids.min() + 1),
+                                     marker=marker, s=24)
+        ax.set_xlabel(key)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(keys):]:
+        ax.set_visible(False)
+    for ax in axes[::ncols]:
+        ax.set_ylabel(study.label)
+    if scatter is not None:
+        fig.colorbar(scatter, ax=list(axes[: len(keys)]), label="trial", shrink=0.8)
+    fig.suptitle(f"{study.name}: {study.label} against each parameter (x: stopped)")
+    return fig
+
+
+def plot_contour(
+    obj: Any,
+    params: Sequence[str] | None = None,
+    importances: Mapping[str, float] | None = None,
+    resolution: int = 60,
+) -> Figure:
+    """The GP's predicted value over two parameters, with the trials as points.
+
+    A Gaussian process (:func:`hpcore.kernels.fit_gp`, Matérn-5/2 ARD) is
+    fit to the completed and stopped trials: inputs are their unit-cube
+    coordinates (categoricals by index, under a Hamming distance), values
+    standardised. Its posterior mean, in the metric's units, is drawn over
+    the two chosen parameters, with every other parameter fixed at the
+    best trial's value. Axes are in parameter units (log scale for log
+    dimensions); the best trial is a star.
+
+    Parameters
+    ----------
+    obj : BaseSearch or StudyResults
+    params : pair of str, optional
+        The x and y parameters; default: the two most important.
+    importances : mapping of str to float, optional
+        Used to pick the two most important parameters when ``params`` is
+        not given; default :func:`hpcore.analysis.importance`.
+    resolution : int
+        Grid points per continuous axis.
+    """
+    from . import kernels
+
+    study = _study(obj)
+    if len(study.space) < 2:
+        raise ArgumentError(
+            f"plot_contour needs two parameters; the space has only {list(study.space)}."
+        )
+    if params is None:
+        imp = _importances(obj, importances)
+        ranked = [k for k in imp if k in study.space]
+        ranked += [k for k in study.space if k not in ranked]
+        keys = ranked[:2]
+    else:
+        keys = _choose_params(study, params, "plot_contour")
+        if len(keys) != 2 or keys[0] == keys[1]:
+            raise ArgumentError(f"plot_contour: params must name two parameters, got {keys}.")
+    done = study.need_scored("plot_contour", at_least=3)
+    names = list(study.space)
+    dims = [study.space[k] for k in names]
+    X = np.array([[_feature(d, t.params.get(k)) for k, d in zip(names, dims)] for t in done])
+    y = np.array([t.value for t in done], dtype=np.float64)
+    ok = np.all(np.isfinite(X), axis=1)
+    X, y, done = X[ok], y[ok], [t for t, k in zip(done, ok) if k]
+    if len(y) < 3:
+        raise ArgumentError(
+            "plot_contour needs at least 3 trials whose parameters lie in the space; "
+            f"{study.name!r} has {len(y)}."
+        )
+    cat = np.array([isinstance(d, Categorical) for d in dims], dtype=np.float64)
+    mu, sd = float(y.mean()), float(y.std())
+    sd = sd if sd > 0 else 1.0
+    ys = (y - mu) / sd
+    theta = kernels.fit_gp(X, ys, cat, seed=0)
+    L, alpha = kernels.factorize(X, ys, cat, theta)
+
+    best = study.best
+    assert best is not None
+    anchor = np.array([_feature(d, best.params.get(k)) for k, d in zip(names, dims)])
+    ix, iy = names.index(keys[0]), names.index(keys[1])
+    grids, coords = [], []
+    for j in (ix, iy):
+        dim = dims[j]
+        if isinstance(dim, Categorical):
+            g = np.arange(len(dim.choices), dtype=np.float64)
+            grids.append(g)
+            coords.append(g)
+        else:
+            g = np.linspace(0.0, 1.0, int(resolution))
+            grids.append(g)
+            coords.append(_axis_value(dim, g))
+    gx, gy = np.meshgrid(grids[0], grids[1])
+    Z = np.tile(anchor, (gx.size, 1))
+    Z[:, ix], Z[:, iy] = gx.ravel(), gy.ravel()
+    mean, _ = kernels.posterior(X, L, alpha, cat, theta, np.ascontiguousarray(Z))
+    surface = (mean * sd + mu).reshape(gx.shape)
+
+    fig = _figure(7, 5.5)
+    ax = fig.add_subplot()
+    cx, cy = np.meshgrid(coords[0], coords[1])
+    cmap = _value_cmap(study.mode)
+    if cat[ix] or cat[iy]:
+        mesh = ax.pcolormesh(cx, cy, surface, cmap=cmap, shading="nearest")
+    else:
+        mesh = ax.contourf(cx, cy, surface, levels=14, cmap=cmap)
+        ax.contour(cx, cy, surface, levels=14, colors="black", linewidths=0.3, alpha=0.5)
+    fig.colorbar(mesh, ax=ax, label=f"predicted {study.label}")
+    rng = np.random.default_rng(0)
+    pts = []
+    for j in (ix, iy):
+        if cat[j]:
+            pts.append(X[:, j] + rng.uniform(-0.12, 0.12, len(X)))
+        else:
+            pts.append(np.array([_numeric(t.params.get(names[j])) for t in done]))
+    ax.scatter(pts[0], pts[1], s=22, facecolors="white", edgecolors="black", lw=0.8,
+               label="trials", zorder=3)
+    b = done.index(best) if best in done else None
+    if b is not None:
+        ax.scatter([pts[0][b]], [pts[1][b]], marker="*", s=220, color="red",
+                   edgecolors="black", label=f"best (trial {best.trial_id})", zorder=4)
+    for j, set_scale, set_ticks in ((ix, ax.set_xscale, ax.set_xticks),
+                                    (iy, ax.set_yscale, ax.set_yticks)):
+        dim = dims[j]
+        if isinstance(dim, Categorical):
+            set_ticks(range(len(dim.choices)), labels=[_label(c) for c in dim.choices])
+        elif dim.log:  # type: ignore[attr-defined]
+            set_scale("log")
+    ax.set_xlabel(keys[0])
+    ax.set_ylabel(keys[1])
+    others = [k for k in names if k not in keys]
+    ax.set_title(
+        f"{study.name}: GP mean of {study.label}"
+        + ("\n(other parameters at the best trial's values)" if others else "")
+    )
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def _curve(trial: FrozenTrial, metric: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """A trial's reported (step, value) pairs: ``value``, else the metric's key."""
+    steps, values = [], []
+    for r in trial.reports:
+        v = r.get("value", r.get(metric) if metric else None)
+        if v is not None and "step" in r and math.isfinite(float(v)):
+            steps.append(float(r["step"]))
+            values.append(float(v))
+    return np.array(steps), np.array(values)
+
+
+def plot_learning_curves(obj: Any, max_trials: int = 50) -> Figure:
+    """Each trial's reported curve: value against step.
+
+    Completed trials are blue, stopped ones orange and end in a cross
+    where they were stopped, failed ones red and dotted; the best trial is
+    a thick green line. With more than ``max_trials`` curves, the best
+    trial and others evenly spread over the trial ids are drawn.
+
+    Parameters
+    ----------
+    obj : BaseSearch or StudyResults
+    max_trials : int
+        Most curves to draw.
+    """
+    if isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1:
+        raise ArgumentError(f"max_trials must be an int >= 1, got {max_trials!r}.")
+    study = _study(obj)
+    curves = {}
+    for t in sorted(study.trials, key=lambda t: t.trial_id):
+        steps, values = _curve(t, study.metric)
+        if len(steps):
+            curves[t.trial_id] = (t, steps, values)
+    if not curves:
+        raise ArgumentError(
+            f"plot_learning_curves needs reported curves; no trial of {study.name!r} "
+            "called trial.report(step, value) (give train_fn a second argument, the trial)."
+        )
+    best = study.best
+    ids = list(curves)
+    if len(ids) > max_trials:
+        rest = [i for i in ids if best is None or i != best.trial_id]
+        n_rest = max_trials - (1 if best is not None and best.trial_id in curves else 0)
+        pick = np.linspace(0, len(rest) - 1, n_rest).round().astype(int) if n_rest else []
+        ids = sorted({rest[i] for i in pick} | ({best.trial_id} & set(curves) if best else set()))
+    fig = _figure(8, 4.8)
+    ax = fig.add_subplot()
+    ends_x, ends_y = [], []
+    seen: set[str] = set()
+    for tid in ids:
+        t, steps, values = curves[tid]
+        if best is not None and tid == best.trial_id:
+            continue
+        if t.state is TrialState.STOPPED:
+            kind, style = "stopped", "-"
+            ends_x.append(steps[-1])
+            ends_y.append(values[-1])
+        elif t.state in _FAILED:
+            kind, style = "failed", ":"
+        elif t.state is TrialState.COMPLETED:
+            kind, style = "completed", "-"
+        else:
+            kind, style = "other", "--"
+        ax.plot(steps, values, style, color=_COLOURS[kind], lw=1, alpha=0.6,
+                label=None if kind in seen else kind)
+        seen.add(kind)
+    if ends_x:
+        ax.plot(ends_x, ends_y, "x", color=_COLOURS["stopped"], ms=8, mew=2,
+                label="stopped here", gid="stopped")
+    if best is not None and best.trial_id in curves:
+        _, steps, values = curves[best.trial_id]
+        ax.plot(steps, values, "-", color=_COLOURS["best"], lw=3,
+                label=f"best (trial {best.trial_id})", gid="best", zorder=5)
+        if best.state is TrialState.STOPPED:
+            ax.plot([steps[-1]], [values[-1]], "x", color=_COLOURS["stopped"], ms=8, mew=2,
+                    gid="stopped-best", zorder=6)
+    ax.set_xlabel("step")
+    ax.set_ylabel(study.label)
+    shown = f"{len(ids)} of {len(curves)}" if len(ids) < len(curves) else f"{len(curves)}"
+    ax.set_title(f"{study.name}: learning curves ({shown} trials)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
+
+def _best_curve(obj: Any) -> tuple[np.ndarray, str, str | None]:
+    """Best value so far against trial number (1, 2, ...), the mode and the metric."""
+    study = _study(obj)
+    finished = sorted((t for t in study.trials if t.state.is_finished), key=lambda t: t.trial_id)
+    values = [t.value if t.state.can_be_best and _finite(t.value) else math.nan
+              for t in finished]
+    return _best_so_far(values, study.mode), study.mode, study.metric
+
+
+def plot_comparison(groups: Mapping[str, Any]) -> Figure:
+    """Several searches, each run with one or more seeds: best so far by trial number.
+
+    For each group, the median over its runs of the best value after
+    ``n`` trials is a line and the 25th-75th percentiles a band; at each
+    trial number only the runs that got that far (and have a value by
+    then) count.
+
+    Parameters
+    ----------
+    groups : mapping of str to a sequence of searches or studies
+        E.g. ``{"random": [s0, s1, s2], "bayesian": [b0, b1, b2]}``; a
+        single search stands for a group of one. All must share one mode.
+    """
+    if not isinstance(groups, Mapping) or not groups:
+        raise ArgumentError(
+            "plot_comparison needs a non-empty mapping of group names to searches, e.g. "
+            "{'random': [search1, search2], 'bayesian': [search3]}."
+        )
+    modes: dict[str, set[str]] = {}
+    metric = None
+    data: dict[str, list[np.ndarray]] = {}
+    for name, runs in groups.items():
+        members = list(runs) if isinstance(runs, (list, tuple)) else [runs]
+        if not members:
+            raise ArgumentError(f"plot_comparison: group {name!r} has no searches.")
+        data[str(name)] = []
+        for run in members:
+            curve, mode, m = _best_curve(run)
+            modes.setdefault(str(name), set()).add(mode)
+            metric = metric or m
+            data[str(name)].append(curve)
+    all_modes = set().union(*modes.values())
+    if len(all_modes) > 1:
+        found = {k: sorted(v) for k, v in modes.items()}
+        raise ArgumentError(
+            f"plot_comparison: every search must share one mode (min or max); got {found}."
+        )
+    if all(np.all(np.isnan(c)) for runs in data.values() for c in runs):
+        raise ArgumentError("plot_comparison: no search has a completed trial with a value.")
+    fig = _figure(8, 4.8)
+    ax = fig.add_subplot()
+    colours = [f"C{i}" for i in range(10)]
+    for i, (name, runs) in enumerate(data.items()):
+        n = max(len(c) for c in runs)
+        table = np.full((len(runs), n), np.nan)
+        for r, c in enumerate(runs):
+            table[r, : len(c)] = c
+        has = np.any(~np.isnan(table), axis=0)
+        x = np.arange(1, n + 1)[has]
+        sub = table[:, has]
+        med = np.nanmedian(sub, axis=0)
+        q1, q3 = np.nanpercentile(sub, [25, 75], axis=0)
+        colour = colours[i % len(colours)]
+        ax.plot(x, med, drawstyle="steps-post", color=colour, lw=2,
+                label=f"{name} (median of {len(runs)})", gid=f"median:{name}")
+        ax.fill_between(x, q1, q3, step="post", color=colour, alpha=0.2, lw=0)
+    ax.set_xlabel("trial number")
+    ax.set_ylabel(f"best {metric or 'value'} so far")
+    mode = all_modes.pop()
+    ax.set_title(f"best {metric or 'value'} so far ({'lower' if mode == 'min' else 'higher'} is "
+                 "better; band: 25th-75th percentile)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    return fig
+
