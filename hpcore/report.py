@@ -1,0 +1,300 @@
+"""A self-contained HTML report of a study: :func:`write_report`.
+
+``write_report(study, out_dir)`` draws every plot of :mod:`hpcore.plots`
+into ``out_dir`` as PNG and writes ``out_dir/report.html``: one HTML5 file
+with the images embedded as base64 ``data:`` URIs and no external
+resource (no script, font or stylesheet is fetched), so it can be mailed
+or archived as it is. The page holds
+
+* a summary: study name, strategy, metric and mode, trials by state, the
+  best value and the best trial's parameters and full config as JSON;
+* the trials table: the 20 best, and every trial in a collapsed
+  ``<details>`` block;
+* every plot; one that cannot be drawn (no reported curves, a single
+  parameter for the contour, importances unavailable) is named with the
+  reason instead.
+
+Every string that comes from the user (study name, parameter names and
+values, errors, the title) is escaped. ``hpcore report <root>`` calls
+``write_report(hpcore.load(root), out_dir)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import html
+import json
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .errors import HpcoreError
+from .trial import FrozenTrial
+
+__all__ = ["write_report", "PLOTS"]
+
+#: The plots of a report: file stem, heading, what it shows.
+PLOTS: tuple[tuple[str, str, str], ...] = (
+    ("history", "History", "The value of each trial and the best value so far."),
+    ("importance", "Parameter importance", "How much each parameter explains the value."),
+    ("contour", "Contour", "The GP's predicted value over the two most important parameters."),
+    ("parallel_coordinates", "Parallel coordinates", "Every trial across every parameter."),
+    ("slice", "Slices", "The value against each parameter."),
+    ("learning_curves", "Learning curves", "Each trial's reported curve."),
+)
+
+#: Rows in the table of best trials.
+TOP_ROWS = 20
+
+# The errors a plot raises when it has nothing to draw (or importances are missing).
+_CANNOT_DRAW = (HpcoreError, ImportError, ValueError)
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
+       color: #222; background: #fafafa; }
+main { max-width: 1100px; margin: 0 auto; padding: 1.5rem; }
+h1 { font-size: 1.6rem; margin-bottom: 0.2rem; }
+h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; margin-top: 2rem; }
+table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0; }
+th, td { border: 1px solid #ddd; padding: 0.2rem 0.5rem; text-align: left;
+         vertical-align: top; }
+th { background: #f0f0f0; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.best td { background: #e6f4e6; font-weight: 600; }
+.scroll { overflow-x: auto; }
+pre { background: #f4f4f4; padding: 0.6rem; overflow-x: auto; font-size: 0.85rem; }
+figure { margin: 1rem 0 2rem; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; background: #fff; }
+figcaption { color: #555; font-size: 0.9rem; }
+p.skipped { color: #8a4b00; background: #fff4e5; padding: 0.4rem 0.6rem; }
+footer { color: #777; font-size: 0.8rem; margin-top: 3rem; }
+"""
+
+
+def _e(value: Any) -> str:
+    """HTML-escaped text of any value."""
+    return html.escape(str(value), quote=True)
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value))
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item):
+        try:
+            return _jsonable(item())
+        except (TypeError, ValueError):
+            pass
+    return repr(value)
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _param(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _trials_table(
+    trials: list[FrozenTrial], keys: list[str], metric: str, best_id: int | None
+) -> str:
+    head = ["trial", "state", metric, "time (s)", *keys, "error"]
+    out = ['<div class="scroll"><table>', "<thead><tr>"]
+    out += [f"<th>{_e(h)}</th>" for h in head]
+    out.append("</tr></thead><tbody>")
+    for t in trials:
+        error = (t.error or "")[:200]
+        cls = ' class="best"' if t.trial_id == best_id else ""
+        cells = [
+            f'<td class="num">{t.trial_id}</td>',
+            f"<td>{_e(t.state)}</td>",
+            f'<td class="num">{_e(_number(t.value))}</td>',
+            f'<td class="num">{"–" if t.duration is None else f"{t.duration:.3g}"}</td>',
+        ]
+        cells += [f"<td>{_e(_param(t.params[k])) if k in t.params else ''}</td>" for k in keys]
+        cells.append(f"<td>{_e(error)}</td>")
+        out.append(f"<tr{cls}>{''.join(cells)}</tr>")
+    out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def _importances(obj: Any, given: Mapping[str, float] | None) -> tuple[Any, str | None]:
+    """Importances (or None) and why they are missing."""
+    if given is not None:
+        return dict(given), None
+    try:
+        from .analysis import importance
+    except ImportError:
+        return None, "hpcore.analysis (parameter importance) is not available"
+    try:
+        return importance(obj), None
+    except _CANNOT_DRAW as exc:
+        return None, f"parameter importance could not be computed: {exc}"
+
+
+def write_report(
+    obj: Any,
+    out_dir: str | os.PathLike[str],
+    title: str | None = None,
+    *,
+    importances: Mapping[str, float] | None = None,
+) -> Path:
+    """Write every plot as PNG and a self-contained ``report.html`` into ``out_dir``.
+
+    Parameters
+    ----------
+    obj : StudyResults or BaseSearch
+        ``hpcore.load(root)`` (the usual case) or a search after ``run``.
+    out_dir : path
+        Created if missing; ``report.html`` and ``<plot>.png`` files are
+        written there (existing ones replaced).
+    title : str, optional
+        Heading and ``<title>`` of the page; default ``"hpcore report: <study name>"``.
+    importances : mapping of str to float, optional
+        Parameter importances to plot (and to choose the contour's axes);
+        default :func:`hpcore.analysis.importance`.
+
+    Returns
+    -------
+    pathlib.Path
+        The ``report.html`` file.
+    """
+    from . import __version__, plots
+
+    study = plots._study(obj)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    title = title if title is not None else f"hpcore report: {study.name}"
+    best = study.best
+    keys = list(study.space)
+    label = study.label
+
+    counts: dict[str, int] = {}
+    for t in study.trials:
+        counts[str(t.state)] = counts.get(str(t.state), 0) + 1
+    counts_text = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"
+    best_text = (
+        "no completed trial"
+        if best is None
+        else f"{_number(best.value)} (trial {best.trial_id}, {best.state})"
+    )
+    rows = [
+        ("study", study.name),
+        ("strategy", study.strategy),
+        ("metric", f"{label} ({'minimised' if study.mode == 'min' else 'maximised'})"),
+        ("trials", f"{len(study.trials)}: {counts_text}"),
+        (f"best {label}", best_text),
+    ]
+    if hasattr(obj, "root"):
+        rows.append(("experiment root", str(obj.root)))
+    summary = ['<table class="summary"><tbody>']
+    summary += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
+    summary.append("</tbody></table>")
+    if best is not None:
+        params_json = json.dumps(_jsonable(best.params), indent=2)
+        config_json = json.dumps(_jsonable(obj.best_config), indent=2)
+        summary.append(f'<h3>Best parameters</h3><pre id="best-params">{_e(params_json)}</pre>')
+        summary.append(f'<h3>Best config</h3><pre id="best-config">{_e(config_json)}</pre>')
+
+    scored = sorted(study.scored(), key=lambda t: (study.sign(t.value), t.trial_id))  # type: ignore[arg-type]
+    best_id = None if best is None else best.trial_id
+    everything = sorted(study.trials, key=lambda t: t.trial_id)
+    table = [
+        f"<p>The {min(TOP_ROWS, len(scored))} best of {len(scored)} completed or stopped trials"
+        f" ({'lowest' if study.mode == 'min' else 'highest'} {_e(label)} first).</p>",
+        _trials_table(scored[:TOP_ROWS], keys, label, best_id),
+        f"<details><summary>All {len(everything)} trials, by id</summary>",
+        _trials_table(everything, keys, label, best_id),
+        "</details>",
+    ]
+
+    imp, imp_missing = _importances(obj, importances)
+    draw = {
+        "history": lambda: plots.plot_history(obj),
+        "importance": lambda: plots.plot_importance(obj, importances=imp),
+        "contour": lambda: plots.plot_contour(obj, importances=imp),
+        "parallel_coordinates": lambda: plots.plot_parallel_coordinates(obj),
+        "slice": lambda: plots.plot_slice(obj),
+        "learning_curves": lambda: plots.plot_learning_curves(obj),
+    }
+    figures = []
+    for stem, heading, caption in PLOTS:
+        figures.append(f'<h3 id="plot-{stem}">{_e(heading)}</h3>')
+        png = out / f"{stem}.png"
+        if stem in ("importance", "contour") and imp is None:
+            reason = imp_missing
+        else:
+            try:
+                fig = draw[stem]()
+            except _CANNOT_DRAW as exc:
+                reason = str(exc)
+            else:
+                fig.savefig(png, dpi=100)
+                reason = None
+        if reason is not None:
+            png.unlink(missing_ok=True)  # no stale image from an earlier report
+            figures.append(f'<p class="skipped">Not drawn: {_e(reason)}</p>')
+            continue
+        data = base64.b64encode(png.read_bytes()).decode("ascii")
+        figures.append(
+            f'<figure><img src="data:image/png;base64,{data}" alt="{_e(heading)}">'
+            f"<figcaption>{_e(caption)}</figcaption></figure>"
+        )
+
+    when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    page = "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{_e(title)}</title>",
+            f"<style>{_CSS}</style>",
+            "</head>",
+            "<body>",
+            "<main>",
+            f"<h1>{_e(title)}</h1>",
+            '<section id="summary">',
+            "<h2>Summary</h2>",
+            *summary,
+            "</section>",
+            '<section id="trials">',
+            "<h2>Trials</h2>",
+            *table,
+            "</section>",
+            '<section id="plots">',
+            "<h2>Plots</h2>",
+            *figures,
+            "</section>",
+            f"<footer>Written by hpcore {_e(__version__)} on {_e(when)}.</footer>",
+            "</main>",
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
+    path = out / "report.html"
+    tmp = out / f".report.html.{os.getpid()}.tmp"
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
