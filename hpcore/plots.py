@@ -480,6 +480,7 @@ def plot_contour(
     params: Sequence[str] | None = None,
     importances: Mapping[str, float] | None = None,
     resolution: int = 60,
+    max_points: int = 500,
 ) -> Figure:
     """The GP's predicted value over two parameters, with the trials as points.
 
@@ -501,6 +502,9 @@ def plot_contour(
         not given; default :func:`hpcore.analysis.importance`.
     resolution : int
         Grid points per continuous axis.
+    max_points : int
+        The GP is fit to at most this many trials (the best one and a
+        seeded random sample of the others): its fit costs O(n^3).
     """
     from . import kernels
 
@@ -519,6 +523,12 @@ def plot_contour(
         if len(keys) != 2 or keys[0] == keys[1]:
             raise ArgumentError(f"plot_contour: params must name two parameters, got {keys}.")
     done = study.need_scored("plot_contour", at_least=3)
+    best = study.best
+    assert best is not None
+    if len(done) > max(int(max_points), 3):
+        others = [t for t in done if t is not best]
+        pick = np.random.default_rng(0).choice(len(others), int(max_points) - 1, replace=False)
+        done = sorted([best, *(others[i] for i in pick)], key=lambda t: t.trial_id)
     names = list(study.space)
     dims = [study.space[k] for k in names]
     X = np.array([[_feature(d, t.params.get(k)) for k, d in zip(names, dims)] for t in done])
@@ -537,8 +547,6 @@ def plot_contour(
     theta = kernels.fit_gp(X, ys, cat, seed=0)
     L, alpha = kernels.factorize(X, ys, cat, theta)
 
-    best = study.best
-    assert best is not None
     anchor = np.array([_feature(d, best.params.get(k)) for k, d in zip(names, dims)])
     ix, iy = names.index(keys[0]), names.index(keys[1])
     grids, coords = [], []

@@ -226,6 +226,16 @@ def test_contour_axes_are_the_two_most_important_parameters(study):
     assert len(points.get_offsets()) == len(_scored(study.trials))
 
 
+def test_contour_fits_at_most_max_points_trials_and_keeps_the_best(study):
+    ax = plots.plot_contour(study, params=["lr", "dropout"], max_points=5).axes[0]
+    (points,) = [c for c in ax.collections if c.get_label() == "trials"]
+    assert len(points.get_offsets()) == 5
+    best = study.best_trial
+    (star,) = [c for c in ax.collections if c.get_label() == f"best (trial {best.trial_id})"]
+    assert tuple(star.get_offsets()[0]) == pytest.approx((best.params["lr"],
+                                                          best.params["dropout"]))
+
+
 def test_contour_of_a_bayesian_study_follows_analysis_importance(bayes):
     analysis = pytest.importorskip("hpcore.analysis")
     top = list(analysis.importance(bayes))[:2]
