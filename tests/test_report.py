@@ -183,3 +183,20 @@ def test_report_loads_in_a_headless_browser(report):
     assert "<title>hpcore report: " in dom
     assert len(IMG.findall(dom)) == len(PLOTS)
     assert '<section id="summary">' in dom and "<details>" in dom
+
+
+def test_a_study_where_every_trial_failed_still_gets_a_page(tmp_path):
+    search = RandomSearch({}, {"x": Real(0.0, 1.0), "y": Real(0.0, 1.0)}, n_trials=2,
+                          random_state=0)
+    with pytest.raises(hpcore.SearchError):
+        search.run(plot_fns.always_fails, experiment_root=tmp_path / "root")
+    text = write_report(hpcore.load(tmp_path / "root"), tmp_path / "out",
+                        importances={"x": 0.5, "y": 0.5}).read_text()
+    _check_html5(text)
+    assert "no completed trial" in text and "2 failed" in text
+    assert "this trial always fails" in text  # the error column
+    # only the importances given can be drawn; every other plot names what it misses
+    assert [alt for _, alt in IMG.findall(text)] == ["Parameter importance"]
+    skipped = re.findall(r'<p class="skipped">Not drawn: ([^<]*)</p>', text)
+    assert len(skipped) == 5
+    assert all("completed" in why or "reported curves" in why for why in skipped), skipped
