@@ -26,6 +26,7 @@ def warmup() -> float:
         acquisition_grad,
         factorize,
         fit_gp,
+        fit_yeo_johnson,
         matern52,
         maximize_acquisition,
         posterior,
@@ -39,6 +40,7 @@ def warmup() -> float:
     X[:, 1] = np.floor(X[:, 1] * 3)  # one categorical dimension
     cat = np.array([0.0, 1.0])
     y = rng.standard_normal(4)
+    fit_yeo_johnson(y)
     theta = fit_gp(X, y, cat, n_restarts=0, maxiter=5)
     L, alpha = factorize(X, y, cat, theta)
     solve_lower_t(L, solve_lower(L, y))
