@@ -8,10 +8,13 @@ this small). Each trial trains one network per fold in lockstep for
 ``training.epochs`` epochs and reports the mean validation loss after every
 epoch; its result is the best such mean.
 
-``run_demo`` runs grid search and random search on it with the same
-budget, prints each search's table and a comparison, and writes results
-under ``experiments/demo``. It needs the ``demo`` extra
-(``pip install 'hpcore[demo]'``: torch and scikit-learn).
+``run_demo`` runs grid, random and Bayesian search on it with the same
+budget, each stored under its own experiment root in ``experiments/demo``
+(so ``hpcore status``, ``best``, ``report`` and ``compare`` work on them),
+prints each search's table and a comparison, and writes each search's
+results and HTML report and a comparison plot. It needs the ``demo`` extra
+(``pip install 'hpcore[demo]'``: torch and scikit-learn); the plots need
+matplotlib (``hpcore[plot]``) and are skipped with a note without it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .search import GridSearch, RandomSearch
+from .search import BayesianSearch, GridSearch, RandomSearch
 from .search.base import BaseSearch
 from .space import Categorical, Integer, Real
 
@@ -144,7 +147,13 @@ def train_digits(config: dict[str, Any], trial: Any = None) -> dict[str, float]:
 
 
 def demo_searches(n_trials: int, epochs: int, seed: int) -> dict[str, BaseSearch]:
-    """The demo's searches, each with a budget of at most ``n_trials`` trials."""
+    """The demo's searches, each with a budget of at most ``n_trials`` trials.
+
+    Grid search walks 6 learning rates x 2 widths x 2 batch sizes (24
+    points); random and Bayesian search share a 7-parameter space. Bayesian
+    search starts with a third of the budget (2 to 8 trials) of quasi-random
+    points, then follows its GP model.
+    """
     base = json.loads(json.dumps(BASE_CONFIG))
     base["training"]["epochs"] = epochs
     grid_space = {
@@ -162,9 +171,13 @@ def demo_searches(n_trials: int, epochs: int, seed: int) -> dict[str, BaseSearch
         "model.activation": Categorical(["relu", "gelu", "tanh"]),
     }
     common = dict(base_config=base, metric="val_loss", mode="min", random_state=seed)
+    n_initial = max(2, min(8, n_trials // 3))
     return {
         "grid": GridSearch(search_space=grid_space, n_trials=n_trials, **common),  # type: ignore[arg-type]
         "random": RandomSearch(search_space=random_space, n_trials=n_trials, **common),  # type: ignore[arg-type]
+        "bayesian": BayesianSearch(  # type: ignore[arg-type]
+            search_space=random_space, n_trials=n_trials, n_initial_points=n_initial, **common
+        ),
     }
 
 
@@ -173,15 +186,60 @@ def _trials_to_best(search: BaseSearch) -> int | None:
     return None if best is None else best.trial_id + 1
 
 
+def _has_matplotlib() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _write_report(root: Path, name: str) -> Path | None:
+    """``write_report(hpcore.load(root), root / 'report')``: what ``hpcore report root`` does."""
+    from .report import write_report
+    from .study import load
+
+    return write_report(load(root), root / "report", title=f"hpcore demo: {name} search")
+
+
+def _write_comparison(searches: dict[str, BaseSearch], path: Path) -> Path:
+    from .plots import plot_comparison
+
+    plot_comparison(dict(searches)).savefig(path, dpi=100)
+    return path
+
+
+def comparison_table(summary: dict[str, dict[str, Any]]) -> str:
+    """The comparison as a Markdown table: best value, accuracy, trials to best, time."""
+    lines = [
+        "| method   | best val loss | val acc | trials to best |   time |",
+        "|----------|--------------:|--------:|---------------:|-------:|",
+    ]
+    for name, s in summary.items():
+        acc = s["best_val_acc"]
+        lines.append(
+            f"| {name:<8} | {s['best_val_loss']:>13.4f} | "
+            f"{'-' if acc is None else format(acc, '.3f'):>7} | "
+            f"{str(s['trials_to_best']) + '/' + str(s['n_trials']):>14} | "
+            f"{s['wall_s']:>5.1f}s |"
+        )
+    return "\n".join(lines)
+
+
 def run_demo(
     out: str | Path = "experiments/demo",
     n_trials: int = 24,
-    epochs: int = 100,
+    epochs: int = 60,
     n_jobs: int = 2,
     seed: int = 0,
     verbose: bool = True,
 ) -> dict[str, dict[str, Any]]:
-    """Run grid and random search on the digits task and write the results.
+    """Run grid, random and Bayesian search on the digits task and write the results.
+
+    Each search is stored under ``out/<name>`` (its experiment root, started
+    afresh on every call) with ``trials.json``, ``trials.csv``, ``best.json``
+    and, with matplotlib, ``report/report.html``; ``out/summary.json`` and
+    ``out/comparison.png`` cover all three.
 
     Returns a summary per strategy: best value, trials to best, wall time.
     """
@@ -189,17 +247,23 @@ def run_demo(
 
     _require_demo_deps()
     out = Path(out)
+    plots = _has_matplotlib()
     searches = demo_searches(n_trials, epochs, seed)
     summary: dict[str, dict[str, Any]] = {}
     for name, search in searches.items():
         print(f"\n== {name} search: {search.n_trials} trials, n_jobs={n_jobs} ==", flush=True)
+        root = out / name
         t0 = time.perf_counter()
-        search.run(train_digits, n_jobs=n_jobs, verbose=verbose)
+        search.run(train_digits, n_jobs=n_jobs, verbose=verbose, experiment_root=root,
+                   resume=False)
         wall = time.perf_counter() - t0
         best = search.best_trial
         assert best is not None
         print(format_table(search.trials, search.metric, best_id=best.trial_id), flush=True)
-        save_results(search, out / name)
+        save_results(search, root)
+        report = _write_report(root, name) if plots else None
+        if report is not None:
+            print(f"report: {report}", flush=True)
         summary[name] = {
             "best_val_loss": best.value,
             "best_val_acc": best.metrics.get("val_acc"),
@@ -207,18 +271,21 @@ def run_demo(
             "n_trials": len(search.trials),
             "wall_s": wall,
             "best_params": best.params,
+            "experiment_root": str(root),
+            "report": None if report is None else str(report),
         }
     print("\n== comparison (same budget) ==")
-    print(f"{'method':<8} {'best val loss':>13} {'val acc':>8} {'trials to best':>15} {'time':>8}")
-    for name, s in summary.items():
-        print(
-            f"{name:<8} {s['best_val_loss']:>13.4f} {s['best_val_acc']:>8.3f} "
-            f"{str(s['trials_to_best']) + '/' + str(s['n_trials']):>15} {s['wall_s']:>7.1f}s"
-        )
+    print(comparison_table(summary))
+    if plots:
+        print(f"\ncomparison plot: {_write_comparison(searches, out / 'comparison.png')}")
+    else:
+        print("\nmatplotlib is not installed: no reports or plots were drawn "
+              "(pip install 'hpcore[plot]').")
     winner = min(summary, key=lambda k: summary[k]["best_val_loss"])
     best_search = searches[winner]
     print(f"\nbest config ({winner} search, val_loss={summary[winner]['best_val_loss']:.4f}):")
     print(json.dumps(best_search.best_config, indent=2))
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-    print(f"\nresults written to {out}/", file=sys.stderr)
+    names = " ".join(str(out / n) for n in searches)
+    print(f"\nresults written to {out}/; try: hpcore compare {names}", file=sys.stderr)
     return summary
