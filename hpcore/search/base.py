@@ -416,6 +416,7 @@ class BaseSearch(ABC):
         next_id = max((t.trial_id for t in stored), default=-1) + 1
         progress = Progress(budget, Progress.wanted(verbose))
         n_done = len(finished)
+        best = self.best_trial  # kept up to date as trials end: no O(n) scan per trial
         if stored and verbose:
             print(f"resuming {recorder.root}: {len(finished)} finished trial(s), "
                   f"{len(rerun)} to run again", file=sys.stderr, flush=True)
@@ -441,7 +442,7 @@ class BaseSearch(ABC):
                     while queue and executor.n_running < executor.max_concurrency:
                         submit(queue.pop(0))
                     if self.stop_reason is None and (reason := stopper.search_over(
-                        started, self.best_score
+                        started, None if best is None else best.value
                     )):
                         end_search(reason)
                     while (
@@ -480,7 +481,9 @@ class BaseSearch(ABC):
                         self._record(record, outcome)
                         tasks.pop(record.trial_id, None)
                         stopper.on_finish(record)
-                        recorder.finish(record, self.best_trial is record, outcome.output)
+                        if self._better(record, best):
+                            best = record
+                        recorder.finish(record, best is record, outcome.output)
                         if outcome.fatal is not None:
                             raise ResultError(outcome.fatal)
                         value = record.value
@@ -492,7 +495,8 @@ class BaseSearch(ABC):
                         if verbose:
                             self._print_trial(record, budget)
                         n_done += 1
-                        progress.update(n_done, self.best_score, executor.n_running, force=True)
+                        progress.update(n_done, None if best is None else best.value,
+                                        executor.n_running, force=True)
         except BaseException:
             cut = []
             for outcome in executor.shutdown(cancel=True):
@@ -542,6 +546,15 @@ class BaseSearch(ABC):
             file=sys.stderr,
             flush=True,
         )
+
+    def _better(self, record: FrozenTrial, best: FrozenTrial | None) -> bool:
+        """Whether ``record`` beats ``best`` (ties go to the earlier trial, as in best_trial)."""
+        if not record.state.can_be_best or record.value is None:
+            return False
+        if best is None:
+            return True
+        a, b = self._sign(record.value), self._sign(best.value)  # type: ignore[arg-type]
+        return a < b or (a == b and record.trial_id < best.trial_id)
 
     def _print_trial(self, record: FrozenTrial, budget: int) -> None:
         best = self.best_score
