@@ -346,7 +346,8 @@ def _status_text(root: str, last: int) -> tuple[str, bool]:
     label = study.metric or "value"
     lines = [
         f"study     {study.name}: {study.strategy}, {label} "
-        f"({'minimised' if study.mode == 'min' else 'maximised'}), seed {study.seed}",
+        f"({'minimised' if study.mode == 'min' else 'maximised'}), "
+        + ("no seed" if study.seed is None else f"seed {study.seed}"),
         f"root      {root}",
     ]
     if holder is not None:
@@ -377,15 +378,17 @@ def _status_text(root: str, last: int) -> tuple[str, bool]:
         lines += ["", f"running ({len(running)})"]
         rows = []
         for t in running:
-            last_report = t.reports[-1] if t.reports else {}
+            last_report, n_reports = _live_reports(study, t)
             rows.append([
                 str(t.trial_id),
                 _clock(None if t.start is None else now - t.start),
+                str(n_reports),
                 str(last_report.get("step", "-")),
                 _num(last_report.get("value")),
                 _params_text(t.params),
             ])
-        table = _table(["trial", "elapsed", "step", f"last {label}", "params"], rows, (1, 2, 3))
+        header = ["trial", "elapsed", "reports", "step", f"last {label}", "params"]
+        table = _table(header, rows, (1, 2, 3, 4))
         lines += ["  " + row for row in table.splitlines()]
     if finished and last > 0:
         recent = sorted(finished, key=lambda t: (t.end or 0.0, t.trial_id))[-last:]
@@ -393,6 +396,27 @@ def _status_text(root: str, last: int) -> tuple[str, bool]:
         table = format_table(recent, label, best_id=None if best is None else best.trial_id)
         lines += ["  " + row for row in table.splitlines()]
     return "\n".join(lines), holder is not None
+
+
+def _live_reports(study: Any, trial: Any) -> tuple[dict[str, Any], int]:
+    """A running trial's last report and how many it made so far.
+
+    The database gets a trial's reports when it ends; while it runs they are
+    in its folder's ``metrics.jsonl`` (tracked studies), appended line by line.
+    """
+    if trial.reports:
+        return trial.reports[-1], len(trial.reports)
+    try:
+        data = (study.trial_dir(trial.trial_id) / "metrics.jsonl").read_bytes()
+    except OSError:
+        return {}, 0
+    lines = [line for line in data.split(b"\n") if line.strip()]
+    for line in reversed(lines):
+        try:
+            return json.loads(line), len(lines)
+        except ValueError:  # the line being written
+            continue
+    return {}, 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:

@@ -171,7 +171,9 @@ def test_status_follows_a_running_search_until_its_driver_dies(tmp_path):
         assert out.returncode == 0, out.stderr
         assert f"driver    running (pid {driver.pid} on " in out.stdout
         assert "0 finished (the grid has 2 points), 1 running; running 1" in out.stdout
-        assert "running (1)" in out.stdout and "x=1" in out.stdout
+        assert "running (1)" in out.stdout
+        row = out.stdout.split("running (1)")[1].splitlines()[3].split()
+        assert row[0] == "0" and row[2:] == ["2", "1", "0.25", "x=1"]  # live metrics.jsonl
         out = _hpcore("best", "study", cwd=tmp_path)
         assert out.returncode == 1 and "no completed trial in study yet" in out.stderr
 
