@@ -102,9 +102,10 @@ def test_serial_keyboard_interrupt_marks_the_trial_and_propagates():
 
 SCRIPT = textwrap.dedent(
     """
-    import os, sys, time
+    import faulthandler, os, signal, sys, time
     from pathlib import Path
     from hpcore import RandomSearch
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # the test dumps stacks on a hang
     from hpcore.search.space import Real
 
     PIDS = Path(sys.argv[1])
@@ -147,7 +148,14 @@ def test_ctrl_c_on_the_driver_interrupts_trials_and_leaves_no_orphans(tmp_path: 
         proc.kill()
         pytest.fail("the trials never started: " + proc.communicate()[1])
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)  # where is it stuck?
+        time.sleep(1)
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the driver did not stop within 60 s of Ctrl-C; its stacks:\n{err}")
     assert proc.returncode == 130, err
     assert "states ['interrupted', 'interrupted']" in out
     for pid in map(int, pids_file.read_text().split()):
