@@ -107,6 +107,10 @@ class OptunaSampler:
         warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
         if sampler == "gp":
             smp = optuna.samplers.GPSampler(seed=seed, n_startup_trials=N_INITIAL)
+        elif sampler == "hpcore":  # hpcore's strategy as an Optuna sampler (the binding)
+            from hpcore.bindings.optuna import HpcoreSampler
+
+            smp = HpcoreSampler(seed=seed, n_startup_trials=N_INITIAL)
         else:
             smp = optuna.samplers.TPESampler(seed=seed, n_startup_trials=N_INITIAL)
         self.study = optuna.create_study(sampler=smp, direction="minimize")
@@ -222,12 +226,13 @@ CONTESTANTS: dict[str, Callable[..., Any]] = {
     "random": HpcoreRandom,
     "optuna-tpe": lambda space, seed: OptunaSampler(space, seed, sampler="tpe"),
     "optuna-gp": lambda space, seed: OptunaSampler(space, seed, sampler="gp"),
+    "optuna-hpcore": lambda space, seed: OptunaSampler(space, seed, sampler="hpcore"),
     "skopt": SkoptGP,
     "botorch": BotorchLogEI,
 }
 
-_MODULES = {"optuna-tpe": "optuna", "optuna-gp": "optuna", "skopt": "skopt",
-            "botorch": "botorch"}
+_MODULES = {"optuna-tpe": "optuna", "optuna-gp": "optuna", "optuna-hpcore": "optuna",
+            "skopt": "skopt", "botorch": "botorch"}
 
 
 def available(names: list[str]) -> tuple[list[str], list[str]]:
