@@ -29,7 +29,6 @@ compute, best within 1%). Medians over seeds.
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Callable
 
 import numpy as np
