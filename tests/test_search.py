@@ -339,3 +339,43 @@ def test_progress_bar_only_on_a_terminal(capsys):
     search = RandomSearch({}, {"x": Real(0, 1)}, n_trials=3, random_state=0)
     search.run(lambda c: c["x"])
     assert capsys.readouterr().err == ""
+
+
+def test_callbacks_are_told_start_each_trial_and_end_in_order():
+    from hpcore.callbacks import SearchCallback
+
+    events = []
+
+    class Recorder(SearchCallback):
+        def on_search_start(self, search, experiment_root):
+            events.append(("start", experiment_root, len(search.trials)))
+
+        def on_trial_end(self, search, record):
+            events.append(("trial", record.trial_id, str(record.state)))
+
+        def on_search_end(self, search, error=None):
+            events.append(("end", type(error).__name__ if error else None))
+
+    class OnlyEnd:  # any object with some of the methods will do
+        def on_search_end(self, search, error=None):
+            events.append(("only-end",))
+
+    def fn(config):
+        if config["x"] > 0.9:
+            raise ValueError("bad")
+        return config["x"]
+
+    search = RandomSearch({}, {"x": Real(0, 1)}, n_trials=4, random_state=0)
+    search.run(fn, callbacks=[Recorder(), OnlyEnd()])
+    assert events[0] == ("start", None, 0)
+    assert [e[1] for e in events[1:5]] == [0, 1, 2, 3]
+    assert events[5:] == [("end", None), ("only-end",)]
+
+    events.clear()
+
+    def interrupted(config):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        search.run(interrupted, callbacks=[Recorder()])
+    assert events[-1] == ("end", "KeyboardInterrupt")

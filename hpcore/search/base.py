@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..callbacks import call as call_back
 from ..config import apply_params, check_config_keys
 from ..errors import (
     ArgumentError,
@@ -283,6 +284,7 @@ class BaseSearch(ABC):
         study_name: str | None = None,
         stopping: StoppingRule | Sequence[StoppingRule] | None = None,
         search_budget: SearchBudget | None = None,
+        callbacks: Sequence[Any] = (),
         verbose: int | bool | None = None,
     ) -> tuple[Any, float]:
         """Run the search and return ``(best_config, best_score)``.
@@ -334,6 +336,9 @@ class BaseSearch(ABC):
         search_budget : SearchBudget, optional
             Ends the whole search on wall time, trials started or a target
             value; ``search.stop_reason`` says why it ended.
+        callbacks : sequence, optional
+            Objects told when the search starts, each trial ends and the
+            search ends (:mod:`hpcore.callbacks`; e.g. the MLflow tracker).
         verbose : int, bool or None
             ``None`` (default): a progress bar on stderr when it is a terminal
             (nothing in logs or CI); ``1``/``True``: a line per finished
@@ -435,7 +440,9 @@ class BaseSearch(ABC):
             if verbose:
                 print(f"search ended early: {reason}", file=sys.stderr, flush=True)
 
+        callbacks = list(callbacks)
         try:
+            call_back(callbacks, "on_search_start", self, experiment_root)
             with _sigterm_raises():
                 executor.start(train_fn)
                 while True:
@@ -494,6 +501,7 @@ class BaseSearch(ABC):
                         )
                         if verbose:
                             self._print_trial(record, budget)
+                        call_back(callbacks, "on_trial_end", self, record)
                         n_done += 1
                         progress.update(n_done, None if best is None else best.value,
                                         executor.n_running, force=True)
@@ -508,10 +516,12 @@ class BaseSearch(ABC):
             recorder.interrupted(cut)
             recorder.close()
             progress.close()
+            call_back(callbacks, "on_search_end", self, error=sys.exc_info()[1])
             raise
         executor.shutdown()
         recorder.close()
         progress.close()
+        call_back(callbacks, "on_search_end", self, error=None)
         best = self.best_trial
         if best is None:
             failed = [t for t in self.trials if t.error]
