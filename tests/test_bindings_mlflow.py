@@ -161,6 +161,16 @@ def test_callbacks_called_in_loop_order(searched, tracker):
     _check_logged(tracker, search, root)
 
 
+def test_the_search_loop_calls_the_tracker(tmp_path, tracker):
+    search = RandomSearch(
+        {}, {"x": Real(0.0, 1.0), "n": Integer(1, 4)}, metric="loss", mode="min",
+        n_trials=N_TRIALS, random_state=0,
+    )
+    root = tmp_path / "live"
+    search.run(train_fn, experiment_root=root, verbose=0, callbacks=[tracker])
+    _check_logged(tracker, search, root)
+
+
 def test_a_search_without_trial_folders_logs_no_model(tracker):
     search = RandomSearch({}, {"x": Real(0.0, 1.0)}, mode="max", n_trials=3, random_state=1)
     search.run(lambda c: c["x"], verbose=0)

@@ -62,6 +62,7 @@ from typing import Any
 import mlflow
 from mlflow.entities import Metric, Param
 
+from hpcore.callbacks import SearchCallback
 from hpcore.trial import FrozenTrial, TrialState
 
 __all__ = ["MLflowTracker", "SearchCallback"]
@@ -80,37 +81,6 @@ _STATUS = {
     TrialState.TIMED_OUT: "FAILED",
     TrialState.INTERRUPTED: "KILLED",
 }
-
-
-class SearchCallback:
-    """What a search loop calls while it runs (every method is optional; no-ops here).
-
-    The loop calls, in this order and from the thread that runs it:
-
-    ``on_search_start(search, experiment_root)``
-        once, after the study is opened (and resumed trials loaded), before
-        the first trial starts. ``experiment_root`` is ``run``'s argument
-        (``None`` for an in-memory search).
-    ``on_trial_end(search, record)``
-        for each trial that ended for good (completed, stopped, failed,
-        timed out; not a failed attempt that will be retried), after the
-        record is filled in and stored, and after ``best`` points at it when
-        it is the new best; ``search.trials`` already holds it.
-    ``on_search_end(search, error=None)``
-        once, when the loop ends: after the executor is shut down and the
-        study closed; with the exception (``KeyboardInterrupt``,
-        ``ResultError``, ...) when the loop is leaving by one, after the
-        running trials were recorded as interrupted.
-    """
-
-    def on_search_start(self, search: Any, experiment_root: str | os.PathLike | None) -> None:
-        """The search is about to start its first trial."""
-
-    def on_trial_end(self, search: Any, record: FrozenTrial) -> None:
-        """``record`` ended for good."""
-
-    def on_search_end(self, search: Any, error: BaseException | None = None) -> None:
-        """The search ended (``error`` is what ended it, if anything did)."""
 
 
 class _Source:
