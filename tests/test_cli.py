@@ -134,7 +134,7 @@ def test_status_of_a_finished_study_shows_everything_and_writes_nothing(studies)
     text = out.stdout
     assert "GridSearch, loss (minimised)" in text
     assert "driver    not running" in text
-    assert "8 finished (the grid has 8 points), 0 running; completed 7, failed 1" in text
+    assert "8 finished of 8, 0 running; completed 7, failed 1" in text
     assert f"best      loss={best.value:.6g} (trial {best.trial_id}, completed)" in text
     assert "opt.x = 0.3" in text and "model.act = 'relu'" in text
     assert "last finished (5 of 8)" in text
@@ -170,7 +170,7 @@ def test_status_follows_a_running_search_until_its_driver_dies(tmp_path):
         out = _hpcore("status", "study", cwd=tmp_path)
         assert out.returncode == 0, out.stderr
         assert f"driver    running (pid {driver.pid} on " in out.stdout
-        assert "0 finished (the grid has 2 points), 1 running; running 1" in out.stdout
+        assert "0 finished of 2, 1 running; running 1" in out.stdout
         assert "running (1)" in out.stdout
         row = out.stdout.split("running (1)")[1].splitlines()[3].split()
         assert row[0] == "0" and row[2:] == ["2", "1", "0.25", "x=1"]  # live metrics.jsonl

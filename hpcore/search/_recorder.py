@@ -43,7 +43,7 @@ class Recorder:
         self.notes: list[str] = []  # allowed differences from the stored study
 
     # -- opening and closing --------------------------------------------------
-    def open(self) -> list[FrozenTrial]:
+    def open(self, budget: int | None = None) -> list[FrozenTrial]:
         """Open (or create) the study; returns the stored trials, oldest first.
 
         Trials a dead driver left running come back as ``interrupted``.
@@ -71,6 +71,8 @@ class Recorder:
                 self.storage.create_study(info)
             else:
                 self.notes = list(self.storage.check_study(info) or [])
+            if budget is not None:  # what `hpcore status` shows progress against
+                self.storage.set_meta("n_trials", int(budget))
             self.storage.recover_running()
             trials = self.storage.trials()
             for t in trials:

@@ -379,7 +379,7 @@ class BaseSearch(ABC):
             executor, n_workers, gpus, cpus_per_trial, devices, trial_timeout
         )
         recorder = Recorder(self, experiment_root, track_experiments, resume, study_name)
-        stored = recorder.open()  # before any trial: a locked or mismatched study fails here
+        stored = recorder.open(budget)  # before any trial: a locked or mismatched study fails here
         self.trials = []
         by_id: dict[int, FrozenTrial] = {}
         tasks: dict[int, TrialTask] = {}
