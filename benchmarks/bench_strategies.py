@@ -1,12 +1,16 @@
 """Ask/tell strategies: cost of one suggestion and of building a finite-space order.
 
-asv re-runs ``setup`` before every timing sample, so each sample starts
-from exactly ``N_PRIOR`` told observations.
+The ask/tell benchmarks are stateful: they set ``number = 1``, so that asv
+runs ``setup`` before every timed call and each call starts from exactly
+the primed state (``N_PRIOR`` told observations, or ``n`` for Bayesian).
 """
 
+import copy
+
+import numpy as np
 
 from hpcore.space import Categorical, Integer, Real, SearchSpace
-from hpcore.strategies import GridStrategy, RandomStrategy
+from hpcore.strategies import ASHAStrategy, GridStrategy, HyperbandStrategy, RandomStrategy
 
 #: Observations told to a strategy before timing one more ask()+tell().
 N_PRIOR = 1000
@@ -42,19 +46,36 @@ def _prime(strategy, n):
         strategy.tell(p, _value(p))
 
 
+def make_strategy(name, d):
+    """The strategy ``name`` on a ``d``-dimensional space, seeded.
+
+    Hyperband and ASHA search the continuous space plus a budget
+    ``epochs``: Hyperband with ``max_resource=729, eta=3`` (1806 trials in
+    7 brackets, so ``N_PRIOR`` trials end inside the first bracket's second
+    rung, where ``ask`` promotes), ASHA with ``max_resource=81, eta=3``
+    (unbounded; by ``N_PRIOR`` each ``ask`` scans rungs holding hundreds of
+    results for a promotion).
+    """
+    if name == "grid":
+        return GridStrategy(grid_space(d))
+    if name in ("random", "quasi"):
+        return RandomStrategy(continuous_space(d), seed=0, quasi=(name == "quasi"))
+    if name == "hyperband":
+        return HyperbandStrategy(continuous_space(d), "epochs", max_resource=729, eta=3, seed=0)
+    if name == "asha":
+        return ASHAStrategy(continuous_space(d), "epochs", max_resource=81, eta=3, seed=0)
+    raise ValueError(name)  # pragma: no cover
+
+
 class AskTell:
     """One ``ask()`` plus one ``tell()`` after ``N_PRIOR`` observations."""
 
-    params = (["grid", "random", "quasi"], [2, 10])
+    params = (["grid", "random", "quasi", "hyperband", "asha"], [2, 10])
     param_names = ["strategy", "d"]
+    number = 1  # stateful: every timed call starts from the primed state
 
     def setup(self, strategy, d):
-        if strategy == "grid":
-            self.strategy = GridStrategy(grid_space(d))
-        else:
-            self.strategy = RandomStrategy(
-                continuous_space(d), seed=0, quasi=(strategy == "quasi")
-            )
+        self.strategy = make_strategy(strategy, d)
         _prime(self.strategy, N_PRIOR)
 
     def time_ask_tell(self, strategy, d):
@@ -96,3 +117,57 @@ class FiniteRandomConstruct:
 
     def peakmem_construct(self, cardinality):
         RandomStrategy(self.space, seed=0)
+
+
+class BayesianAskTell:
+    """One ``BayesianStrategy`` ``ask()`` plus ``tell()`` after ``n`` observations.
+
+    ``setup_cache`` primes one strategy per (n, d) once (``n`` seeded
+    observations of a smooth function, one suggestion that fits the GP, its
+    result told); ``setup`` copies it. The timed ``ask`` is between refits:
+    it extends the Cholesky factor by the point told last, scores 2048
+    candidates and polishes the best 10 and the incumbent; ``tell`` appends
+    the result. ``bench_kernels.Suggestion`` times ``ask`` alone up to
+    n = 1000 and d = 20; refits are ``bench_kernels.GPFit``.
+    """
+
+    params = ([50, 200], [2, 10])
+    param_names = ["n", "d"]
+    number = 1
+    timeout = 120
+
+    def setup_cache(self):
+        from hpcore.strategies.bayesian import BayesianStrategy
+
+        primed = {}
+        for n in self.params[0]:
+            for d in self.params[1]:
+                space = SearchSpace({f"x{i}": Real(0.0, 1.0) for i in range(d)})
+                s = BayesianStrategy(space, seed=0)
+                X = np.random.default_rng(0).random((n, d))
+                for row in X:
+                    s.tell(dict(zip(space, row.tolist())), _smooth(row))
+                p = s.ask()  # the fit
+                s.tell(p, _smooth(np.array(list(p.values()))))
+                primed[n, d] = s
+        return primed
+
+    setup_cache.timeout = 300
+
+    def setup(self, primed, n, d):
+        from hpcore import kernels
+
+        kernels.warmup()
+        import scipy.stats  # noqa: F401 - the lazy import of the candidates' Sobol, out of the timing
+
+        self.strategy = copy.deepcopy(primed[n, d])
+
+    def time_ask_tell(self, primed, n, d):
+        s = self.strategy
+        p = s.ask()
+        s.tell(p, 0.5)
+
+
+def _smooth(x):
+    """A smooth test value of a unit-cube point (n,) for the Bayesian priming."""
+    return float(np.sum((x - 0.3) ** 2) + 0.1 * np.sum(np.sin(10 * x)))
