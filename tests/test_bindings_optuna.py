@@ -266,7 +266,12 @@ def test_maximize_is_minimize_of_the_negation():
     up.optimize(f, n_trials=12)
     down = _study(HpcoreSampler(seed=5, n_startup_trials=4), direction="minimize")
     down.optimize(lambda t: -f(t), n_trials=12)
-    assert [t.params for t in up.trials] == [t.params for t in down.trials]
+    # Equal up to rounding: BLAS and the kernels' vectorised sums may round
+    # differently with memory alignment, and the acquisition optimiser carries a
+    # 1e-16 difference up to about its own tolerance (1e-7 seen here).
+    for a, b in zip(up.trials, down.trials, strict=True):
+        assert a.params["k"] == b.params["k"]
+        assert a.params["x"] == pytest.approx(b.params["x"], rel=1e-5, abs=1e-8)
     assert up.best_params["k"] == 1
 
 

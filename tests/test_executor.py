@@ -106,6 +106,9 @@ SCRIPT = textwrap.dedent(
     from pathlib import Path
     from hpcore import RandomSearch
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # the test dumps stacks on a hang
+    # A shell without job control starts background jobs with SIGINT ignored, and
+    # Python then installs no KeyboardInterrupt handler: put the default back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from hpcore.search.space import Real
 
     PIDS = Path(sys.argv[1])
