@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import apply_params
-from .trial import FrozenTrial
+from .trial import FrozenTrial, best_of
 
 __all__ = ["StudyResults", "load"]
 
@@ -47,11 +47,7 @@ class StudyResults:
     @property
     def best_trial(self) -> FrozenTrial | None:
         """The completed (or early-stopped) trial with the best value; the earliest among ties."""
-        done = [t for t in self.trials if t.state.can_be_best and t.value is not None]
-        if not done:
-            return None
-        sign = 1.0 if self.mode == "min" else -1.0
-        return min(done, key=lambda t: (sign * t.value, t.trial_id))  # type: ignore[operator]
+        return best_of(self.trials, self.mode)
 
     @property
     def best_value(self) -> float | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import ResultError
 
-__all__ = ["TrialState", "Trial", "FrozenTrial", "interpret_result"]
+__all__ = ["TrialState", "Trial", "FrozenTrial", "interpret_result", "best_of"]
 
 
 class TrialState(str, enum.Enum):
@@ -253,3 +253,16 @@ def interpret_result(result: Any, metric: str | None) -> tuple[float, dict[str, 
 
 def is_finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
+
+
+def best_of(trials: Any, mode: str) -> FrozenTrial | None:
+    """The trial with the best value in direction ``mode`` ('min' or 'max').
+
+    Only completed or early-stopped trials with a value count; ties go to
+    the earliest trial. None when no trial qualifies.
+    """
+    sign = 1.0 if mode == "min" else -1.0
+    done = [t for t in trials if t.state.can_be_best and t.value is not None]
+    if not done:
+        return None
+    return min(done, key=lambda t: (sign * t.value, t.trial_id))

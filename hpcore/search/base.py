@@ -36,7 +36,7 @@ from ..executor.resources import Device, check_resources
 from ..space import SearchSpace
 from ..stopping import SearchBudget, StoppingRule, as_rule
 from ..strategies import Strategy
-from ..trial import FrozenTrial, TrialState
+from ..trial import FrozenTrial, TrialState, best_of
 from ._early import EarlyStopper
 from ._progress import Progress
 from ._recorder import Recorder
@@ -243,10 +243,7 @@ class BaseSearch(ABC):
     @property
     def best_trial(self) -> FrozenTrial | None:
         """The completed (or early-stopped) trial with the best value; the earliest among ties."""
-        done = [t for t in self.trials if t.state.can_be_best and t.value is not None]
-        if not done:
-            return None
-        return min(done, key=lambda t: (self._sign(t.value), t.trial_id))  # type: ignore[arg-type]
+        return best_of(self.trials, self.mode)
 
     @property
     def best_score(self) -> float | None:
