@@ -66,7 +66,7 @@ def make_trial(i: int, n_params: int, n_reports: int) -> FrozenTrial:
     )
 
 
-def time_record(root: Path, trials: list[FrozenTrial], synchronous: str) -> float:
+def measure_record(root: Path, trials: list[FrozenTrial], synchronous: str) -> float:
     """Mean seconds of start_trial + finish_trial per trial."""
     with Storage(root) as s:
         # Storage sets NORMAL; FULL is only measured here, for the comparison.
@@ -78,7 +78,7 @@ def time_record(root: Path, trials: list[FrozenTrial], synchronous: str) -> floa
         return (time.perf_counter() - t0) / len(trials)
 
 
-def time_resume(root: Path, with_reports: bool, repeat: int = 5) -> tuple[float, int]:
+def measure_resume(root: Path, with_reports: bool, repeat: int = 5) -> tuple[float, int]:
     """Median seconds of opening the store and reading every trial back."""
     times = []
     n = 0
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         trials = [make_trial(i, args.params, args.reports) for i in range(args.trials)]
         print(f"{args.params} params, {args.reports} reports per trial; stores in {work}")
         for sync in ("NORMAL", "FULL"):
-            mean = time_record(work / f"record-{sync.lower()}", trials, sync)
+            mean = measure_record(work / f"record-{sync.lower()}", trials, sync)
             print(
                 f"record  start_trial + finish_trial, synchronous={sync:<6}: "
                 f"{mean * 1e3:7.3f} ms per trial (mean of {args.trials})"
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         size = (root / DB_NAME).stat().st_size
         print(f"resume  store of {args.resume_trials} trials: {size / 2**20:.1f} MiB")
         for with_reports in (True, False):
-            median, n = time_resume(root, with_reports)
+            median, n = measure_resume(root, with_reports)
             label = "with reports" if with_reports else "without reports"
             print(
                 f"resume  open + trials() {label:<15}: {median * 1e3:7.1f} ms "

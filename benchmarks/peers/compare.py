@@ -298,7 +298,7 @@ def latency_history(n: int, d: int, seed: int) -> tuple[dict, list[dict], list[f
     return space, X, y.tolist()
 
 
-def time_suggestions(contestant: str, n: int, d: int, steps: int, seed: int = 0) -> dict:
+def measure_suggestions(contestant: str, n: int, d: int, steps: int, seed: int = 0) -> dict:
     space, X, y = latency_history(n, d, seed)
     opt = CONTESTANTS[contestant](space, seed)
     if hasattr(opt, "preload"):
@@ -382,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
                            for p in prev):
                         row[name] = "skipped"
                         continue
-                    row[name] = time_suggestions(name, n, d, args.steps)
+                    row[name] = measure_suggestions(name, n, d, args.steps)
                     print(f"d={d:3d} n={n:5d} {name:10s} first {row[name]['first']:.4f}s "
                           f"steady {row[name]['steady']:.4f}s", flush=True)
         (out / "latency.json").write_text(json.dumps(table))
