@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import apply_params
-from .trial import FrozenTrial, best_of
+from .trial import BestOfTrials, FrozenTrial
 
 __all__ = ["StudyResults", "load"]
 
 
 @dataclass
-class StudyResults:
+class StudyResults(BestOfTrials):
     """A study as stored under an experiment root.
 
     Attributes
@@ -45,25 +44,9 @@ class StudyResults:
     trials: list[FrozenTrial]
 
     @property
-    def best_trial(self) -> FrozenTrial | None:
-        """The completed (or early-stopped) trial with the best value; the earliest among ties."""
-        return best_of(self.trials, self.mode)
-
-    @property
     def best_value(self) -> float | None:
         best = self.best_trial
         return None if best is None else best.value
-
-    @property
-    def best_params(self) -> dict[str, Any] | None:
-        best = self.best_trial
-        return None if best is None else dict(best.params)
-
-    @property
-    def best_config(self) -> Any:
-        """The best trial's full config (the base config, as JSON, plus its params)."""
-        best = self.best_trial
-        return None if best is None else apply_params(self.base_config, best.params)
 
     @property
     def best_dir(self) -> Path | None:

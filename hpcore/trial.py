@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import ResultError
 
-__all__ = ["TrialState", "Trial", "FrozenTrial", "interpret_result", "best_of"]
+__all__ = ["TrialState", "Trial", "FrozenTrial", "interpret_result", "best_of", "BestOfTrials"]
 
 
 class TrialState(str, enum.Enum):
@@ -266,3 +266,31 @@ def best_of(trials: Any, mode: str) -> FrozenTrial | None:
     if not done:
         return None
     return min(done, key=lambda t: (sign * t.value, t.trial_id))
+
+
+class BestOfTrials:
+    """``best_trial``, ``best_params`` and ``best_config`` of anything with
+    ``trials``, ``mode`` and ``base_config`` (a search, a loaded study)."""
+
+    trials: list[FrozenTrial]
+    mode: str
+    base_config: Any
+
+    @property
+    def best_trial(self) -> FrozenTrial | None:
+        """The completed (or early-stopped) trial with the best value; the earliest among ties."""
+        return best_of(self.trials, self.mode)
+
+    @property
+    def best_params(self) -> dict[str, Any] | None:
+        """The searched values of the best trial, by dotted key."""
+        best = self.best_trial
+        return None if best is None else dict(best.params)
+
+    @property
+    def best_config(self) -> Any:
+        """The best trial's full config (the base config plus its values)."""
+        from .config import apply_params
+
+        best = self.best_trial
+        return None if best is None else apply_params(self.base_config, best.params)

@@ -64,10 +64,12 @@ class Recorder:
         try:
             self.tracker = Tracker(self.root)
             info = self._study_info(StudyInfo)
-            if self.storage.load_study() is not None and not self.resume:
+            stored = self.storage.load_study()
+            if stored is not None and not self.resume:
                 self.storage.delete_study()
                 self.tracker.reset()
-            if self.storage.load_study() is None:
+                stored = None
+            if stored is None:
                 self.storage.create_study(info)
             else:
                 self.notes = list(self.storage.check_study(info) or [])

@@ -36,7 +36,7 @@ from ..executor.resources import Device, check_resources
 from ..space import SearchSpace
 from ..stopping import SearchBudget, StoppingRule, as_rule
 from ..strategies import Strategy
-from ..trial import FrozenTrial, TrialState, best_of
+from ..trial import BestOfTrials, FrozenTrial, TrialState
 from ._early import EarlyStopper
 from ._progress import Progress
 from ._recorder import Recorder
@@ -161,7 +161,7 @@ def _resolve_n_jobs(n_jobs: int) -> int:
     return int(n_jobs)
 
 
-class BaseSearch(ABC):
+class BaseSearch(BestOfTrials, ABC):
     """Common arguments and the run loop of every search.
 
     Parameters
@@ -241,27 +241,10 @@ class BaseSearch(ABC):
         return value if self.mode == "min" else -value
 
     @property
-    def best_trial(self) -> FrozenTrial | None:
-        """The completed (or early-stopped) trial with the best value; the earliest among ties."""
-        return best_of(self.trials, self.mode)
-
-    @property
     def best_score(self) -> float | None:
         """Value of the best trial, as ``train_fn`` returned it."""
         best = self.best_trial
         return None if best is None else best.value
-
-    @property
-    def best_params(self) -> dict[str, Any] | None:
-        """The searched values of the best trial, by dotted key."""
-        best = self.best_trial
-        return None if best is None else dict(best.params)
-
-    @property
-    def best_config(self) -> Any:
-        """The full config of the best trial (base config plus its values)."""
-        best = self.best_trial
-        return None if best is None else apply_params(self.base_config, best.params)
 
     # -- the loop -------------------------------------------------------------
     def run(
