@@ -112,12 +112,17 @@ def search_loop(client: Any, n: int) -> tuple[float, float]:
     return time.perf_counter() - t0, float("nan")  # the loop does not expose latencies
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """This script's arguments; tests/test_docs_shell.py parses the docs' lines with it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--timeout-trials", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
 
     import distributed
 

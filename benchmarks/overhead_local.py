@@ -101,11 +101,16 @@ def scale(n: int) -> dict[str, float]:
             "ms_per_trial_first_tenth": first * 1e3, "ms_per_trial_last_tenth": last * 1e3}
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """This script's arguments; tests/test_docs_shell.py parses the docs' lines with it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=400)
     parser.add_argument("--scale", type=int, default=2000)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     n = args.trials
     rows = [
         ("hpcore n_jobs=1 (serial)", hpcore_rate(n, 1)),

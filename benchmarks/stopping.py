@@ -145,12 +145,17 @@ def contestants(epochs: int) -> dict[str, Callable[[np.ndarray, int], tuple[int,
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """This script's arguments; tests/test_docs_shell.py parses the docs' lines with it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--seeds", type=int, default=5)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     rows: dict[str, list[tuple[float, float]]] = {}
     for seed in range(args.seeds):
         _, curves = make_curves(args.configs, args.epochs, seed)

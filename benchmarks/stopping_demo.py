@@ -24,7 +24,8 @@ from hpcore.demo import BASE_CONFIG, demo_searches, train_digits
 from hpcore.stopping import MedianStopping
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """This script's arguments; tests/test_docs_shell.py parses the docs' lines with it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=24)
     parser.add_argument("--epochs", type=int, default=60)
@@ -32,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--grace", type=int, default=8, help="MedianStopping grace_steps")
     parser.add_argument("--skip-asha", action="store_true")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     rows = []
     for name in ("none", "median"):
         search = demo_searches(args.trials, args.epochs, args.seed)["random"]

@@ -90,14 +90,19 @@ def measure_resume(root: Path, with_reports: bool, repeat: int = 5) -> tuple[flo
     return statistics.median(times), n
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """This script's arguments; tests/test_docs_shell.py parses the docs' lines with it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--resume-trials", type=int, default=1000)
     parser.add_argument("--params", type=int, default=10)
     parser.add_argument("--reports", type=int, default=100)
     parser.add_argument("--dir", default=None, help="where to put the stores")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="hpcore-storage-bench-", dir=args.dir))
     try:

@@ -33,11 +33,16 @@ def make_fn(reports: int):
     return fn
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """This script's arguments; tests/test_docs_shell.py parses the docs' lines with it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--reports", type=int, default=100)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     fn, n = make_fn(args.reports), args.trials
     tmp = Path(tempfile.mkdtemp())
     root = tmp / "exp"

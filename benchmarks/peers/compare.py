@@ -321,25 +321,54 @@ def measure_suggestions(contestant: str, n: int, d: int, steps: int, seed: int =
 # -- command line -----------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> int:
+def _names_of(known: list[str]) -> Callable[[str], str]:
+    """An argparse type: a comma-separated list of names out of ``known`` (kept as text)."""
+
+    def check(text: str) -> str:
+        unknown = [name for name in text.split(",") if name not in known]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown {unknown}; choose from {known}")
+        return text
+
+    return check
+
+
+def _int_list(text: str) -> str:
+    """An argparse type: comma-separated integers (kept as text)."""
+    try:
+        [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated integers: {text!r}") from None
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """This script's arguments; tests/test_docs_shell.py parses the docs' lines with it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="what", required=True)
+    peer = _names_of(list(CONTESTANTS))
     r = sub.add_parser("regret")
-    r.add_argument("--functions", default=",".join(f.name for f in ALL_FUNCTIONS))
-    r.add_argument("--peers", default="hpcore,random,optuna-tpe,optuna-gp,skopt,botorch")
+    r.add_argument("--functions", default=",".join(f.name for f in ALL_FUNCTIONS),
+                   type=_names_of([f.name for f in ALL_FUNCTIONS]))
+    r.add_argument("--peers", default="hpcore,random,optuna-tpe,optuna-gp,skopt,botorch",
+                   type=peer)
     r.add_argument("--seeds", type=int, default=10)
     r.add_argument("--budget", type=int, default=50)
     lat = sub.add_parser("latency")
-    lat.add_argument("--peers", default="hpcore,optuna-gp,skopt,optuna-tpe,botorch")
-    lat.add_argument("--n", default="50,100,200,500,1000")
-    lat.add_argument("--d", default="2,6,10,20")
+    lat.add_argument("--peers", default="hpcore,optuna-gp,skopt,optuna-tpe,botorch", type=peer)
+    lat.add_argument("--n", default="50,100,200,500,1000", type=_int_list)
+    lat.add_argument("--d", default="2,6,10,20", type=_int_list)
     lat.add_argument("--steps", type=int, default=3)
     lat.add_argument("--max-seconds", type=float, default=30.0,
                      help="skip larger n for a contestant once one suggestion takes longer")
     for p in (r, lat):
         p.add_argument("--threads", type=int, default=1)
         p.add_argument("--out", default="benchmarks/peers/results")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     peers, missing = available(args.peers.split(","))
     if missing:
         print(f"not installed, skipped: {', '.join(missing)}")
