@@ -85,7 +85,7 @@ from typing import Any, Literal, overload
 import numpy as np
 
 from .errors import ArgumentError
-from .space import Categorical, Dimension, Integer, Real, SearchSpace
+from .space import Categorical, Dimension, Integer, SearchSpace
 from .trial import FrozenTrial, TrialState
 
 __all__ = ["trials_table", "top_k", "param_summary", "importance"]
@@ -115,26 +115,6 @@ class _View:
     mode: str
 
 
-def _dimension_from_json(key: str, spec: Mapping[str, Any]) -> Dimension:
-    """A dimension from its :meth:`~hpcore.space.Dimension.to_json` description."""
-    kind = spec.get("type")
-    if kind == "real":
-        return Real(
-            spec["low"],
-            spec["high"],
-            log=bool(spec.get("log", False)),
-            grid_points=spec.get("grid_points"),
-        )
-    if kind == "integer":
-        return Integer(spec["low"], spec["high"], log=bool(spec.get("log", False)))
-    if kind == "categorical":
-        return Categorical(list(spec["choices"]))
-    raise ArgumentError(
-        f"space key '{key}': unknown dimension type {kind!r} in the stored space; "
-        "expected 'real', 'integer' or 'categorical'."
-    )
-
-
 def _is_json_space(space: Any) -> bool:
     return (
         isinstance(space, Mapping)
@@ -161,7 +141,7 @@ def _view(obj: Any) -> _View:
     if isinstance(space, SearchSpace):
         rebuilt = space
     elif _is_json_space(space):
-        rebuilt = SearchSpace({k: _dimension_from_json(k, v) for k, v in space.items()})
+        rebuilt = SearchSpace.from_json(space)
     else:
         rebuilt = SearchSpace(space)
     return _View(list(trials), rebuilt, getattr(obj, "metric", None), mode)

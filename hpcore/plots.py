@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import ArgumentError
-from .space import Categorical, Dimension, Integer, Real, SearchSpace
+from .space import Categorical, Dimension, Integer, SearchSpace
 from .trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -124,25 +124,13 @@ def _finite(value: Any) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def _dimension_from_json(key: str, spec: Mapping[str, Any]) -> Dimension:
-    kind = spec.get("type")
-    if kind == "real":
-        return Real(spec["low"], spec["high"], log=bool(spec.get("log", False)),
-                    grid_points=spec.get("grid_points"))
-    if kind == "integer":
-        return Integer(spec["low"], spec["high"], log=bool(spec.get("log", False)))
-    if kind == "categorical":
-        return Categorical(list(spec["choices"]))
-    raise ArgumentError(f"the stored space has an unknown dimension type for {key!r}: {spec!r}.")
-
-
 def _study(obj: Any) -> _Study:
     """A :class:`_Study` from a search or a :class:`~hpcore.study.StudyResults`."""
     from .search.base import BaseSearch
     from .study import StudyResults
 
     if isinstance(obj, StudyResults):
-        space = SearchSpace({k: _dimension_from_json(k, v) for k, v in obj.space.items()})
+        space = SearchSpace.from_json(obj.space)
         return _Study(obj.name, obj.strategy, obj.metric, obj.mode, space, list(obj.trials))
     if isinstance(obj, BaseSearch):
         name = type(obj).__name__

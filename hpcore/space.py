@@ -59,6 +59,7 @@ __all__ = [
     "Choice",
     "SearchSpace",
     "Grid",
+    "dimension_from_json",
 ]
 
 
@@ -525,6 +526,22 @@ def _axis_index(axis: Sequence[Any], value: Any) -> int | None:
     return None
 
 
+def dimension_from_json(key: str, spec: Mapping[str, Any]) -> Dimension:
+    """The dimension that :meth:`Dimension.to_json` described; ``key`` names it in errors."""
+    kind = spec.get("type") if isinstance(spec, Mapping) else None
+    if kind == "real":
+        return Real(spec["low"], spec["high"], log=bool(spec.get("log", False)),
+                    grid_points=spec.get("grid_points"))
+    if kind == "integer":
+        return Integer(spec["low"], spec["high"], log=bool(spec.get("log", False)))
+    if kind == "categorical":
+        return Categorical(list(spec["choices"]))
+    raise SearchSpaceError(
+        f"space key '{key}': {spec!r} is not a dimension description; expected a mapping "
+        "with 'type' 'real', 'integer' or 'categorical', as Dimension.to_json() writes."
+    )
+
+
 class SearchSpace(Mapping[str, Dimension]):
     """A checked mapping of dotted keys to dimensions.
 
@@ -588,6 +605,29 @@ class SearchSpace(Mapping[str, Dimension]):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SearchSpace) and self.fingerprint() == other.fingerprint()
 
+    # JSON -------------------------------------------------------------------
+    def to_json(self) -> dict[str, dict[str, Any]]:
+        """``{key: dimension.to_json()}``: what a stored study keeps as its space."""
+        return {k: d.to_json() for k, d in self._dims.items()}
+
+    @classmethod
+    def from_json(cls, spec: Mapping[str, Mapping[str, Any]]) -> SearchSpace:
+        """The space that :meth:`to_json` described (e.g. ``hpcore.load(root).space``).
+
+        Examples
+        --------
+        >>> space = SearchSpace({'lr': Real(1e-4, 1e-1, log=True), 'act': ['relu', 'gelu']})
+        >>> SearchSpace.from_json(space.to_json()) == space
+        True
+        """
+        if not isinstance(spec, Mapping) or not spec:
+            raise SearchSpaceError(
+                "SearchSpace.from_json needs a non-empty mapping of keys to dimension "
+                f"descriptions such as {{'lr': {{'type': 'real', 'low': 0.001, 'high': 0.1}}}}, "
+                f"got {spec!r}."
+            )
+        return cls({key: dimension_from_json(key, value) for key, value in spec.items()})
+
     def __hash__(self) -> int:
         return hash(self.fingerprint())
 
@@ -602,7 +642,7 @@ class SearchSpace(Mapping[str, Dimension]):
 
     def fingerprint(self) -> str:
         """A stable hash of the keys, types, bounds and choices."""
-        blob = json.dumps({k: d.to_json() for k, d in self._dims.items()}, sort_keys=True)
+        blob = json.dumps(self.to_json(), sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     # Encoding ---------------------------------------------------------------

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .space import SearchSpace
 from .trial import BestOfTrials, FrozenTrial
 
 __all__ = ["StudyResults", "load"]
@@ -26,7 +27,7 @@ class StudyResults(BestOfTrials):
     base_config : object
         The base config, as JSON (dataclasses become dicts).
     space : dict
-        Each key's dimension, as JSON.
+        Each key's dimension, as JSON (:attr:`search_space` rebuilds it).
     trials : list of FrozenTrial
         Every trial, by id, with its reports. A trial a dead driver left
         running shows as ``interrupted``.
@@ -47,6 +48,11 @@ class StudyResults(BestOfTrials):
     def best_value(self) -> float | None:
         best = self.best_trial
         return None if best is None else best.value
+
+    @property
+    def search_space(self) -> SearchSpace:
+        """The stored space as a :class:`~hpcore.space.SearchSpace` (to sample, encode, resume)."""
+        return SearchSpace.from_json(self.space)
 
     @property
     def best_dir(self) -> Path | None:

@@ -4,11 +4,12 @@ encoding and grids (hpcore.space)."""
 from __future__ import annotations
 
 import itertools
+import json
 import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -522,3 +523,30 @@ def test_fingerprint_changes_with_the_space(changed):
 def test_fingerprint_tells_int_float_and_bool_choices_apart():
     prints = {SearchSpace({"c": [v]}).fingerprint() for v in (1, 1.0, True)}
     assert len(prints) == 3
+
+
+@settings(max_examples=150, deadline=None)
+@given(hst.search_spaces(max_dims=5))
+def test_json_round_trip_rebuilds_the_same_space(space):
+    data = json.loads(json.dumps(space.to_json()))  # what a stored study keeps
+    # JSON has no tuples: a categorical holding both (64, 64) and [64, 64] cannot come back.
+    assume(all(len({json.dumps(c) for c in d.get("choices", [])}) == len(d.get("choices", []))
+               for d in data.values()))
+    rebuilt = SearchSpace.from_json(data)
+    assert rebuilt == space and rebuilt.to_json() == data
+    assert list(rebuilt) == list(space)
+    u = np.random.default_rng(0).random((4, len(space)))
+    for a, b in zip(space.decode_many(u), rebuilt.decode_many(u)):
+        # Choices JSON cannot hold (tuples, objects) come back as lists or reprs.
+        assert json.dumps(a, default=repr) == json.dumps(b, default=repr)
+
+
+def test_from_json_names_the_key_of_a_bad_description():
+    with pytest.raises(SearchSpaceError, match="space key 'lr'.*'real', 'integer' or 'categorical'"):
+        SearchSpace.from_json({"lr": {"type": "normal", "mean": 0}})
+    with pytest.raises(SearchSpaceError, match="non-empty mapping"):
+        SearchSpace.from_json({})
+    # Choices that only a tuple/list difference told apart collide in JSON: a clear error.
+    lossy = SearchSpace({"a": Categorical([[64, 64], (64, 64)])}).to_json()
+    with pytest.raises(SearchSpaceError, match="duplicate choice"):
+        SearchSpace.from_json(json.loads(json.dumps(lossy)))

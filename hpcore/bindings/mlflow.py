@@ -109,7 +109,7 @@ class _Source:
             self.strategy = type(obj).__name__
             self.seed = obj.random_state
             self.n_trials = obj.n_trials
-            self.space_json = {k: d.to_json() for k, d in space.items()}
+            self.space_json = space.to_json()
             self.space_repr = {k: repr(d) for k, d in space.items()}
             self.settings = {
                 k: v

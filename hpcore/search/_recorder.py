@@ -110,7 +110,7 @@ class Recorder:
             metric=s.metric,
             mode=s.mode,
             base_config=_jsonable(s.base_config),
-            space={k: d.to_json() for k, d in s.space.items()},
+            space=s.space.to_json(),
             space_fingerprint=s.space.fingerprint(),
             created=0.0,
         )
