@@ -220,10 +220,10 @@ def test_kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing(tmp_p
     script.write_text(KILLABLE)
     tests_dir = str(Path(__file__).parent)
     rng = random.Random(n_jobs)
+    argv = [sys.executable, str(script), str(root), str(n_jobs), tests_dir]
     kills = 0
-    for _ in range(30):
-        proc = subprocess.Popen([sys.executable, str(script), str(root), str(n_jobs), tests_dir],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(12):
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(rng.uniform(0.6, 1.8))  # a run takes 2-5 s: most are cut short
         if proc.poll() is not None:
             assert proc.returncode == 0, proc.stderr.read().decode()
@@ -236,7 +236,10 @@ def test_kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing(tmp_p
             ids = [t.trial_id for t in study.trials]
             assert len(ids) == len(set(ids))
     else:
-        pytest.fail("the search never finished")
+        # On a loaded machine every run may have been cut short: a last one, left alone,
+        # must finish the search (no wall-clock limit on it).
+        done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert done.returncode == 0, done.stderr.decode()
     assert kills >= 1
     study = hpcore.load(root)
     assert [t.trial_id for t in study.trials] == list(range(40))
