@@ -587,3 +587,20 @@ def test_the_executor_reports_a_missing_dask(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     with pytest.raises(ExecutorError, match=r'pip install "hpcore\[dask\]"'):
         DaskExecutor("tcp://127.0.0.1:1")
+
+
+def test_a_childs_start_up_is_not_charged_to_its_trials_timeout(executor):
+    from helpers import slow_import
+
+    # The child is a new interpreter that imports slow_import (4 s) before it can run
+    # the trial, which returns at once: a 2 s clock from the spawn would time it out.
+    ex = executor(slow_import.quick, trial_timeout=2.0)
+    ex.submit(_task(0, x=0.25))
+    (o,) = _drain(ex).values()
+    assert (o.state, o.value) == (TrialState.COMPLETED, 0.25)
+
+    stuck = executor(slow_import.quick, trial_timeout=60.0, start_timeout=1.0)
+    stuck.submit(_task(1, x=0.5))
+    (o,) = _drain(stuck).values()
+    assert o.state is TrialState.TIMED_OUT
+    assert "did not start it within start_timeout=1s" in o.error

@@ -20,7 +20,7 @@ import pytest
 from helpers import train_fns
 
 from hpcore import RandomSearch, TrialState
-from hpcore.errors import ArgumentError, ExecutorError
+from hpcore.errors import ArgumentError, ExecutorError, SearchError
 from hpcore.executor import LocalProcessExecutor
 from hpcore.executor.resources import detect_devices, plan_slots
 from hpcore.search.space import Real
@@ -280,3 +280,29 @@ def test_kill_9_of_the_driver_leaves_no_orphans(tmp_path):
     proc.kill()
     proc.communicate(timeout=60)
     _assert_all_gone(pids)
+
+
+@pytest.mark.slow
+def test_a_workers_start_up_is_not_charged_to_its_trials_timeout():
+    from helpers import slow_import
+
+    # Every worker spends IMPORT_SECONDS (4 s) loading train_fn's module, and a fresh one
+    # is started for the pool; the trials themselves return at once. A 2 s clock that
+    # started at submission would time every first trial out.
+    search = RandomSearch({}, {"x": Real(0, 1)}, n_trials=4, random_state=0)
+    search.run(slow_import.quick, n_jobs=2, trial_timeout=2.0)
+    assert [t.state for t in search.trials] == [TrialState.COMPLETED] * 4
+    assert slow_import.IMPORT_SECONDS > 2.0
+
+
+@pytest.mark.slow
+def test_a_worker_that_cannot_start_its_trial_is_timed_out_after_start_timeout():
+    from helpers import slow_import
+
+    search = RandomSearch({}, {"x": Real(0, 1)}, n_trials=2, random_state=0)
+    executor = LocalProcessExecutor(2, trial_timeout=60.0, start_timeout=1.0)
+    with pytest.raises(SearchError):
+        search.run(slow_import.quick, executor=executor)
+    assert [t.state for t in search.trials] == [TrialState.TIMED_OUT] * 2
+    assert all("did not start the trial within start_timeout=1s" in t.error
+               for t in search.trials)

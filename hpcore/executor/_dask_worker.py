@@ -68,6 +68,8 @@ _POLL = 0.1
 #: Unpickled train functions in this worker process, by the token of their executor's start().
 _FN_CACHE: dict[str, Callable[..., Any]] = {}
 _FN_CACHE_SIZE = 8
+#: The file a trial's child writes (its start time) once ``train_fn`` is loaded.
+_STARTED = "started"
 _CHILD_CODE = (
     "import sys; from hpcore.executor._dask_worker import _child_main; _child_main(*sys.argv[1:])"
 )
@@ -95,6 +97,7 @@ class _Placement:
     cpus_per_trial: float | None
     trial_timeout: float | None
     grace_period: float
+    start_timeout: float = 120.0
 
     @property
     def topic(self) -> str:
@@ -407,7 +410,7 @@ def _run_in_child(
         channel = None if ours is None else _ChildChannel(ours, forwarder, placement.token,
                                                           task.trial_id)
         try:
-            ended = _watch_child(proc, placement, channel)
+            ended = _watch_child(proc, placement, channel, work / _STARTED)
         finally:
             if proc.poll() is None:  # this thread was interrupted: leave no orphan
                 _kill_session(proc, placement.grace_period)
@@ -488,17 +491,29 @@ class _ChildChannel:
 
 
 def _watch_child(
-    proc: subprocess.Popen[bytes], placement: _Placement, channel: _ChildChannel | None = None
+    proc: subprocess.Popen[bytes],
+    placement: _Placement,
+    channel: _ChildChannel | None = None,
+    started: Path | None = None,
 ) -> str:
-    """Wait for the child: ``'exited'``, or ``'timeout'``/``'cancelled'`` once it is killed.
+    """Wait for the child: ``'exited'``, or ``'timeout'``/``'start-timeout'``/``'cancelled'``.
 
     Meanwhile the child's reports are forwarded and a stop request relayed
-    (``channel``).
+    (``channel``). The ``trial_timeout`` clock starts when the child has
+    loaded ``train_fn`` and writes the time to ``started``; until then the
+    child has ``start_timeout`` seconds (a new interpreter that imports the
+    user's modules). Without ``started`` the clock starts at once.
     """
     assert placement.trial_timeout is not None
-    deadline = time.monotonic() + placement.trial_timeout
+    now = time.monotonic()
+    deadline = None if started is not None else now + placement.trial_timeout
+    start_deadline = now + placement.start_timeout
     while True:
-        left = deadline - time.monotonic()
+        if deadline is None and started is not None and started.exists():
+            with contextlib.suppress(OSError, ValueError):
+                ran = max(0.0, time.time() - float(started.read_text()))
+                deadline = time.monotonic() + placement.trial_timeout - ran
+        left = (start_deadline if deadline is None else deadline) - time.monotonic()
         step = max(0.0, min(_POLL, left))
         if channel is not None and channel.open:
             channel.pump(step)  # returns early when reports arrive (or the child ends)
@@ -514,7 +529,9 @@ def _watch_child(
                 pass
         if left <= 0 or _task_cancelled():
             _kill_session(proc, placement.grace_period)
-            return "timeout" if left <= 0 else "cancelled"
+            if left > 0:
+                return "cancelled"
+            return "timeout" if deadline is not None else "start-timeout"
 
 
 def _kill_session(proc: subprocess.Popen[bytes], grace_period: float) -> None:
@@ -557,6 +574,14 @@ def _child_outcome(
             TrialState.TIMED_OUT,
             error=f"the trial exceeded trial_timeout={placement.trial_timeout:g}s and was killed",
         )
+    if ended == "start-timeout":
+        return TrialOutcome(
+            task.trial_id,
+            TrialState.TIMED_OUT,
+            error=f"the trial's process did not start it within start_timeout="
+            f"{placement.start_timeout:g}s (stuck starting up or importing train_fn's "
+            "module) and was killed",
+        )
     if ended == "cancelled":
         return TrialOutcome(task.trial_id, TrialState.INTERRUPTED)
     result = work / "outcome.pkl"
@@ -590,6 +615,10 @@ def _child_main(workdir: str, parent_pid: str, channel_fd: str = "-1") -> None:
     except Exception as exc:
         outcome = _unloadable(task, exc)
     else:
+        # The trial's clock (trial_timeout) starts now, after the interpreter's start-up.
+        part = work / (_STARTED + ".part")
+        part.write_text(repr(time.time()))
+        os.replace(part, work / _STARTED)
         if link is None:
             outcome = run_trial(fn, task)
         else:

@@ -142,8 +142,13 @@ class DaskExecutor(Executor):
         Cores each trial needs: from the workers' ``CPU`` resource if they
         declare one, else counted against the workers' threads.
     trial_timeout : float, optional
-        Seconds after which a trial is killed and recorded as timed out.
-        Each trial then runs in a child process of its worker.
+        Seconds a trial may run before it is killed and recorded as timed
+        out. Each trial then runs in a child process of its worker, and its
+        clock starts once that process has loaded ``train_fn`` (the new
+        interpreter's start-up is not charged to the trial).
+    start_timeout : float
+        With ``trial_timeout``: seconds a trial's process may take to start
+        up and load ``train_fn`` before it is killed (timed out).
     grace_period : float
         Seconds between SIGTERM and SIGKILL when a trial's child process is
         killed (timed out or cancelled).
@@ -170,6 +175,7 @@ class DaskExecutor(Executor):
         cpus_per_trial: float | None = None,
         trial_timeout: float | None = None,
         *,
+        start_timeout: float = 120.0,
         grace_period: float = 5.0,
         worker_timeout: float = 60.0,
         shared_filesystem: bool = False,
@@ -185,6 +191,7 @@ class DaskExecutor(Executor):
         self.gpus_per_trial = _number("gpus_per_trial", gpus_per_trial, allow_zero=True)
         self.cpus_per_trial = _optional("cpus_per_trial", cpus_per_trial)
         self.trial_timeout = _optional("trial_timeout", trial_timeout)
+        self.start_timeout = _number("start_timeout", start_timeout)
         self.grace_period = _number("grace_period", grace_period, allow_zero=True)
         self.worker_timeout = _number("worker_timeout", worker_timeout)
         self.shared_filesystem = bool(shared_filesystem)
@@ -235,7 +242,8 @@ class DaskExecutor(Executor):
             _identity, payload, key=f"hpcore-train-fn-{token}", pure=False
         )
         self._placement = _Placement(
-            token, self.gpus_per_trial, self.cpus_per_trial, self.trial_timeout, self.grace_period
+            token, self.gpus_per_trial, self.cpus_per_trial, self.trial_timeout, self.grace_period,
+            self.start_timeout,
         )
         # Subscribed before any trial is submitted (both go down the client's one
         # stream to the scheduler, in order), so no report is published unheard.

@@ -15,7 +15,8 @@ task as soon as its trial ends. Faults stay local to a trial:
   only its own trial, with the signal or exit code; a new worker with the
   same slot takes its place;
 * a trial running past ``trial_timeout`` is killed (with every process it
-  started) and recorded as timed out;
+  started) and recorded as timed out; its clock starts when its worker
+  starts it, so a fresh worker's start-up is not charged to it;
 * each worker leads its own process group, so killing it also kills the
   processes its trial started (data loader workers and the like), and a
   watchdog thread in the worker kills the group if the driver itself dies
@@ -152,6 +153,9 @@ def _worker_main(conn: Connection, payload: bytes, parent_pid: int) -> None:
             return
         if isinstance(task, tuple):  # a stop request that came after its trial ended
             continue
+        # The trial's clock (trial_timeout) starts now, not when it was submitted: a
+        # fresh worker first spends seconds importing and unpickling train_fn.
+        conn.send_bytes(pickle.dumps(("started", task.trial_id), protocol=pickle.HIGHEST_PROTOCOL))
         forward, stop_check = _channel(conn, task.trial_id)
         with _output_to(task.log_path):
             outcome = run_trial(train_fn, task, forward, stop_check)
@@ -213,6 +217,7 @@ class _Worker:
     slot: tuple[Device, ...] = ()
     task: TrialTask | None = None
     deadline: float = float("inf")
+    started: bool = False  # the worker has begun running its task (the timeout clock runs)
     echoed: int = 0  # bytes of the trial's log already echoed
     partial: bytes = field(default=b"")  # an echoed line still waiting for its newline
     own_log: bool = False  # the log is a temporary file of the executor
@@ -239,7 +244,14 @@ class LocalProcessExecutor(Executor):
         GPUs to use (indices or UUIDs); default: detected
         (:func:`hpcore.executor.resources.detect_devices`).
     trial_timeout : float, optional
-        Seconds after which a trial is killed and recorded as timed out.
+        Seconds a trial may run before it is killed and recorded as timed
+        out, counted from the moment its worker starts it: a fresh worker's
+        start-up (spawning, importing and unpickling ``train_fn``) is not
+        charged to the trial.
+    start_timeout : float
+        Seconds a worker may take to start a trial it was given, with
+        ``trial_timeout`` set (a worker stuck importing ``train_fn``'s
+        module); past it the trial is recorded as timed out.
     grace_period : float
         Seconds between SIGTERM and SIGKILL when running trials are cancelled.
     echo_output : bool
@@ -255,6 +267,7 @@ class LocalProcessExecutor(Executor):
         cpus_per_trial: float | None = None,
         devices: Sequence[Device] | None = None,
         trial_timeout: float | None = None,
+        start_timeout: float = 120.0,
         grace_period: float = 5.0,
         echo_output: bool = True,
     ) -> None:
@@ -268,7 +281,10 @@ class LocalProcessExecutor(Executor):
         if threads_per_worker is None and cpus_per_trial is not None:
             threads_per_worker = max(1, int(cpus_per_trial))
         self.threads_per_worker = threads_per_worker
+        if not start_timeout > 0:
+            raise ValueError(f"start_timeout must be a positive number of seconds, got {start_timeout!r}")
         self.trial_timeout = trial_timeout
+        self.start_timeout = float(start_timeout)
         self.grace_period = float(grace_period)
         self.echo_output = echo_output
         self._ctx = mp.get_context("spawn")
@@ -330,9 +346,10 @@ class LocalProcessExecutor(Executor):
                     task.log_path = Path(self._log_dir) / f"trial-{task.trial_id}-{task.attempt}.log"
                 w.conn.send_bytes(_dumps(task))
                 w.task = task
+                w.started = False
                 w.echoed, w.partial = 0, b""
                 w.deadline = (
-                    time.monotonic() + self.trial_timeout if self.trial_timeout else float("inf")
+                    time.monotonic() + self.start_timeout if self.trial_timeout else float("inf")
                 )
                 return
         raise RuntimeError("submit() called with every worker busy")
@@ -376,6 +393,11 @@ class LocalProcessExecutor(Executor):
             try:
                 while w.conn.poll():
                     msg = pickle.loads(w.conn.recv_bytes())
+                    if isinstance(msg, tuple) and msg[0] == "started":
+                        w.started = True
+                        if self.trial_timeout:
+                            w.deadline = time.monotonic() + self.trial_timeout
+                        continue
                     if isinstance(msg, tuple) and msg[0] == "report":
                         if self.on_report is not None:
                             self.on_report(msg[1], msg[2])
@@ -410,10 +432,18 @@ class LocalProcessExecutor(Executor):
         for i, w in enumerate(self._workers):
             if w.task is None or now < w.deadline:
                 continue
+            if w.started:
+                error = f"the trial exceeded trial_timeout={self.trial_timeout:g}s and was killed"
+            else:
+                error = (
+                    f"the worker did not start the trial within start_timeout="
+                    f"{self.start_timeout:g}s (stuck starting up or importing train_fn's "
+                    "module) and was killed"
+                )
             outcome = TrialOutcome(
                 w.task.trial_id,
                 TrialState.TIMED_OUT,
-                error=f"the trial exceeded trial_timeout={self.trial_timeout:g}s and was killed",
+                error=error,
                 end=time.time(),
                 devices=tuple(w.slot),
             )
@@ -437,6 +467,7 @@ class LocalProcessExecutor(Executor):
                     os.unlink(task.log_path)
                 task.log_path = None
         w.task = None
+        w.started = False
         w.deadline = float("inf")
 
     def _echo(self, w: _Worker, final: bool) -> None:
