@@ -19,6 +19,9 @@ from hypothesis import strategies as st
 
 import hpcore
 from hpcore import GridSearch, RandomSearch, TrialState
+from hpcore.callbacks import SearchCallback
+from hpcore.executor import Executor, TrialOutcome
+from hpcore.executor._run import run_trial
 from hpcore.search.space import Integer, Real
 from hpcore.storage import Storage, StudyLockedError, StudyMismatchError
 from hpcore.tracking import load_model
@@ -326,3 +329,69 @@ def test_resume_puts_non_data_choices_back(tmp_path):
     assert all(t.params["opt"] in (Adam, SGD) for t in search.trials)
     assert [t.value for t in search.trials[:3]] == [
         t.params["x"] + (t.params["opt"] is SGD) for t in search.trials[:3]]
+
+
+# -- a batch of outcomes is stored before anything can interrupt ------------------------
+
+
+class _AllAtOnce(Executor):
+    """Runs every submitted trial in this process and hands back all their outcomes from
+    one ``wait()``, as a process pool or a Dask cluster does when trials end together."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self._fn, self._queue = n, None, []
+
+    @property
+    def max_concurrency(self) -> int:
+        return self.n
+
+    @property
+    def n_running(self) -> int:
+        return len(self._queue)
+
+    def start(self, train_fn):
+        self._fn = train_fn
+
+    def submit(self, task):
+        self._queue.append(task)
+
+    def wait(self, timeout=None):
+        outcomes = [run_trial(self._fn, task) for task in self._queue]
+        self._queue.clear()
+        return outcomes
+
+    def shutdown(self, cancel=False):
+        cut = [TrialOutcome(t.trial_id, TrialState.INTERRUPTED) for t in self._queue]
+        self._queue.clear()
+        return cut
+
+
+class _StopAtFirstTrial(SearchCallback):
+    def on_trial_end(self, search, record):
+        raise KeyboardInterrupt  # Ctrl-C while the first of four finished trials is handled
+
+
+def _value_of_x(config):
+    return config["x"]
+
+
+def test_trials_that_ended_together_are_all_stored_when_the_search_is_cut(tmp_path):
+    root = tmp_path / "exp"
+
+    def search():
+        return RandomSearch({}, {"x": Real(0, 1)}, n_trials=8, random_state=0)
+
+    first = search()
+    with pytest.raises(KeyboardInterrupt):
+        first.run(_value_of_x, executor=_AllAtOnce(4), experiment_root=root,
+                  callbacks=[_StopAtFirstTrial()])
+    study = hpcore.load(root)
+    assert study.counts() == {"completed": 4}
+    starts = {t.trial_id: t.start for t in study.trials}
+    assert (root / "best").exists()
+
+    search().run(_value_of_x, executor=_AllAtOnce(4), experiment_root=root)
+    study = hpcore.load(root)
+    assert study.counts() == {"completed": 8}
+    assert {t.trial_id: t.start for t in study.trials if t.trial_id < 4} == starts
+    assert all(t.attempts == 1 for t in study.trials)

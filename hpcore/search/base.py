@@ -421,6 +421,7 @@ class BaseSearch(BestOfTrials, ABC):
                 print(f"search ended early: {reason}", file=sys.stderr, flush=True)
 
         callbacks = list(callbacks)
+        unstored: list[TrialOutcome] = []
         try:
             call_back(callbacks, "on_search_start", self, experiment_root)
             with _sigterm_raises():
@@ -453,24 +454,29 @@ class BaseSearch(BestOfTrials, ABC):
                         next_id += 1
                     if executor.n_running == 0 and not queue:
                         break
-                    for outcome in executor.wait(stopper.wait_timeout()):
+                    # Every outcome of the batch is stored before anything else happens
+                    # (telling the strategy, printing, callbacks): a Ctrl-C or a
+                    # callback's exception then loses none of the finished trials.
+                    unstored = executor.wait(stopper.wait_timeout())
+                    ended: list[tuple[FrozenTrial, TrialOutcome]] = []
+                    while unstored:
+                        outcome = unstored[0]
                         record = by_id[outcome.trial_id]
-                        if (
-                            outcome.state is TrialState.FAILED
-                            and outcome.fatal is None
-                            and record.attempts <= max_retries
-                        ):
+                        if self._retries(record, outcome, max_retries):
                             if verbose:
                                 self._print_retry(record, outcome, max_retries)
                             record.attempts += 1
                             queue.append(make_task(record, attempt=record.attempts - 1))
-                            continue
-                        self._record(record, outcome)
-                        tasks.pop(record.trial_id, None)
-                        stopper.on_finish(record)
-                        if self._better(record, best):
-                            best = record
-                        recorder.finish(record, best is record, outcome.output)
+                        else:
+                            self._record(record, outcome)
+                            tasks.pop(record.trial_id, None)
+                            stopper.on_finish(record)
+                            if self._better(record, best):
+                                best = record
+                            recorder.finish(record, best is record, outcome.output)
+                            ended.append((record, outcome))
+                        unstored.pop(0)
+                    for record, outcome in ended:
                         if outcome.fatal is not None:
                             raise ResultError(outcome.fatal)
                         value = record.value
@@ -487,6 +493,17 @@ class BaseSearch(BestOfTrials, ABC):
                                         executor.n_running, force=True)
         except BaseException:
             cut = []
+            for outcome in unstored:  # finished, but the search was cut before storing them
+                record = by_id[outcome.trial_id]
+                if self._retries(record, outcome, max_retries):
+                    record.state, record.end = TrialState.INTERRUPTED, time.time()
+                    cut.append(record)  # its retry never started: it runs again on resume
+                    continue
+                with contextlib.suppress(Exception):  # never hide the error being raised
+                    self._record(record, outcome)
+                    if self._better(record, best):
+                        best = record
+                    recorder.finish(record, best is record, outcome.output)
             for outcome in executor.shutdown(cancel=True):
                 record = by_id[outcome.trial_id]
                 record.state = TrialState.INTERRUPTED
@@ -512,6 +529,15 @@ class BaseSearch(BestOfTrials, ABC):
                 f"each error.{first}{ended}"
             )
         return self.best_config, best.value  # type: ignore[return-value]
+
+    @staticmethod
+    def _retries(record: FrozenTrial, outcome: TrialOutcome, max_retries: int) -> bool:
+        """Whether a failed trial gets another attempt (``max_retries`` not spent)."""
+        return (
+            outcome.state is TrialState.FAILED
+            and outcome.fatal is None
+            and record.attempts <= max_retries
+        )
 
     @staticmethod
     def _record(record: FrozenTrial, outcome: TrialOutcome) -> None:
