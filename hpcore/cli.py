@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -245,7 +246,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .errors import HpcoreError
 
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`hpcore best ROOT | head -1`): stop quietly, as other
+        # command-line tools do, with the shell's status for SIGPIPE. Output still
+        # buffered goes nowhere instead of raising again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (_Fail, HpcoreError, FileNotFoundError, PermissionError) as exc:
         print(f"hpcore {args.command}: error: {exc}", file=sys.stderr)
         return 1
@@ -277,7 +286,7 @@ def _driver(root: Path) -> tuple[dict[str, Any] | None, Any]:
     from .storage import LOCK_NAME, Storage
 
     with Storage(root, lock=False, readonly=True) as store:
-        alive = store._driver_alive()
+        alive = store.driver_alive()
         planned = store.get_meta("n_trials")
     if not alive:
         return None, planned

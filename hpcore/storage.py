@@ -552,7 +552,7 @@ class Storage:
             host=host,
         )
 
-    def _driver_alive(self) -> bool:
+    def driver_alive(self) -> bool:
         """Whether a live process holds the study lock (probed with a shared lock,
         released at once, so two readers never see each other as a driver)."""
         if self._lock_file is not None:
@@ -889,7 +889,7 @@ class Storage:
                     reports.append(r)
         out = [_trial(row, by_id.get(row[0], [])) for row in rows]
         if self.readonly and any(t.state is TrialState.RUNNING for t in out):
-            if not self._driver_alive():
+            if not self.driver_alive():
                 for t in out:
                     if t.state is TrialState.RUNNING:
                         t.state = TrialState.INTERRUPTED

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -215,6 +216,20 @@ def test_best_prints_the_best_config_as_json(studies):
     assert f"best loss={study.best_value:.6g} (trial {study.best_trial.trial_id} of 8)" in out.stderr
     out = _hpcore("best", studies / "grid", "--params-only")
     assert json.loads(out.stdout) == {"opt.x": 0.3, "model.act": "relu"}
+
+
+@pytest.mark.parametrize("command", ["best", "status"])
+def test_a_reader_that_goes_away_ends_the_command_quietly(studies, command):
+    # `hpcore best ROOT | head -0`: the pipe's reader is gone before the first line.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        out = subprocess.run([sys.executable, "-m", "hpcore", command, str(studies / "grid")],
+                             stdout=write_end, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in out.stderr and "BrokenPipeError" not in out.stderr
+    assert out.returncode == 141  # what a shell reports for a command ended by SIGPIPE
 
 
 def test_best_as_yaml(studies):

@@ -435,6 +435,18 @@ def test_readonly_cannot_write(tmp_path: Path) -> None:
         Storage(tmp_path).close()  # a readonly reader takes no lock
 
 
+def test_driver_alive_says_whether_a_driver_holds_the_study(tmp_path: Path) -> None:
+    driver = Storage(tmp_path)
+    driver.create_study(study_info())
+    assert driver.driver_alive()
+    with Storage(tmp_path, readonly=True) as reader:
+        assert reader.driver_alive()  # the driver's lock, seen from another handle
+        with Storage(tmp_path, readonly=True) as other:
+            assert other.driver_alive()  # a second reader's probe does not count
+        driver.close()
+        assert not reader.driver_alive()
+
+
 # ---------------------------------------------------------------------------
 # the lock, across processes
 # ---------------------------------------------------------------------------

@@ -71,7 +71,8 @@ class BayesianSearch(BaseSearch):
         if acquisition not in ACQUISITION_NAMES:
             raise ArgumentError(
                 f"acquisition must be one of {list(ACQUISITION_NAMES)}, got {acquisition!r}. "
-                "'ei' (expected improvement) is the usual choice."
+                "'logei' (the default: log of expected improvement, EI that stays accurate "
+                "far from the best value) is the usual choice."
             )
         if isinstance(n_initial_points, bool) or not isinstance(n_initial_points, int) or (
             n_initial_points < 1
