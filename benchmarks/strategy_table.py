@@ -21,17 +21,21 @@ same budget of ``--trials`` trials, ``--n-jobs`` at a time:
 Seed ``s`` seeds the search (``random_state``) and the networks'
 initialisation (``config["seed"]``), so grid runs differ only in the
 latter. The strategies run interleaved (seed 0: grid, random, Bayesian;
-seed 1: ...), so a change of machine load hits them alike. Writes
-``OUT/strategy_table.json`` (every trial's value, per run) and
-``OUT/strategy_table.png`` (best so far against trials, median and
+seed 1: ...), so a change of machine load hits them alike. Each run is a
+stored study, ``OUT/studies/<strategy>/seed<s>`` (``hpcore status``,
+``hpcore compare`` and ``hpcore.load`` read them). Writes
+``OUT/strategy_table.json`` (every trial's value and duration, per run)
+and ``OUT/strategy_table.png`` (best so far against trials, median and
 quartiles over the seeds), and prints the Markdown tables of
-``docs/benchmarks.md``.
+``docs/benchmarks.md``. ``--replot`` redraws the plot from the stored
+studies without training anything.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import time
@@ -53,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--replot", action="store_true",
+                        help="only redraw OUT/strategy_table.png from OUT/studies")
     return parser
 
 
@@ -86,9 +92,12 @@ def run_record(search: BaseSearch, wall: float) -> dict[str, Any]:
     trials = sorted(search.trials, key=lambda t: t.trial_id)
     best = search.best_trial
     assert best is not None, "no trial finished"
+    seconds = [t.end - t.start for t in trials if t.end is not None and t.start is not None]
     return {
         "values": [t.value if t.value is not None else None for t in trials],
         "states": [t.state.value for t in trials],
+        "trial_seconds": seconds,
+        "compute_s": sum(seconds),
         "best_val_loss": best.value,
         "best_val_acc": best.metrics.get("val_acc"),
         "trials_to_best": best.trial_id + 1,
@@ -111,18 +120,20 @@ def summary_table(runs: dict[str, list[dict[str, Any]]]) -> str:
         wins[winner] += 1
     lines = [
         "| method | best val loss, median [25%, 75%] | best of seeds | wins | "
-        "trials to best, median (range) | wall time, median |",
-        "|---|---|---|---|---|---|",
+        "trials to best, median (range) | wall time, median (range) | trial time, median |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, rs in runs.items():
         best = [r["best_val_loss"] for r in rs]
         ttb = [r["trials_to_best"] for r in rs]
         wall = [r["wall_s"] for r in rs]
+        compute = [r.get("compute_s", math.nan) for r in rs]
         lines.append(
             f"| {name} | {statistics.median(best):.4f} [{_q(best, .25):.4f}, {_q(best, .75):.4f}] "
             f"| {min(best):.4f} | {wins[name]}/{n_seeds} "
             f"| {statistics.median(ttb):g}/{rs[0]['n_trials']} ({min(ttb)}-{max(ttb)}) "
-            f"| {statistics.median(wall):.0f} s |"
+            f"| {statistics.median(wall):.0f} s ({min(wall):.0f}-{max(wall):.0f}) "
+            f"| {statistics.median(compute):.0f} s |"
         )
     return "\n".join(lines)
 
@@ -138,19 +149,42 @@ def per_seed_table(runs: dict[str, list[dict[str, Any]]]) -> str:
     return "\n".join(lines)
 
 
-def plot(searches: dict[str, list[BaseSearch]], path: Path) -> Path | None:
+def plot(runs: dict[str, list[Any]], path: Path) -> Path | None:
+    """``plot_comparison`` of the runs (searches or stored studies), zoomed on the finish."""
     try:
         from hpcore.plots import plot_comparison
     except ImportError:  # pragma: no cover - matplotlib missing
         return None
-    fig = plot_comparison(searches)
+    fig = plot_comparison(runs)
+    finals = [r.best_trial.value for group in runs.values() for r in group
+              if r.best_trial is not None]
+    if finals:  # the first trials' losses (up to 10x the final ones) would flatten the rest
+        ax = fig.axes[0]
+        ax.set_ylim(min(finals) * 0.95, statistics.median(finals) * 1.6)
     fig.savefig(path, dpi=100)
     return path
+
+
+def stored_runs(out: Path) -> dict[str, list[Any]]:
+    """The stored studies of a finished run, by strategy, in seed order."""
+    from hpcore import load
+
+    runs: dict[str, list[Any]] = {}
+    for name in STRATEGIES:
+        roots = sorted((out / "studies" / name).glob("seed*"), key=lambda p: int(p.name[4:]))
+        if roots:
+            runs[name] = [load(root) for root in roots]
+    if not runs:
+        raise SystemExit(f"no stored studies under {out / 'studies'}: run without --replot first")
+    return runs
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = Path(args.out)
+    if args.replot:
+        print(f"plot: {plot(stored_runs(out), out / 'strategy_table.png')}")
+        return 0
     out.mkdir(parents=True, exist_ok=True)
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in STRATEGIES}
     searches: dict[str, list[BaseSearch]] = {k: [] for k in STRATEGIES}
@@ -160,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in STRATEGIES:
             search = make_search(name, args.trials, args.epochs, seed)
             t0 = time.perf_counter()
-            search.run(train_digits, n_jobs=args.n_jobs, verbose=False)
+            search.run(train_digits, n_jobs=args.n_jobs, verbose=False, resume=False,
+                       experiment_root=out / "studies" / name / f"seed{seed}")
             record = run_record(search, time.perf_counter() - t0)
             runs[name].append(record)
             searches[name].append(search)

@@ -78,11 +78,12 @@ def test_strategy_table_grid_is_the_whole_budget():
 
 def test_strategy_table_counts_wins_and_trials_to_best():
     def rec(best, ttb, wall=1.0):
-        return {"best_val_loss": best, "trials_to_best": ttb, "n_trials": 20, "wall_s": wall}
+        return {"best_val_loss": best, "trials_to_best": ttb, "n_trials": 20, "wall_s": wall,
+                "compute_s": 2 * wall}
 
     runs = {"grid": [rec(0.3, 20), rec(0.2, 7)], "random": [rec(0.1, 5), rec(0.25, 9)]}
     table = st.summary_table(runs)
-    assert "| grid | 0.2500 [0.2250, 0.2750] | 0.2000 | 1/2 | 13.5/20 (7-20) |" in table
+    assert "| grid | 0.2500 [0.2250, 0.2750] | 0.2000 | 1/2 | 13.5/20 (7-20) | 1 s (1-1) | 2 s |" in table
     assert "| random | 0.1750 [0.1375, 0.2125] | 0.1000 | 1/2 | 7/20 (5-9) |" in table
     assert st.per_seed_table(runs).splitlines()[2] == "| 0 | 0.3000 (20) | 0.1000 (5) |"
 
@@ -104,4 +105,13 @@ def test_strategy_table_runs_end_to_end(tmp_path):
     # Seeds change the networks' initialisation, so even the grid's runs differ.
     grid = data["runs"]["grid"]
     assert grid[0]["values"] != grid[1]["values"]
-    assert (tmp_path / "strategy_table.png").stat().st_size > 0
+    for run in data["runs"]["random"]:
+        assert len(run["trial_seconds"]) == 3 and run["compute_s"] == sum(run["trial_seconds"]) > 0
+    png = tmp_path / "strategy_table.png"
+    assert png.stat().st_size > 0
+    # Every run is a stored study, and the plot can be redrawn from them alone.
+    studies = st.stored_runs(tmp_path)
+    assert {k: len(v) for k, v in studies.items()} == {"grid": 2, "random": 2, "bayesian": 2}
+    assert [t.value for t in studies["grid"][1].trials] == data["runs"]["grid"][1]["values"]
+    png.unlink()
+    assert st.main(["--replot", "--out", str(tmp_path)]) == 0 and png.stat().st_size > 0
