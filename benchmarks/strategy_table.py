@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--replot", action="store_true",
-                        help="only redraw OUT/strategy_table.png from OUT/studies")
+                        help="train nothing: print the tables from OUT/strategy_table.json "
+                             "and redraw OUT/strategy_table.png from OUT/studies")
     return parser
 
 
@@ -111,26 +112,35 @@ def _q(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=4, method="inclusive")[int(q * 4) - 1] if len(values) > 1 else values[0]
 
 
+def _best_of_first(run: dict[str, Any], k: int) -> float:
+    values = [v for v in run.get("values", [])[:k] if v is not None]
+    return min(values) if values else math.nan
+
+
 def summary_table(runs: dict[str, list[dict[str, Any]]]) -> str:
-    """Per strategy: median best val loss [quartiles], wins, trials to best, wall time."""
+    """Per strategy: median best val loss [quartiles], wins, trials to best, wall time.
+
+    "at half budget" is the median best after the first half of the trials.
+    """
     n_seeds = min(len(r) for r in runs.values())
     wins = dict.fromkeys(runs, 0)
     for s in range(n_seeds):
         winner = min(runs, key=lambda k: runs[k][s]["best_val_loss"])
         wins[winner] += 1
     lines = [
-        "| method | best val loss, median [25%, 75%] | best of seeds | wins | "
+        "| method | best val loss, median [25%, 75%] | at half budget | best of seeds | wins | "
         "trials to best, median (range) | wall time, median (range) | trial time, median |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, rs in runs.items():
         best = [r["best_val_loss"] for r in rs]
         ttb = [r["trials_to_best"] for r in rs]
         wall = [r["wall_s"] for r in rs]
         compute = [r.get("compute_s", math.nan) for r in rs]
+        half = statistics.median(_best_of_first(r, r["n_trials"] // 2) for r in rs)
         lines.append(
             f"| {name} | {statistics.median(best):.4f} [{_q(best, .25):.4f}, {_q(best, .75):.4f}] "
-            f"| {min(best):.4f} | {wins[name]}/{n_seeds} "
+            f"| {half:.4f} | {min(best):.4f} | {wins[name]}/{n_seeds} "
             f"| {statistics.median(ttb):g}/{rs[0]['n_trials']} ({min(ttb)}-{max(ttb)}) "
             f"| {statistics.median(wall):.0f} s ({min(wall):.0f}-{max(wall):.0f}) "
             f"| {statistics.median(compute):.0f} s |"
@@ -183,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = Path(args.out)
     if args.replot:
-        print(f"plot: {plot(stored_runs(out), out / 'strategy_table.png')}")
+        runs = json.loads((out / "strategy_table.json").read_text())["runs"]
+        print(summary_table(runs) + "\n\n" + per_seed_table(runs))
+        if (out / "studies").is_dir():
+            print(f"\nplot: {plot(stored_runs(out), out / 'strategy_table.png')}")
+        else:
+            print(f"\nno stored studies under {out / 'studies'}: the plot was not redrawn")
         return 0
     out.mkdir(parents=True, exist_ok=True)
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in STRATEGIES}
