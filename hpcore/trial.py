@@ -75,6 +75,10 @@ class Trial:
         a CPU trial). Its process sees only these (``CUDA_VISIBLE_DEVICES``
         is set to them), so inside the trial they are ``cuda:0``,
         ``cuda:1``, ...
+    attempt : int
+        0 on the trial's first run, 1 on its first retry (``max_retries``,
+        or a run cut short and resumed), and so on: a retry can pick up a
+        checkpoint in ``dir`` that an earlier attempt left.
     """
 
     trial_id: int
@@ -83,6 +87,7 @@ class Trial:
     dir: Path | None = None
     reports: list[dict[str, Any]] = field(default_factory=list)
     devices: tuple[int, ...] = ()
+    attempt: int = 0
     #: Budget of this trial (Hyperband's resource: epochs, steps...), or None.
     budget: float | None = None
     #: Asked after each report: a reason to stop, or None (set by the executor).

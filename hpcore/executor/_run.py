@@ -37,7 +37,7 @@ def run_trial(
     not the trial.
     """
     trial = Trial(task.trial_id, dict(task.params), task.config, task.dir,
-                  devices=tuple(task.devices), budget=task.budget)
+                  devices=tuple(task.devices), attempt=task.attempt, budget=task.budget)
     if report_hook is not None:
         trial.add_report_hook(report_hook)
     trial.stop_check = stop_check

@@ -95,10 +95,13 @@ def fails_first_time(config, trial):
     """Raises on a trial's first attempt (a marker file remembers it), then succeeds."""
     marker = os.path.join(config["out"], f"tried-{trial.trial_id}")
     if not os.path.exists(marker):
+        assert trial.attempt == 0, trial.attempt
         open(marker, "w").close()
         if config.get("die"):
             os.kill(os.getpid(), signal.SIGKILL)
         raise RuntimeError("flaky")
+    if trial.attempt != 1:  # the retry knows it is one
+        raise RuntimeError(f"the retry's trial.attempt is {trial.attempt}, not 1")
     return config["x"]
 
 
