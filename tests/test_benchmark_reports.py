@@ -78,13 +78,15 @@ def test_strategy_table_grid_is_the_whole_budget():
 
 def test_strategy_table_counts_wins_and_trials_to_best():
     def rec(best, ttb, wall=1.0):
+        values = [1.0] * 9 + [best + 0.5] + [best] * 10  # best + 0.5 after half the budget
         return {"best_val_loss": best, "trials_to_best": ttb, "n_trials": 20, "wall_s": wall,
-                "compute_s": 2 * wall}
+                "compute_s": 2 * wall, "values": values}
 
     runs = {"grid": [rec(0.3, 20), rec(0.2, 7)], "random": [rec(0.1, 5), rec(0.25, 9)]}
     table = st.summary_table(runs)
-    assert "| grid | 0.2500 [0.2250, 0.2750] | 0.2000 | 1/2 | 13.5/20 (7-20) | 1 s (1-1) | 2 s |" in table
-    assert "| random | 0.1750 [0.1375, 0.2125] | 0.1000 | 1/2 | 7/20 (5-9) |" in table
+    assert ("| grid | 0.2500 [0.2250, 0.2750] | 0.7500 | 0.2000 | 1/2 | 13.5/20 (7-20) "
+            "| 1 s (1-1) | 2 s |") in table
+    assert "| random | 0.1750 [0.1375, 0.2125] | 0.6750 | 0.1000 | 1/2 | 7/20 (5-9) |" in table
     assert st.per_seed_table(runs).splitlines()[2] == "| 0 | 0.3000 (20) | 0.1000 (5) |"
 
 
