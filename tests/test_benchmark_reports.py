@@ -14,7 +14,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import strategy_table as st  # noqa: E402
 
 matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
 
 from benchmarks.peers import plot as peers_plot  # noqa: E402
 
@@ -64,6 +63,14 @@ def test_latency_plot_skips_unmeasured_cells():
 def test_the_stored_peer_results_plot(tmp_path):
     assert peers_plot.main(["--out", str(tmp_path)]) == 0
     assert {p.name for p in tmp_path.iterdir()} == {"regret.png", "latency.png"}
+    # Drawn without pyplot: no figure is left open in the process.
+    assert "matplotlib.pyplot" not in sys.modules or not _pyplot_figures()
+
+
+def _pyplot_figures():
+    import matplotlib.pyplot as plt
+
+    return plt.get_fignums()
 
 
 def test_strategy_table_grid_is_the_whole_budget():

@@ -55,12 +55,13 @@ def plot_regret(results: dict[str, dict[str, Any]]) -> Any:
         ``{function: {contestant: {"curves": [[regret after each evaluation], ...]}}}``,
         as ``compare regret`` writes it.
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: nothing global, safe in threads
 
     if not results:
         raise ValueError("plot_regret: the results hold no function")
     rows, cols = _grid(len(results))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), squeeze=False)
+    fig = Figure(figsize=(4.2 * cols, 3.3 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat[len(results):]:
         ax.set_visible(False)
     for ax, (fname, by_peer) in zip(axes.flat, results.items()):
@@ -105,13 +106,14 @@ def plot_latency(table: dict[str, dict[str, Any]]) -> Any:
         ``{"n=N,d=D": {contestant: {"steady": seconds, ...} or "skipped"}}``,
         as ``compare latency`` writes it.
     """
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     points = _latency_points(table)
     if not points:
         raise ValueError("plot_latency: the table holds no measured step")
     dims = sorted(points)
-    fig, axes = plt.subplots(1, len(dims), figsize=(3.6 * len(dims), 3.4), squeeze=False)
+    fig = Figure(figsize=(3.6 * len(dims), 3.4))
+    axes = fig.subplots(1, len(dims), squeeze=False)
     for ax, d in zip(axes.flat, dims):
         for name in _order(list(points[d])):
             n, secs = zip(*sorted(points[d][name]))
@@ -138,9 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import matplotlib
-
-    matplotlib.use("Agg")
     args = build_parser().parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
