@@ -306,3 +306,17 @@ def test_a_worker_that_cannot_start_its_trial_is_timed_out_after_start_timeout()
     assert [t.state for t in search.trials] == [TrialState.TIMED_OUT] * 2
     assert all("did not start the trial within start_timeout=1s" in t.error
                for t in search.trials)
+
+
+@pytest.mark.slow
+def test_shutdown_ends_workers_still_starting_up_without_the_grace_period(tmp_path, monkeypatch):
+    from helpers import hangs_on_import
+
+    monkeypatch.setenv("HANGS_ON_IMPORT_MARKERS", str(tmp_path))
+    ex = LocalProcessExecutor(2, grace_period=10.0)
+    ex.start(hangs_on_import.quick)  # both workers are stuck importing train_fn's module
+    pids = sorted(w.process.pid for w in ex._workers)
+    assert ex.shutdown(cancel=True) == []
+    # Each got SIGTERM once it did not leave at once; a SIGKILL (no marker) would mean
+    # that shutdown waited out the trials' grace period for it first.
+    assert sorted(int(p.name.split("-")[1]) for p in tmp_path.iterdir()) == pids

@@ -210,6 +210,10 @@ def _exit_reason(exitcode: int | None) -> str:
     return f"the worker process exited with code {exitcode}"
 
 
+#: Seconds an idle worker gets to leave on shutdown before it is sent SIGTERM.
+IDLE_EXIT_SECONDS = 1.0
+
+
 @dataclass
 class _Worker:
     process: Any  # multiprocessing.context.SpawnProcess
@@ -517,6 +521,7 @@ class LocalProcessExecutor(Executor):
 
     def shutdown(self, cancel: bool = False) -> list[TrialOutcome]:
         interrupted = []
+        idle = []
         for w in self._workers:
             if w.task is not None:
                 if not cancel:
@@ -526,9 +531,19 @@ class LocalProcessExecutor(Executor):
                 self._kill_group(w, signal.SIGTERM)
                 interrupted.append((w, out))
             else:
+                idle.append(w)
                 with contextlib.suppress(OSError):
                     w.conn.send_bytes(pickle.dumps(None))
-        deadline = time.monotonic() + max(self.grace_period, 0.0)
+        start = time.monotonic()
+        # An idle worker leaves at once when told to; one still starting up (importing
+        # train_fn's module) would only read that after its import: it holds nothing
+        # of the search's, so it gets SIGTERM instead of the trials' grace period.
+        idle_deadline = start + min(self.grace_period, IDLE_EXIT_SECONDS)
+        for w in idle:
+            w.process.join(timeout=max(0.0, idle_deadline - time.monotonic()))
+            if w.process.is_alive():
+                self._kill_group(w, signal.SIGTERM)
+        deadline = start + max(self.grace_period, 0.0)
         for w in self._workers:
             w.process.join(timeout=max(0.0, deadline - time.monotonic()))
         for w, out in interrupted:
