@@ -424,8 +424,7 @@ class _Surrogate:
     """The GP posterior mean on standardised values (see the module docstring)."""
 
     def __init__(self, X: np.ndarray, y: np.ndarray, cat: np.ndarray, seed: int) -> None:
-        from .kernels import factorize, fit_gp
-        from .kernels._threads import blas_threads
+        from .kernels import blas_threads, factorize, fit_gp
 
         self.X, self.cat = X, cat
         with blas_threads(1):  # small matrices: BLAS threads only contend (kernels/_threads.py)

@@ -11,8 +11,12 @@ symbol's shape, is in the docstrings of the submodules:
 * :mod:`~hpcore.kernels.optimize`: multi-start acquisition maximisation over mixed boxes;
 * :mod:`~hpcore.kernels.lbfgs`: batched box-constrained L-BFGS (many searches in lockstep);
 * :mod:`~hpcore.kernels.warp`: Yeo-Johnson warping of observed values.
+
+:func:`blas_threads` limits BLAS/LAPACK threads around a block of kernel
+calls (GP matrices are small: extra threads only contend).
 """
 
+from ._threads import blas_threads
 from .acqf import (
     EI,
     LOG_EI,
@@ -80,4 +84,6 @@ __all__ = [
     "yeo_johnson_llf",
     "fit_yeo_johnson",
     "warmup",
+    # BLAS threads
+    "blas_threads",
 ]

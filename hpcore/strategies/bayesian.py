@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from .. import kernels
-from ..kernels._threads import blas_threads
+from ..kernels import blas_threads
 from ..space import Categorical, SearchSpace
 from ..trial import TrialState
 from .base import Observation, Strategy
