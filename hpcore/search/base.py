@@ -420,6 +420,16 @@ class BaseSearch(BestOfTrials, ABC):
             if verbose:
                 print(f"search ended early: {reason}", file=sys.stderr, flush=True)
 
+        def store(record: FrozenTrial, outcome: TrialOutcome) -> None:
+            # The trial's end, in memory and on disk (best/ follows the best trial).
+            nonlocal best
+            self._record(record, outcome)
+            tasks.pop(record.trial_id, None)
+            stopper.on_finish(record)
+            if self._better(record, best):
+                best = record
+            recorder.finish(record, best is record, outcome.output)
+
         callbacks = list(callbacks)
         unstored: list[TrialOutcome] = []
         try:
@@ -468,12 +478,7 @@ class BaseSearch(BestOfTrials, ABC):
                             record.attempts += 1
                             queue.append(make_task(record, attempt=record.attempts - 1))
                         else:
-                            self._record(record, outcome)
-                            tasks.pop(record.trial_id, None)
-                            stopper.on_finish(record)
-                            if self._better(record, best):
-                                best = record
-                            recorder.finish(record, best is record, outcome.output)
+                            store(record, outcome)
                             ended.append((record, outcome))
                         unstored.pop(0)
                     for record, outcome in ended:
@@ -500,10 +505,7 @@ class BaseSearch(BestOfTrials, ABC):
                     cut.append(record)  # its retry never started: it runs again on resume
                     continue
                 with contextlib.suppress(Exception):  # never hide the error being raised
-                    self._record(record, outcome)
-                    if self._better(record, best):
-                        best = record
-                    recorder.finish(record, best is record, outcome.output)
+                    store(record, outcome)
             for outcome in executor.shutdown(cancel=True):
                 record = by_id[outcome.trial_id]
                 record.state = TrialState.INTERRUPTED
