@@ -20,7 +20,7 @@ import json
 import time
 
 from hpcore import HyperbandSearch
-from hpcore.demo import BASE_CONFIG, demo_searches, train_digits
+from hpcore.cli.demo import BASE_CONFIG, demo_searches, train_digits
 from hpcore.stopping import MedianStopping
 
 

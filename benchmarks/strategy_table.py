@@ -6,7 +6,7 @@ Usage::
 
 The seed reports, for a VAE and a 20-trial budget, the best validation
 loss, trials to best and wall time of grid, random and Bayesian search.
-This runs the same comparison on the demo's task (``hpcore.demo``: a torch
+This runs the same comparison on the demo's task (``hpcore.cli.demo``: a torch
 MLP on scikit-learn's bundled digits, 3-fold cross-validated validation
 cross-entropy, ``--epochs`` epochs per trial), every strategy with the
 same budget of ``--trials`` trials, ``--n-jobs`` at a time:
@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from hpcore import BayesianSearch, GridSearch, RandomSearch
-from hpcore.demo import BASE_CONFIG, demo_searches, train_digits
+from hpcore.cli.demo import BASE_CONFIG, demo_searches, train_digits
 from hpcore.search.base import BaseSearch
 from hpcore.space import Real
 
@@ -162,7 +162,7 @@ def per_seed_table(runs: dict[str, list[dict[str, Any]]]) -> str:
 def plot(runs: dict[str, list[Any]], path: Path) -> Path | None:
     """``plot_comparison`` of the runs (searches or stored studies), zoomed on the finish."""
     try:
-        from hpcore.plots import plot_comparison
+        from hpcore.analysis.plots import plot_comparison
     except ImportError:  # pragma: no cover - matplotlib missing
         return None
     fig = plot_comparison(runs)

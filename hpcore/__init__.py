@@ -1,40 +1,88 @@
 """hpcore: hyperparameter search for people who train models.
 
 >>> from hpcore import RandomSearch, Real, Integer
+
+The names below are loaded on first use (PEP 562), so that ``import
+hpcore.kernels`` or ``import hpcore.space`` loads only its own layer and the
+ones it stands on, never the search loop, the executors or storage.
 """
 
-from .errors import (
-    ArgumentError,
-    ConfigError,
-    ExecutorError,
-    HpcoreError,
-    ResultError,
-    SearchError,
-    SearchSpaceError,
-    StrategyExhausted,
-    TrialStopped,
-)
-from .search import BaseSearch, BayesianSearch, GridSearch, HyperbandSearch, RandomSearch
-from .space import (
-    Categorical,
-    Choice,
-    Dimension,
-    Integer,
-    LogUniform,
-    Real,
-    SearchSpace,
-    Uniform,
-)
-from .trial import FrozenTrial, Trial, TrialState
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+
+#: Public name -> the module that defines it.
+_LAZY = {
+    **dict.fromkeys(
+        [
+            "ArgumentError",
+            "ConfigError",
+            "ExecutorError",
+            "HpcoreError",
+            "ResultError",
+            "SearchError",
+            "SearchSpaceError",
+            "StrategyExhausted",
+            "TrialStopped",
+        ],
+        "hpcore.errors",
+    ),
+    **dict.fromkeys(
+        ["BaseSearch", "BayesianSearch", "GridSearch", "HyperbandSearch", "RandomSearch"],
+        "hpcore.search",
+    ),
+    **dict.fromkeys(
+        ["Categorical", "Choice", "Dimension", "Integer", "LogUniform", "Real", "SearchSpace",
+         "Uniform"],
+        "hpcore.space",
+    ),
+    **dict.fromkeys(["FrozenTrial", "Trial", "TrialState"], "hpcore.trial"),
+    "load": "hpcore.storage.study",
+    "load_model": "hpcore._io",
+}
+
+if TYPE_CHECKING:  # what the names are, for type checkers and IDEs
+    from ._io import load_model
+    from .errors import (
+        ArgumentError,
+        ConfigError,
+        ExecutorError,
+        HpcoreError,
+        ResultError,
+        SearchError,
+        SearchSpaceError,
+        StrategyExhausted,
+        TrialStopped,
+    )
+    from .search import BaseSearch, BayesianSearch, GridSearch, HyperbandSearch, RandomSearch
+    from .space import (
+        Categorical,
+        Choice,
+        Dimension,
+        Integer,
+        LogUniform,
+        Real,
+        SearchSpace,
+        Uniform,
+    )
+    from .storage.study import load
+    from .trial import FrozenTrial, Trial, TrialState
 
 
-def load(experiment_root):  # noqa: ANN001, ANN201 - documented in hpcore.study.load
-    """Read the study stored under ``experiment_root`` (see :func:`hpcore.study.load`)."""
-    from .study import load as _load
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hpcore' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
-    return _load(experiment_root)
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 
 def warmup() -> float:
@@ -45,6 +93,7 @@ def warmup() -> float:
     from .kernels import warmup as _warmup
 
     return _warmup()
+
 
 __all__ = [
     "GridSearch",
@@ -75,4 +124,5 @@ __all__ = [
     "__version__",
     "warmup",
     "load",
+    "load_model",
 ]

@@ -11,14 +11,17 @@ import enum
 import math
 import numbers
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ResultError
+from ._io import jsonable, save_model
+from .config import apply_params
+from .errors import ResultError, TrialStopped
 
-__all__ = ["TrialState", "Trial", "FrozenTrial", "interpret_result", "best_of", "BestOfTrials"]
+__all__ = ["TrialState", "Trial", "FrozenTrial", "interpret_result", "best_of", "ranked", "BestOfTrials",
+           "to_records"]
 
 
 class TrialState(str, enum.Enum):
@@ -107,15 +110,13 @@ class Trial:
 
         A ``torch.nn.Module`` is saved as its ``state_dict`` (``model.pt``),
         anything else pickled (``model.pkl``); see
-        :func:`hpcore.tracking.save_model`. Without an experiment root
+        :func:`hpcore.storage.save_model`. Without an experiment root
         (``trial.dir is None``) nothing is written and None is returned.
         When this trial becomes the best, ``<experiment_root>/best/`` holds
         the model.
         """
         if self.dir is None:
             return None
-        from .tracking import save_model
-
         return save_model(model, self.dir)
 
     def report(self, step: int, value: float | None = None, **metrics: float) -> None:
@@ -137,8 +138,6 @@ class Trial:
             trial should stop (check :attr:`should_stop` to end on your own).
         """
         if self.should_stop:
-            from .errors import TrialStopped
-
             raise TrialStopped(f"trial {self.trial_id} was stopped: {self.stop_reason}")
         entry: dict[str, Any] = {"step": int(step), "time": time.time()}
         if value is not None:
@@ -260,17 +259,29 @@ def is_finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def best_of(trials: Any, mode: str) -> FrozenTrial | None:
-    """The trial with the best value in direction ``mode`` ('min' or 'max').
+def _scorable(trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
+    return [t for t in trials if t.state.can_be_best and is_finite(t.value)]
 
-    Only completed or early-stopped trials with a value count; ties go to
-    the earliest trial. None when no trial qualifies.
-    """
+
+def _rank_key(mode: str) -> Callable[[FrozenTrial], tuple[float, int]]:
     sign = 1.0 if mode == "min" else -1.0
-    done = [t for t in trials if t.state.can_be_best and t.value is not None]
-    if not done:
-        return None
-    return min(done, key=lambda t: (sign * t.value, t.trial_id))
+    return lambda t: (sign * t.value, t.trial_id)  # type: ignore[operator]
+
+
+def ranked(trials: Iterable[FrozenTrial], mode: str) -> list[FrozenTrial]:
+    """The trials that can be best, best first: the one best-trial rule of hpcore.
+
+    Only completed or early-stopped trials with a finite value count; they
+    are ordered by value in direction ``mode`` ('min' or 'max'), ties by
+    the earlier trial.
+    """
+    return sorted(_scorable(trials), key=_rank_key(mode))
+
+
+def best_of(trials: Iterable[FrozenTrial], mode: str) -> FrozenTrial | None:
+    """The first trial by :func:`ranked`'s rule (in O(n)), or None when no trial qualifies."""
+    done = _scorable(trials)
+    return min(done, key=_rank_key(mode)) if done else None
 
 
 class BestOfTrials:
@@ -295,7 +306,24 @@ class BestOfTrials:
     @property
     def best_config(self) -> Any:
         """The best trial's full config (the base config plus its values)."""
-        from .config import apply_params
-
         best = self.best_trial
         return None if best is None else apply_params(self.base_config, best.params)
+
+
+def to_records(trials: Iterable[FrozenTrial]) -> list[dict[str, Any]]:
+    """One JSON-able dict per trial: id, state, value, params, metrics, times, error."""
+    return [
+        {
+            "trial_id": t.trial_id,
+            "state": str(t.state),
+            "value": t.value,
+            "params": jsonable(t.params),
+            "metrics": t.metrics,
+            "duration": t.duration,
+            "start": t.start,
+            "end": t.end,
+            "error": t.error,
+            "n_reports": len(t.reports),
+        }
+        for t in trials
+    ]

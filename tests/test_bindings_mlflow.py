@@ -16,9 +16,10 @@ import pytest
 
 mlflow = pytest.importorskip("mlflow")
 
+from hpcore.bindings.mlflow import MLflowTracker, SearchCallback  # noqa: E402
+
 import hpcore  # noqa: E402
 from hpcore import RandomSearch  # noqa: E402
-from hpcore.bindings.mlflow import MLflowTracker, SearchCallback  # noqa: E402
 from hpcore.search.space import Integer, Real  # noqa: E402
 
 N_TRIALS = 6

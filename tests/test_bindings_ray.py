@@ -10,9 +10,9 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray Tune is not installed (pip install 'hpcore[ray]')")
 tune = pytest.importorskip("ray.tune", reason="ray is installed without Tune (pip install 'ray[tune]')")
 
+from hpcore.bindings.ray import HpcoreSearcher, convert_ray_space  # noqa: E402
 from ray.tune.search import Searcher  # noqa: E402
 
-from hpcore.bindings.ray import HpcoreSearcher, convert_ray_space  # noqa: E402
 from hpcore.search.space import Categorical, Integer, Real  # noqa: E402
 
 

@@ -21,7 +21,7 @@ from helpers.cli_fns import SPEC_TRAIN_MODULE, curve
 import hpcore
 from hpcore import GridSearch, RandomSearch, Real
 from hpcore.cli import main
-from hpcore.spec import (
+from hpcore.cli.spec import (
     SpecError,
     build_search,
     load_spec,
@@ -412,7 +412,7 @@ def test_run_with_a_missing_train_module_says_where_it_looked(tmp_path):
     assert out.returncode == 1 and "no spec file at 'nothing.toml'" in out.stderr
 
 
-# -- hpcore.spec on its own ----------------------------------------------------
+# -- hpcore.cli.spec on its own ----------------------------------------------------
 
 
 def _spec_dict(**changes):

@@ -19,9 +19,11 @@ import psutil  # noqa: E402
 from helpers import dask_fns, train_fns  # noqa: E402
 
 from hpcore import ArgumentError, ExecutorError, GridSearch, RandomSearch, TrialState  # noqa: E402
-from hpcore.executor import TrialTask, _dask_worker  # noqa: E402
-from hpcore.executor._dask_worker import _captured, report_topic  # noqa: E402
-from hpcore.executor.dask import DaskExecutor, _cluster_slots  # noqa: E402
+from hpcore.executor import TrialTask  # noqa: E402
+from hpcore.executor.dask import DaskExecutor  # noqa: E402
+from hpcore.executor.dask import worker as _dask_worker  # noqa: E402
+from hpcore.executor.dask.client import _cluster_slots  # noqa: E402
+from hpcore.executor.dask.worker import _captured, report_topic  # noqa: E402
 from hpcore.search.space import Integer, Real  # noqa: E402
 from hpcore.stopping import MedianStopping  # noqa: E402
 

@@ -28,7 +28,7 @@ Each part is one of three kinds, or the test fails naming the page and line:
    that one), so the docs' own spec and train function run, from scratch.
 
    ``hpcore demo`` is the exception: it is parsed and dispatched in-process
-   by ``hpcore.cli.main`` with ``hpcore.demo.run_demo`` replaced by a
+   by ``hpcore.cli.main`` with ``hpcore.cli.demo.run_demo`` replaced by a
    recorder, and the recorded arguments are checked against what the
    line's comment claims ("24 trials of 60 epochs per search, two
    workers"). A real demo trains torch networks: the plain line takes two
@@ -38,7 +38,7 @@ Each part is one of three kinds, or the test fails naming the page and line:
    (``test_demo_quick_runs_a_real_search_and_writes_results``); here the
    fixture stores the studies the docs read under ``experiments/demo``
    (the demo's default ``--out``) with the demo's own searches
-   (``hpcore.demo.demo_searches``, the ``--quick`` budget) and a stand-in
+   (``hpcore.cli.demo.demo_searches``, the ``--quick`` budget) and a stand-in
    for the torch training.
 
 2. **benchmark** (``python -m benchmarks.<module> ARGS``): not run (they
@@ -311,7 +311,7 @@ NOT_RUN: dict[tuple[str, ...], str] = {
 
 
 def _pyproject_extras() -> set[str]:
-    from hpcore.spec import _tomllib
+    from hpcore.cli.spec import _tomllib
 
     toml = _tomllib(ROOT / "pyproject.toml")
     data = toml.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -417,7 +417,7 @@ def _run_spec_file(where: Path, root: Path) -> None:
 
 def _random_twin(where: Path, root: Path) -> None:
     """The docs' spec searched at random (the docs compare it with the Bayesian one)."""
-    from hpcore.spec import build_search, load_spec
+    from hpcore.cli.spec import build_search, load_spec
 
     spec = load_spec(where / "search.toml")
     spec = dataclasses.replace(spec, search="random", options={})
@@ -426,7 +426,7 @@ def _random_twin(where: Path, root: Path) -> None:
 
 
 def stand_in_digits(config: dict, trial=None) -> dict[str, float]:
-    """A cheap stand-in for hpcore.demo.train_digits: a loss that needs no torch."""
+    """A cheap stand-in for hpcore.cli.demo.train_digits: a loss that needs no torch."""
     t, m = config["training"], config["model"]
     final = (math.log10(t["lr"]) + 2.0) ** 2 / 4 + abs(math.log2(m["hidden_dim"] / 64)) / 20
     for epoch in range(t["epochs"]):
@@ -437,7 +437,7 @@ def stand_in_digits(config: dict, trial=None) -> dict[str, float]:
 
 def _demo_study(name: str) -> Callable[[Path, Path], None]:
     def build(where: Path, root: Path) -> None:
-        from hpcore.demo import demo_searches
+        from hpcore.cli.demo import demo_searches
 
         search = demo_searches(4, 2, 0)[name]  # the --quick budget
         search.run(stand_in_digits, 1, experiment_root=root, verbose=0)
@@ -446,7 +446,7 @@ def _demo_study(name: str) -> Callable[[Path, Path], None]:
 
 
 def _demo_out() -> str:
-    from hpcore.cli import _build_parser
+    from hpcore.cli.main import _build_parser
 
     return _build_parser().parse_args(["demo"]).out
 
@@ -538,7 +538,7 @@ def check_compare(line, args, out, cwd):
 
 
 def check_run(line, args, out, cwd):
-    from hpcore.spec import load_spec
+    from hpcore.cli.spec import load_spec
 
     spec = load_spec(cwd / args.spec)
     root = spec.run.get("experiment_root")
@@ -564,12 +564,12 @@ NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4}
 
 def check_demo(line: ShellLine, argv: list[str]) -> None:
     """Dispatch through hpcore.cli.main with run_demo recorded; check the comment's claims."""
-    import hpcore.demo
+    import hpcore.cli.demo
     from hpcore.cli import main
 
     calls: list[dict] = []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(hpcore.demo, "run_demo", lambda **kw: calls.append(kw))
+        mp.setattr(hpcore.cli.demo, "run_demo", lambda **kw: calls.append(kw))
         assert main(argv) == 0
     assert len(calls) == 1
     got = calls[0]
@@ -584,7 +584,7 @@ def check_demo(line: ShellLine, argv: list[str]) -> None:
 
 
 def check_hpcore(line: ShellLine, cmd: Command, workdir: Callable[[], Path]) -> None:
-    from hpcore.cli import _build_parser
+    from hpcore.cli.main import _build_parser
 
     argv = cmd.argv[1:] if cmd.program == "hpcore" else cmd.argv[3:]
     args = _parse(line, _build_parser(), argv)

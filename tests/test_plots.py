@@ -1,4 +1,4 @@
-"""hpcore.plots on real studies: every plot renders on Agg, and what it shows is right."""
+"""hpcore.analysis.plots on real studies: every plot renders on Agg, and what it shows is right."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from hpcore import (  # noqa: E402
     Real,
     SearchError,
     TrialState,
-    plots,
 )
+from hpcore.analysis import plots  # noqa: E402
 
 IMPORTANCES = {"lr": 0.7, "act": 0.15, "dropout": 0.1, "width": 0.05}
 

@@ -1,4 +1,4 @@
-"""hpcore.report.write_report on real studies: a self-contained, escaped HTML page."""
+"""hpcore.analysis.report.write_report on real studies: a self-contained, escaped HTML page."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from helpers import plot_fns  # noqa: E402
 
 import hpcore  # noqa: E402
 from hpcore import RandomSearch, Real  # noqa: E402
-from hpcore.report import PLOTS, write_report  # noqa: E402
+from hpcore.analysis.report import PLOTS, write_report  # noqa: E402
 
 IMPORTANCES = {"lr": 0.7, "act": 0.15, "dropout": 0.1, "width": 0.05}
 IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)">')

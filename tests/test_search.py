@@ -300,7 +300,7 @@ def test_parallel_lambda_works_with_cloudpickle():
 def test_results_table_and_files_record_failures(tmp_path):
     import json
 
-    from hpcore.results import format_table, save_results, to_records
+    from hpcore.analysis import format_table, save_results, to_records
 
     search = GridSearch({}, {"mode": ["raise", "ok"], "x": [0.5, 0.25]}, metric="loss")
     search.run(train_fns.faulty)
@@ -342,7 +342,7 @@ def test_progress_bar_only_on_a_terminal(capsys):
 
 
 def test_callbacks_are_told_start_each_trial_and_end_in_order():
-    from hpcore.callbacks import SearchCallback
+    from hpcore.search.callbacks import SearchCallback
 
     events = []
 

@@ -18,13 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hpcore
-from hpcore import GridSearch, RandomSearch, TrialState
-from hpcore.callbacks import SearchCallback
+from hpcore import GridSearch, RandomSearch, TrialState, load_model
 from hpcore.executor import Executor, TrialOutcome
 from hpcore.executor._run import run_trial
+from hpcore.search.callbacks import SearchCallback
 from hpcore.search.space import Integer, Real
 from hpcore.storage import Storage, StudyLockedError, StudyMismatchError
-from hpcore.tracking import load_model
 
 SPACE = {"x": Real(0.0, 1.0)}
 

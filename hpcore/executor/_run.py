@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .._io import jsonl_writer
 from ..errors import ResultError, TrialStopped
 from ..trial import Trial, TrialState, interpret_result
 from .base import TrialOutcome, TrialTask
@@ -42,8 +43,6 @@ def run_trial(
         trial.add_report_hook(report_hook)
     trial.stop_check = stop_check
     if task.dir is not None:
-        from ..tracking import jsonl_writer
-
         trial.add_report_hook(jsonl_writer(Path(task.dir) / "metrics.jsonl"))
     outcome = TrialOutcome(task.trial_id, TrialState.RUNNING, start=time.time(),
                            devices=tuple(task.devices), host=socket.gethostname())

@@ -10,6 +10,14 @@ import time
 
 import numpy as np
 
+from .acqf import EI, LOG_EI, acquisition_grad
+from .gp import factorize, fit_gp
+from .linalg import solve_lower, solve_lower_t
+from .matern import matern52
+from .optimize import maximize_acquisition
+from .predict import posterior
+from .warp import fit_yeo_johnson
+
 __all__ = ["warmup"]
 
 
@@ -20,20 +28,6 @@ def warmup() -> float:
     second); on a cold cache it compiles everything (a few seconds), once
     per machine and numba version.
     """
-    from . import (
-        EI,
-        LOG_EI,
-        acquisition_grad,
-        factorize,
-        fit_gp,
-        fit_yeo_johnson,
-        matern52,
-        maximize_acquisition,
-        posterior,
-        solve_lower,
-        solve_lower_t,
-    )
-
     t0 = time.perf_counter()
     rng = np.random.default_rng(0)
     X = rng.random((4, 2))

@@ -16,7 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .._io import jsonable
 from ..executor import TrialTask
+from ..storage import Storage, StudyInfo, Tracker
 from ..trial import FrozenTrial
 
 __all__ = ["Recorder"]
@@ -57,13 +59,10 @@ class Recorder:
         """
         if self.root is None:
             return []
-        from ..storage import Storage, StudyInfo
-        from ..tracking import Tracker
-
         self.storage = Storage(self.root)
         try:
             self.tracker = Tracker(self.root)
-            info = self._study_info(StudyInfo)
+            info = self._study_info()
             stored = self.storage.load_study()
             if stored is not None and not self.resume:
                 self.storage.delete_study()
@@ -90,12 +89,10 @@ class Recorder:
             self.storage.close()
             self.storage = None
 
-    def _study_info(self, StudyInfo: Any) -> Any:
-        from ..results import _jsonable
-
+    def _study_info(self) -> StudyInfo:
         s = self.search
         settings = {
-            k: _jsonable(v)
+            k: jsonable(v)
             for k, v in vars(s).items()
             if not k.startswith("_")
             and k not in ("base_config", "space", "metric", "mode", "random_state", "trials",
@@ -109,7 +106,7 @@ class Recorder:
             seed=s.random_state,
             metric=s.metric,
             mode=s.mode,
-            base_config=_jsonable(s.base_config),
+            base_config=jsonable(s.base_config),
             space=s.space.to_json(),
             space_fingerprint=s.space.fingerprint(),
             created=0.0,
@@ -164,14 +161,15 @@ def _stored_choices(space: Any, params: dict[str, Any]) -> dict[str, Any]:
     Choices that are not plain data (a class, a function) are stored as
     their ``repr``; the choice with that ``repr`` is put back.
     """
-    from ..space import Categorical, _same
+    from ..space import Categorical
+    from ..space.dimensions import same_value
 
     out = dict(params)
     for key, dim in space.items():
         if key not in out or not isinstance(dim, Categorical):
             continue
         value = out[key]
-        if any(_same(value, c) for c in dim.choices):
+        if any(same_value(value, c) for c in dim.choices):
             continue
         for choice in dim.choices:
             if repr(choice) == value:

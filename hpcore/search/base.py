@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from ..callbacks import call as call_back
 from ..config import apply_params, check_config_keys
 from ..errors import (
     ArgumentError,
@@ -40,6 +39,7 @@ from ..trial import BestOfTrials, FrozenTrial, TrialState
 from ._early import EarlyStopper
 from ._progress import Progress
 from ._recorder import Recorder
+from .callbacks import call as call_back
 
 __all__ = ["BaseSearch"]
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any, overload
 
 from ..errors import StrategyExhausted
-from ..space import SearchSpace, _same
+from ..space import SearchSpace
+from ..space.dimensions import same_value
 from ..trial import TrialState
 
 __all__ = ["Strategy", "Observation"]
@@ -37,7 +38,7 @@ class Observation:
 
 def same_params(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     """Equal keys and type-aware equal values (``1`` differs from ``1.0``)."""
-    return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
 
 
 class Strategy(ABC):

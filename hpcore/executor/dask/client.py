@@ -16,7 +16,7 @@ Where a trial runs
     stdout and stderr captured. A thread cannot be killed, so with
     ``trial_timeout`` each trial runs in a child process of the worker, in
     a session of its own, killed with its children when it exceeds the
-    timeout or when its future is cancelled (:mod:`._dask_worker`).
+    timeout or when its future is cancelled (:mod:`.worker`).
 
 GPUs
     Trials that ask for ``gpus_per_trial`` are placed through Dask worker
@@ -41,7 +41,7 @@ Live reports and early stopping
 
     (``Pub``/``Sub`` no longer exist in distributed.) So reports travel as
     events: the worker batches a trial's reports (one event per trial at
-    most every 50 ms, :class:`._dask_worker._Forwarder`) and logs them
+    most every 50 ms, :class:`.worker._Forwarder`) and logs them
     under a topic of the run, ``hpcore-reports-<token>``; the executor
     subscribes to it (``Client.subscribe_topic``), and the handler, on the
     client's event loop, only queues the event and wakes :meth:`wait`.
@@ -89,9 +89,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ArgumentError, ExecutorError
-from ..trial import TrialState
-from ._dask_worker import (
+from ...errors import ArgumentError, ExecutorError
+from ...trial import TrialState
+from ..base import Executor, TrialOutcome, TrialTask
+from ..local import _dumps
+from .worker import (
     _close_run,
     _deliver_stop,
     _identity,
@@ -99,8 +101,6 @@ from ._dask_worker import (
     _run_remote,
     report_topic,
 )
-from .base import Executor, TrialOutcome, TrialTask
-from .local import _dumps
 
 __all__ = ["DaskExecutor"]
 

@@ -1,53 +1,17 @@
-"""Search spaces: dimensions, validation, the unit-cube encoding and grids.
-
-A search space maps dotted config keys (``'training.lr'``) to dimensions:
-
-``Real(low, high, log=False)``
-    A float in ``[low, high]``. With ``log=True`` it is uniform in
-    ``log(x)``; ``grid_points=N`` gives it ``N`` grid values.
-``Integer(low, high, log=False)``
-    An int in ``[low, high]``, both ends inclusive.
-``Categorical(choices)``
-    One of ``choices``, returned as the original Python object. A plain
-    list in a space means the same.
-
-The seed's spellings ``Uniform(a, b)``, ``LogUniform(a, b)`` and
-``Choice([...])`` build the same objects.
-
-Encoding
---------
-Every dimension maps to one coordinate ``u`` in ``[0, 1]``; strategies
-work in that unit cube and the space decodes their points into values:
-
-* Real: ``x = low + u (high - low)``, or ``x = exp(log low + u (log high - log low))``.
-* Integer: the range ``[low - 1/2, high + 1/2]`` (in log space for
-  ``log=True``) is cut into one equal bin per integer, so a uniform ``u``
-  gives every integer its fair share (equal, or proportional to its width
-  in log space), and both ends are as reachable as the middle.
-* Categorical with ``k`` choices: ``k`` equal bins.
-
-``encode`` maps a value to the centre of its bin, so
-``decode(encode(x)) == x`` for every value of the space: exactly for
-integers and categoricals, up to float rounding for reals.
-
-Dimensions are plain declarations; :class:`SearchSpace` checks them, so
-that every message names the key at fault.
-"""
+"""The dimensions of a search space and their unit-cube encoding (see :mod:`hpcore.space`)."""
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import json
 import math
 import numbers
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .errors import SearchSpaceError
+from ..errors import SearchSpaceError
 
 __all__ = [
     "Dimension",
@@ -57,8 +21,6 @@ __all__ = [
     "Uniform",
     "LogUniform",
     "Choice",
-    "SearchSpace",
-    "Grid",
     "dimension_from_json",
 ]
 
@@ -297,7 +259,7 @@ class Integer(Dimension):
         return {"type": "integer", "low": self._lo, "high": self._hi, "log": self.log}
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
     """Equality that tells ``1``, ``1.0`` and ``True`` apart and never raises."""
     if a is b:
         return True
@@ -348,7 +310,7 @@ class Categorical(Dimension):
             )
         for i, a in enumerate(self.choices):
             for b in self.choices[i + 1 :]:
-                if _same(a, b):
+                if same_value(a, b):
                     raise SearchSpaceError(
                         f"Categorical '{key}': duplicate choice {a!r} in {list(self.choices)!r}. "
                         "Remove the repeated value."
@@ -357,7 +319,7 @@ class Categorical(Dimension):
     def index(self, value: Any) -> int:
         """Position of ``value`` among the choices; ``ValueError`` if absent."""
         for i, c in enumerate(self.choices):
-            if _same(c, value):
+            if same_value(c, value):
                 return i
         raise ValueError(f"{value!r} is not one of {list(self.choices)!r}")
 
@@ -442,90 +404,6 @@ def _as_dimension(key: str, spec: Any) -> Dimension:
     return dim
 
 
-def _flatten(spec: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for key, value in spec.items():
-        if not isinstance(key, str) or not key or any(not p for p in key.split(".")):
-            raise SearchSpaceError(
-                f"search space key {prefix + str(key)!r} is not a dotted name: use non-empty "
-                "strings such as 'training.lr' (no leading, trailing or doubled dots)."
-            )
-        if isinstance(value, Mapping):
-            if not value:
-                raise SearchSpaceError(
-                    f"search space key '{prefix + key}' maps to an empty dict: give it "
-                    "dimensions or remove it."
-                )
-            yield from _flatten(value, prefix + key + ".")
-        else:
-            yield prefix + key, value
-
-
-class Grid(Sequence[dict[str, Any]]):
-    """The Cartesian product of a space's grid values, indexed lazily.
-
-    Point ``i`` is decoded from ``i`` in mixed radix, the last key varying
-    fastest, so the order is deterministic and a grid of any size costs
-    memory only for its axes.
-    """
-
-    def __init__(self, keys: Sequence[str], axes: Sequence[Sequence[Any]]) -> None:
-        self.keys = tuple(keys)
-        self.axes = tuple(axes)
-        self._size = math.prod(len(a) for a in self.axes)
-
-    @property
-    def size(self) -> int:
-        """Number of points; unlike ``len()``, also beyond ``sys.maxsize``."""
-        return self._size
-
-    def __len__(self) -> int:
-        return self._size
-
-    def __getitem__(self, index: int) -> dict[str, Any]:  # type: ignore[override]
-        if not isinstance(index, numbers.Integral):
-            raise TypeError("grid indices must be integers")
-        i = int(index)
-        if i < 0:
-            i += self._size
-        if not 0 <= i < self._size:
-            raise IndexError(f"grid index {index} out of range for a grid of {self._size}")
-        values: list[Any] = []
-        for axis in reversed(self.axes):
-            i, r = divmod(i, len(axis))
-            values.append(axis[r])
-        return dict(zip(self.keys, reversed(values)))
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        for combo in itertools.product(*self.axes):
-            yield dict(zip(self.keys, combo))
-
-    def index_of(self, params: Mapping[str, Any]) -> int | None:
-        """Position of ``params`` in the grid, or ``None`` if it is not a grid point."""
-        index = 0
-        for key, axis in zip(self.keys, self.axes):
-            if key not in params:
-                return None
-            value = params[key]
-            i = _axis_index(axis, value)
-            if i is None:
-                return None
-            index = index * len(axis) + i
-        return index
-
-
-def _axis_index(axis: Sequence[Any], value: Any) -> int | None:
-    if isinstance(axis, range):
-        if isinstance(value, bool) or not _is_real_number(value):
-            return None
-        if not float(value).is_integer() or int(value) not in axis:
-            return None
-        return int(value) - axis.start
-    for i, candidate in enumerate(axis):
-        if _same(candidate, value):
-            return i
-    return None
-
-
 def dimension_from_json(key: str, spec: Mapping[str, Any]) -> Dimension:
     """The dimension that :meth:`Dimension.to_json` described; ``key`` names it in errors."""
     kind = spec.get("type") if isinstance(spec, Mapping) else None
@@ -540,154 +418,3 @@ def dimension_from_json(key: str, spec: Mapping[str, Any]) -> Dimension:
         f"space key '{key}': {spec!r} is not a dimension description; expected a mapping "
         "with 'type' 'real', 'integer' or 'categorical', as Dimension.to_json() writes."
     )
-
-
-class SearchSpace(Mapping[str, Dimension]):
-    """A checked mapping of dotted keys to dimensions.
-
-    Parameters
-    ----------
-    spec : mapping
-        ``{'training.lr': Real(1e-5, 1e-2, log=True), 'model.dim': [128, 256]}``.
-        Nested dicts are flattened into dotted keys. Every value is checked
-        here, and any error names its key.
-
-    Examples
-    --------
-    >>> space = SearchSpace({'lr': Real(1e-4, 1e-1, log=True), 'act': ['relu', 'gelu']})
-    >>> params = space.sample(np.random.default_rng(0))
-    >>> space.decode(space.encode(params))['act'] == params['act']
-    True
-    """
-
-    def __init__(self, spec: Mapping[str, Any] | SearchSpace) -> None:
-        if isinstance(spec, SearchSpace):
-            self._dims: dict[str, Dimension] = dict(spec._dims)
-            return
-        if not isinstance(spec, Mapping):
-            raise SearchSpaceError(
-                f"search_space must be a dict of dotted keys to dimensions, got "
-                f"{type(spec).__name__}."
-            )
-        dims: dict[str, Dimension] = {}
-        for key, value in _flatten(spec):
-            if key in dims:
-                raise SearchSpaceError(
-                    f"search space key '{key}' is given twice (once nested, once dotted). "
-                    "Keep one of them."
-                )
-            dims[key] = _as_dimension(key, value)
-        if not dims:
-            raise SearchSpaceError("search_space is empty: give at least one key to search.")
-        ordered = sorted(dims)
-        for a, b in zip(ordered, ordered[1:]):
-            if b.startswith(a + "."):
-                raise SearchSpaceError(
-                    f"search space keys '{a}' and '{b}' overlap: '{b}' lies inside '{a}'. "
-                    "Search one or the other."
-                )
-        self._dims = dims
-
-    # Mapping protocol -------------------------------------------------------
-    def __getitem__(self, key: str) -> Dimension:
-        return self._dims[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._dims)
-
-    def __len__(self) -> int:
-        return len(self._dims)
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k!r}: {v!r}" for k, v in self._dims.items())
-        return f"SearchSpace({{{inner}}})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SearchSpace) and self.fingerprint() == other.fingerprint()
-
-    # JSON -------------------------------------------------------------------
-    def to_json(self) -> dict[str, dict[str, Any]]:
-        """``{key: dimension.to_json()}``: what a stored study keeps as its space."""
-        return {k: d.to_json() for k, d in self._dims.items()}
-
-    @classmethod
-    def from_json(cls, spec: Mapping[str, Mapping[str, Any]]) -> SearchSpace:
-        """The space that :meth:`to_json` described (e.g. ``hpcore.load(root).space``).
-
-        Examples
-        --------
-        >>> space = SearchSpace({'lr': Real(1e-4, 1e-1, log=True), 'act': ['relu', 'gelu']})
-        >>> SearchSpace.from_json(space.to_json()) == space
-        True
-        """
-        if not isinstance(spec, Mapping) or not spec:
-            raise SearchSpaceError(
-                "SearchSpace.from_json needs a non-empty mapping of keys to dimension "
-                f"descriptions such as {{'lr': {{'type': 'real', 'low': 0.001, 'high': 0.1}}}}, "
-                f"got {spec!r}."
-            )
-        return cls({key: dimension_from_json(key, value) for key, value in spec.items()})
-
-    def __hash__(self) -> int:
-        return hash(self.fingerprint())
-
-    # Properties -------------------------------------------------------------
-    @property
-    def cardinality(self) -> int | None:
-        """Number of distinct points, or ``None`` if any dimension is continuous."""
-        sizes = [d.cardinality for d in self._dims.values()]
-        if any(s is None for s in sizes):
-            return None
-        return math.prod(sizes)  # type: ignore[arg-type]
-
-    def fingerprint(self) -> str:
-        """A stable hash of the keys, types, bounds and choices."""
-        blob = json.dumps(self.to_json(), sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-    # Encoding ---------------------------------------------------------------
-    def decode(self, u: np.ndarray) -> dict[str, Any]:
-        """Decode one point of the unit cube (shape ``(d,)``) into parameters."""
-        return self.decode_many(np.asarray(u, dtype=np.float64).reshape(1, -1))[0]
-
-    def decode_many(self, u: np.ndarray) -> list[dict[str, Any]]:
-        """Decode ``n`` points (shape ``(n, d)``) into ``n`` parameter dicts."""
-        u = np.asarray(u, dtype=np.float64)
-        if u.ndim != 2 or u.shape[1] != len(self._dims):
-            raise ValueError(f"expected an array of shape (n, {len(self._dims)}), got {u.shape}")
-        columns = [dim.from_unit(u[:, j]) for j, dim in enumerate(self._dims.values())]
-        keys = list(self._dims)
-        return [dict(zip(keys, row)) for row in zip(*columns)]
-
-    def encode(self, params: Mapping[str, Any]) -> np.ndarray:
-        """Encode parameters as the centre of their cell in the unit cube, shape ``(d,)``."""
-        self.check_params(params)
-        return np.array([dim.to_unit(params[k]) for k, dim in self._dims.items()])
-
-    def sample(self, rng: np.random.Generator, n: int | None = None) -> Any:
-        """Draw one parameter dict (``n=None``) or a list of ``n`` from ``rng``."""
-        u = rng.random((1 if n is None else n, len(self._dims)))
-        points = self.decode_many(u)
-        return points[0] if n is None else points
-
-    def contains(self, params: Mapping[str, Any]) -> bool:
-        """Whether ``params`` has exactly this space's keys, each with a valid value."""
-        return set(params) == set(self._dims) and all(
-            d.contains(params[k]) for k, d in self._dims.items()
-        )
-
-    def check_params(self, params: Mapping[str, Any]) -> None:
-        """Raise ``SearchSpaceError`` naming the first key whose value is invalid."""
-        missing = [k for k in self._dims if k not in params]
-        extra = [k for k in params if k not in self._dims]
-        if missing or extra:
-            raise SearchSpaceError(
-                f"parameters do not match the search space: missing {missing}, unknown {extra}."
-            )
-        for key, dim in self._dims.items():
-            if not dim.contains(params[key]):
-                raise SearchSpaceError(f"'{key}' = {params[key]!r} is outside {dim!r}.")
-
-    def grid(self) -> Grid:
-        """All combinations of the dimensions' grid values (see :class:`Grid`)."""
-        return Grid(list(self._dims), [d.grid_values(k) for k, d in self._dims.items()])

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .trial import FrozenTrial
+from ..trial import FrozenTrial
 
 __all__ = ["SearchCallback"]
 

@@ -3,7 +3,7 @@
 ``hpcore status|best|report|compare`` read studies stored under an
 ``experiment_root`` (read-only: safe while a search runs there);
 ``hpcore run spec.toml`` runs a search described in a file
-(:mod:`hpcore.spec`); ``hpcore demo`` runs the README's main job.
+(:mod:`hpcore.cli.spec`); ``hpcore demo`` runs the README's main job.
 Errors a user can cause end with a one-line message on stderr and exit
 status 1 (2 for a malformed command line).
 """
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .._version import __version__
 
 __all__ = ["main"]
 
@@ -243,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _cmd_run,
         "demo": _cmd_demo,
     }[args.command]
-    from .errors import HpcoreError
+    from ..errors import HpcoreError
 
     try:
         code = handler(args)
@@ -270,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _load(root: str) -> Any:
     """``hpcore.load(root)``, with a plain message when there is nothing there."""
-    from .study import load
+    from ..storage import load
 
     path = Path(root)
     if not path.exists():
@@ -283,7 +283,7 @@ def _load(root: str) -> Any:
 def _driver(root: Path) -> tuple[dict[str, Any] | None, Any]:
     """The live driver holding the study's lock (pid, host, since) or None, and
     the run's planned number of trials if the driver recorded it (meta ``n_trials``)."""
-    from .storage import LOCK_NAME, Storage
+    from ..storage import LOCK_NAME, Storage
 
     with Storage(root, lock=False, readonly=True) as store:
         alive = store.driver_alive()
@@ -343,8 +343,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
 
 def _status_text(root: str, last: int) -> tuple[str, bool]:
     """The status page of the study under ``root`` and whether its driver is alive."""
-    from .results import format_table
-    from .trial import TrialState
+    from ..analysis.tables import format_table
+    from ..trial import TrialState
 
     study = _load(root)
     holder, planned = _driver(Path(root))
@@ -456,7 +456,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_best(args: argparse.Namespace) -> int:
-    from .results import _jsonable
+    from .._io import jsonable as _jsonable
 
     dump: Any = None
     if args.format == "yaml":
@@ -500,7 +500,7 @@ def _need_matplotlib(what: str) -> None:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     try:
-        from .report import write_report
+        from ..analysis.report import write_report
     except ImportError as exc:
         raise _Fail(f"hpcore.report is not available in this installation ({exc}).") from None
     _need_matplotlib("hpcore report")
@@ -552,7 +552,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(_table(header, rows, right=(3, 4, 5, 6)))
     if args.out:
         _need_matplotlib("hpcore compare --out")
-        from .plots import plot_comparison
+        from ..analysis.plots import plot_comparison
 
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -569,7 +569,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .results import format_table
+    from ..analysis.tables import format_table
     from .spec import build_search, load_spec, load_train_fn, run_kwargs
 
     spec = load_spec(args.spec)
@@ -590,7 +590,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(format_table(search.trials, search.metric, best_id=best.trial_id, max_rows=50))
     print(f"\nbest {search.metric or 'value'}={_num(best.value)} (trial {best.trial_id}); "
           "best config:")
-    from .results import _jsonable
+    from .._io import jsonable as _jsonable
 
     print(json.dumps(_jsonable(search.best_config), indent=2))
     if root:

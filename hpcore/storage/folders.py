@@ -24,116 +24,14 @@ artifacts, inside its own folder only.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import pickle
 import shutil
-import sys
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "Tracker",
-    "save_model",
-    "load_model",
-    "jsonl_writer",
-    "write_json_atomic",
-    "MODEL_TORCH",
-    "MODEL_PICKLE",
-]
+from .._io import jsonl_writer, write_json_atomic
 
-MODEL_TORCH = "model.pt"
-MODEL_PICKLE = "model.pkl"
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` via a temporary file and ``os.replace``."""
-    from .results import _jsonable
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(_jsonable(data), f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def jsonl_writer(path: Path) -> Callable[[dict[str, Any]], None]:
-    """A function that appends one JSON line to ``path`` and flushes it."""
-
-    def write(entry: dict[str, Any]) -> None:
-        from .results import _jsonable
-
-        with open(path, "a") as f:
-            f.write(json.dumps(_jsonable(entry)) + "\n")
-
-    return write
-
-
-def _is_torch_module(model: Any) -> bool:
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(model, torch.nn.Module)
-
-
-def save_model(model: Any, directory: Path) -> Path:
-    """Save ``model`` into ``directory``; returns the file written.
-
-    A ``torch.nn.Module`` is saved as its ``state_dict`` with ``torch.save``
-    (``model.pt``; load it into a freshly built module). Anything else is
-    pickled (``model.pkl``; cloudpickle when installed, so closures and
-    locally defined classes work). Written to a temporary name first, then
-    renamed: a crash never leaves half a model under the final name.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    if _is_torch_module(model):
-        import torch
-
-        path = directory / MODEL_TORCH
-        tmp = directory / f".{MODEL_TORCH}.tmp"
-        torch.save(model.state_dict(), tmp)
-    else:
-        try:
-            import cloudpickle as pickler
-        except ImportError:
-            pickler = pickle  # type: ignore[assignment]
-        path = directory / MODEL_PICKLE
-        tmp = directory / f".{MODEL_PICKLE}.tmp"
-        with open(tmp, "wb") as f:
-            pickler.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
-    return path
-
-
-def load_model(directory: str | os.PathLike, model: Any = None) -> Any:
-    """Load the model saved in a trial folder (or ``best/``).
-
-    Parameters
-    ----------
-    directory : path
-        A trial folder, or ``<experiment_root>/best``.
-    model : torch.nn.Module, optional
-        For a torch state dict: a freshly built module to load it into
-        (returned). Without it, the state dict itself is returned.
-    """
-    directory = Path(directory)
-    if (directory / MODEL_TORCH).exists():
-        import torch
-
-        state = torch.load(directory / MODEL_TORCH, map_location="cpu", weights_only=True)
-        if model is None:
-            return state
-        model.load_state_dict(state)
-        return model
-    if (directory / MODEL_PICKLE).exists():
-        with open(directory / MODEL_PICKLE, "rb") as f:
-            return pickle.load(f)
-    raise FileNotFoundError(f"no saved model ({MODEL_TORCH} or {MODEL_PICKLE}) in {directory}")
+__all__ = ["Tracker"]
 
 
 class Tracker:

@@ -58,10 +58,10 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from ..trial import TrialState
-from ._run import run_trial
-from .base import OUTPUT_TAIL, TrialOutcome, TrialTask
-from .local import _THREAD_VARS, _dumps, _exit_reason
+from ...trial import TrialState
+from .._run import run_trial
+from ..base import OUTPUT_TAIL, TrialOutcome, TrialTask
+from ..local import _THREAD_VARS, _dumps, _exit_reason
 
 #: Seconds between checks of a child's deadline and of its task's cancellation.
 _POLL = 0.1
@@ -71,7 +71,7 @@ _FN_CACHE_SIZE = 8
 #: The file a trial's child writes (its start time) once ``train_fn`` is loaded.
 _STARTED = "started"
 _CHILD_CODE = (
-    "import sys; from hpcore.executor._dask_worker import _child_main; _child_main(*sys.argv[1:])"
+    "import sys; from hpcore.executor.dask.worker import _child_main; _child_main(*sys.argv[1:])"
 )
 #: Seconds a trial's reports may wait on its worker before they are sent as one event.
 _FLUSH = 0.05

@@ -1,7 +1,7 @@
 """Plots of a search or a stored study, as matplotlib figures.
 
 Every function takes a :class:`~hpcore.search.base.BaseSearch` (after or
-during ``run``) or a :class:`~hpcore.study.StudyResults` (``hpcore.load``)
+during ``run``) or a :class:`~hpcore.storage.StudyResults` (``hpcore.load``)
 and returns a :class:`matplotlib.figure.Figure`; ``fig.savefig(path)``
 writes it. Figures are built with the object-oriented API only (no
 ``pyplot``), so they draw headless and from any thread.
@@ -41,9 +41,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import ArgumentError
-from .space import Categorical, Dimension, Integer, SearchSpace
-from .trial import FrozenTrial, TrialState
+from ..errors import ArgumentError
+from ..space import Categorical, Dimension, Integer, SearchSpace
+from ..trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -125,9 +125,9 @@ def _finite(value: Any) -> bool:
 
 
 def _study(obj: Any) -> _Study:
-    """A :class:`_Study` from a search or a :class:`~hpcore.study.StudyResults`."""
-    from .search.base import BaseSearch
-    from .study import StudyResults
+    """A :class:`_Study` from a search or a :class:`~hpcore.storage.StudyResults`."""
+    from ..search.base import BaseSearch
+    from ..storage.study import StudyResults
 
     if isinstance(obj, StudyResults):
         space = SearchSpace.from_json(obj.space)
@@ -296,7 +296,7 @@ def _importances(obj: Any, given: Mapping[str, float] | None) -> dict[str, float
         out = {str(k): float(v) for k, v in given.items()}
     else:
         try:
-            from .analysis import importance
+            from .fanova import importance
         except ImportError as exc:
             raise ImportError(
                 "parameter importances come from hpcore.analysis.importance, which is not "
@@ -494,7 +494,7 @@ def plot_contour(
         The GP is fit to at most this many trials (the best one and a
         seeded random sample of the others): its fit costs O(n^3).
     """
-    from . import kernels
+    from .. import kernels
 
     study = _study(obj)
     if len(study.space) < 2:

@@ -1,6 +1,6 @@
 """A self-contained HTML report of a study: :func:`write_report`.
 
-``write_report(study, out_dir)`` draws every plot of :mod:`hpcore.plots`
+``write_report(study, out_dir)`` draws every plot of :mod:`hpcore.analysis.plots`
 into ``out_dir`` as PNG and writes ``out_dir/report.html``: one HTML5 file
 with the images embedded as base64 ``data:`` URIs and no external
 resource (no script, font or stylesheet is fetched), so it can be mailed
@@ -22,18 +22,17 @@ values, errors, the title) is escaped. ``hpcore report <root>`` calls
 from __future__ import annotations
 
 import base64
-import dataclasses
 import datetime
 import html
 import json
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import HpcoreError
-from .trial import FrozenTrial
+from .._io import jsonable, write_text_atomic
+from ..errors import HpcoreError
+from ..trial import FrozenTrial
 
 __all__ = ["write_report", "PLOTS"]
 
@@ -80,26 +79,6 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _jsonable(dataclasses.asdict(value))
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    item = getattr(value, "item", None)  # numpy scalars
-    if callable(item):
-        try:
-            return _jsonable(item())
-        except (TypeError, ValueError):
-            pass
-    return repr(value)
-
-
 def _number(value: Any) -> str:
     if value is None:
         return "–"
@@ -142,7 +121,7 @@ def _importances(obj: Any, given: Mapping[str, float] | None) -> tuple[Any, str 
     if given is not None:
         return dict(given), None
     try:
-        from .analysis import importance
+        from .fanova import importance
     except ImportError:
         return None, "hpcore.analysis (parameter importance) is not available"
     try:
@@ -178,7 +157,8 @@ def write_report(
     pathlib.Path
         The ``report.html`` file.
     """
-    from . import __version__, plots
+    from .._version import __version__
+    from . import plots
 
     study = plots._study(obj)
     out = Path(out_dir)
@@ -210,8 +190,8 @@ def write_report(
     summary += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
     summary.append("</tbody></table>")
     if best is not None:
-        params_json = json.dumps(_jsonable(best.params), indent=2)
-        config_json = json.dumps(_jsonable(obj.best_config), indent=2)
+        params_json = json.dumps(jsonable(best.params), indent=2)
+        config_json = json.dumps(jsonable(obj.best_config), indent=2)
         summary.append(f'<h3>Best parameters</h3><pre id="best-params">{_e(params_json)}</pre>')
         summary.append(f'<h3>Best config</h3><pre id="best-config">{_e(config_json)}</pre>')
 
@@ -293,8 +273,4 @@ def write_report(
             "",
         ]
     )
-    path = out / "report.html"
-    tmp = out / f".report.html.{os.getpid()}.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(out / "report.html", page)

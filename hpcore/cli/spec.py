@@ -56,9 +56,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, HpcoreError
-from .space import Categorical, Dimension, Integer, Real, SearchSpace
-from .stopping import (
+from ..errors import ConfigError, HpcoreError
+from ..space import Categorical, Dimension, Integer, Real, SearchSpace
+from ..stopping import (
     BudgetStopping,
     ImprovementStopping,
     MedianStopping,
@@ -378,7 +378,7 @@ def _table(data: Mapping[str, Any], name: str, errors: list[str]) -> Mapping[str
 
 def _option_names(search: str) -> tuple[str, ...]:
     """The ``[options]`` a search accepts: its constructor's own arguments."""
-    from .search import BayesianSearch, GridSearch, HyperbandSearch, RandomSearch
+    from ..search import BayesianSearch, GridSearch, HyperbandSearch, RandomSearch
 
     cls = {"grid": GridSearch, "random": RandomSearch, "bayesian": BayesianSearch,
            "hyperband": HyperbandSearch}[search]
@@ -387,7 +387,7 @@ def _option_names(search: str) -> tuple[str, ...]:
         if n != "self" and n not in _COMMON and p.kind is not p.VAR_KEYWORD
     ]
     if search == "bayesian":  # **strategy_options go to BayesianStrategy
-        from .strategies.bayesian import BayesianStrategy
+        from ..strategies.bayesian import BayesianStrategy
 
         names += [
             n for n in inspect.signature(BayesianStrategy.__init__).parameters
@@ -586,7 +586,7 @@ def build_search(spec: Spec) -> Any:
         ``base_config``, a grid over a ``Real`` without ``grid_points``, a
         bad option value...); the message says which.
     """
-    from .search import BayesianSearch, GridSearch, HyperbandSearch, RandomSearch
+    from ..search import BayesianSearch, GridSearch, HyperbandSearch, RandomSearch
 
     cls = {"grid": GridSearch, "random": RandomSearch, "bayesian": BayesianSearch,
            "hyperband": HyperbandSearch}[spec.search]

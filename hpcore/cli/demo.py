@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .search import BayesianSearch, GridSearch, RandomSearch
-from .search.base import BaseSearch
-from .space import Categorical, Integer, Real
+from ..search import BayesianSearch, GridSearch, RandomSearch
+from ..search.base import BaseSearch
+from ..space import Categorical, Integer, Real
 
 __all__ = ["BASE_CONFIG", "train_digits", "run_demo"]
 
@@ -196,14 +196,14 @@ def _has_matplotlib() -> bool:
 
 def _write_report(root: Path, name: str) -> Path | None:
     """``write_report(hpcore.load(root), root / 'report')``: what ``hpcore report root`` does."""
-    from .report import write_report
-    from .study import load
+    from ..analysis.report import write_report
+    from ..storage import load
 
     return write_report(load(root), root / "report", title=f"hpcore demo: {name} search")
 
 
 def _write_comparison(searches: dict[str, BaseSearch], path: Path) -> Path:
-    from .plots import plot_comparison
+    from ..analysis.plots import plot_comparison
 
     plot_comparison(dict(searches)).savefig(path, dpi=100)
     return path
@@ -243,7 +243,7 @@ def run_demo(
 
     Returns a summary per strategy: best value, trials to best, wall time.
     """
-    from .results import format_table, save_results
+    from ..analysis.tables import format_table, save_results
 
     _require_demo_deps()
     out = Path(out)

@@ -1,8 +1,7 @@
-"""Analysis of a search's trials: a table, the best trials, a summary per
-parameter and parameter importance.
+"""Parameter importance: a functional ANOVA of a GP surrogate.
 
 Every function takes a finished search (:class:`~hpcore.search.base.BaseSearch`
-after ``run``), a stored study (:class:`~hpcore.study.StudyResults` from
+after ``run``), a stored study (:class:`~hpcore.storage.StudyResults` from
 :func:`hpcore.load`, whose space is rebuilt from its JSON description), or
 any object with ``trials``, ``space`` and ``mode`` (``metric`` optional).
 
@@ -78,17 +77,16 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
 import numpy as np
 
-from .errors import ArgumentError
-from .space import Categorical, Dimension, Integer, SearchSpace
-from .trial import FrozenTrial, TrialState
+from ..errors import ArgumentError
+from ..space import Categorical, Dimension, Integer
+from .view import View, coordinate, scored, view
 
-__all__ = ["trials_table", "top_k", "param_summary", "importance"]
+__all__ = ["importance"]
 
 #: Grid size for a real's (or a wide integer's) main effect, and for pairs.
 _GRID = 32
@@ -100,237 +98,9 @@ _PAIR_BASE = 32
 _CHUNK = 8192
 
 
-# ---------------------------------------------------------------------------
-# One view of a search or a stored study
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _View:
-    """What every function here reads: trials, the space, metric and mode."""
-
-    trials: list[FrozenTrial]
-    space: SearchSpace
-    metric: str | None
-    mode: str
-
-
-def _is_json_space(space: Any) -> bool:
-    return (
-        isinstance(space, Mapping)
-        and bool(space)
-        and all(
-            isinstance(v, Mapping) and v.get("type") in ("real", "integer", "categorical")
-            for v in space.values()
-        )
-    )
-
-
-def _view(obj: Any) -> _View:
-    """Trials, space, metric and mode of a search, a stored study or a look-alike."""
-    if isinstance(obj, _View):
-        return obj
-    trials = getattr(obj, "trials", None)
-    space = getattr(obj, "space", None)
-    mode = getattr(obj, "mode", None)
-    if trials is None or space is None or mode not in ("min", "max"):
-        raise ArgumentError(
-            f"expected a search (after run()) or a study from hpcore.load(), got "
-            f"{type(obj).__name__}: it needs `trials`, `space` and `mode` ('min' or 'max')."
-        )
-    if isinstance(space, SearchSpace):
-        rebuilt = space
-    elif _is_json_space(space):
-        rebuilt = SearchSpace.from_json(space)
-    else:
-        rebuilt = SearchSpace(space)
-    return _View(list(trials), rebuilt, getattr(obj, "metric", None), mode)
-
-
-def _state(trial: FrozenTrial) -> TrialState:
-    return trial.state if isinstance(trial.state, TrialState) else TrialState(trial.state)
-
-
-def _scored(view: _View) -> list[FrozenTrial]:
-    """Completed or stopped trials with a finite value, best first (earliest among ties)."""
-    done = [
-        t
-        for t in view.trials
-        if _state(t).can_be_best and t.value is not None and math.isfinite(t.value)
-    ]
-    sign = 1.0 if view.mode == "min" else -1.0
-    return sorted(done, key=lambda t: (sign * t.value, t.trial_id))  # type: ignore[operator]
-
-
-def _level(dim: Categorical, value: Any) -> int | None:
-    """Index of ``value`` among the choices, also for a choice a study stored by its repr."""
-    try:
-        return dim.index(value)
-    except ValueError:
-        pass
-    text = repr(value)
-    for i, choice in enumerate(dim.choices):
-        if isinstance(choice, str) and choice == text:
-            return i
-    return None
-
-
-def _coordinate(dim: Dimension, value: Any) -> float | None:
-    """The coordinate the importance model sees: unit cube, or a level index."""
-    if isinstance(dim, Categorical):
-        level = _level(dim, value)
-        return None if level is None else float(level)
-    return dim.to_unit(value) if dim.contains(value) else None
-
-
-# ---------------------------------------------------------------------------
-# Tables
-# ---------------------------------------------------------------------------
-
-
-def _states(states: Any) -> set[TrialState] | None:
-    if states is None:
-        return None
-    if isinstance(states, (str, TrialState)):
-        states = [states]
-    out = set()
-    for s in states:
-        try:
-            out.add(TrialState(s))
-        except ValueError:
-            valid = ", ".join(repr(v.value) for v in TrialState)
-            raise ArgumentError(f"states: unknown trial state {s!r}; use {valid}.") from None
-    return out
-
-
-def trials_table(obj: Any, states: Iterable[str | TrialState] | str | None = None) -> Any:
-    """One row per trial: id, state, value, duration, attempts, parameters, metrics.
-
-    Parameters
-    ----------
-    obj : BaseSearch or StudyResults
-        A finished search or a study from :func:`hpcore.load`.
-    states : str, TrialState or iterable of them, optional
-        Keep only trials in these states (``'completed'``, ``'failed'``...).
-
-    Returns
-    -------
-    pandas.DataFrame or list of dict
-        Columns ``trial_id``, ``state`` (a string), ``value``, ``duration``
-        (seconds), ``attempts``, then ``params.<key>`` for each key of the
-        space (then any other key a trial holds) and ``metrics.<name>`` for
-        every metric any trial returned, in order of first appearance. Rows
-        are ordered by trial id; a missing entry is None (NaN in a frame).
-        A DataFrame (with a plain integer index) when pandas is installed,
-        else a list of dicts with the same keys.
-    """
-    view = _view(obj)
-    keep = _states(states)
-    trials = sorted(
-        (t for t in view.trials if keep is None or _state(t) in keep), key=lambda t: t.trial_id
-    )
-    param_keys = list(view.space)
-    metric_keys: list[str] = []
-    for t in trials:
-        param_keys.extend(k for k in t.params if k not in param_keys)
-        metric_keys.extend(k for k in t.metrics if k not in metric_keys)
-    columns = ["trial_id", "state", "value", "duration", "attempts"]
-    columns += [f"params.{k}" for k in param_keys] + [f"metrics.{k}" for k in metric_keys]
-    rows = []
-    for t in trials:
-        row: dict[str, Any] = {
-            "trial_id": t.trial_id,
-            "state": str(_state(t)),
-            "value": t.value,
-            "duration": t.duration,
-            "attempts": t.attempts,
-        }
-        row.update({f"params.{k}": t.params.get(k) for k in param_keys})
-        row.update({f"metrics.{k}": t.metrics.get(k) for k in metric_keys})
-        rows.append(row)
-    try:
-        import pandas as pd
-    except ImportError:
-        return rows
-    return pd.DataFrame(rows, columns=columns)
-
-
-def top_k(obj: Any, k: int = 10) -> list[FrozenTrial]:
-    """The ``k`` best trials, best first.
-
-    Completed and early-stopped trials with a finite value count, ranked in
-    the search's direction (``mode``); ties go to the earlier trial, as for
-    ``best_trial``. Fewer than ``k`` when fewer trials have values.
-    """
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ArgumentError(f"k must be a positive int, got {k!r}.")
-    return _scored(_view(obj))[: int(k)]
-
-
-def param_summary(obj: Any, top: float = 0.1) -> dict[str, dict[str, Any]]:
-    """What each parameter looked like in the best trials: what to narrow a space by.
-
-    Parameters
-    ----------
-    obj : BaseSearch or StudyResults
-    top : float
-        The fraction of trials with values that count as the top ones
-        (at least one trial).
-
-    Returns
-    -------
-    dict
-        By key, in the space's order, a dict with
-
-        * ``type``: ``'real'``, ``'integer'`` or ``'categorical'``;
-        * ``low``, ``high``, ``log`` (numeric) or ``choices`` (categorical);
-        * ``best``: the best trial's value of the parameter (None without one);
-        * ``n_top``: how many trials are the top ones;
-        * numeric: ``top_low``, ``top_high``, the range of the parameter over
-          the top trials (None without any);
-        * categorical: ``top_counts``, a list of ``(choice, count)`` over the
-          top trials, for every choice in order (choices may be unhashable,
-          so not a dict).
-    """
-    if isinstance(top, bool) or not isinstance(top, numbers.Real) or not 0 < top <= 1:
-        raise ArgumentError(f"top must be a fraction in (0, 1], got {top!r}.")
-    view = _view(obj)
-    ranked = _scored(view)
-    n_top = min(len(ranked), max(1, math.ceil(top * len(ranked))))
-    best = ranked[0] if ranked else None
-    leaders = ranked[:n_top]
-    out: dict[str, dict[str, Any]] = {}
-    for key, dim in view.space.items():
-        info: dict[str, Any] = {"type": dim.to_json()["type"]}
-        if isinstance(dim, Categorical):
-            info["choices"] = list(dim.choices)
-        else:
-            info.update(low=dim.low, high=dim.high, log=dim.log)
-        info["best"] = None if best is None else best.params.get(key)
-        info["n_top"] = n_top
-        values = [t.params[key] for t in leaders if key in t.params]
-        if isinstance(dim, Categorical):
-            counts = [0] * len(dim.choices)
-            for v in values:
-                level = _level(dim, v)
-                if level is not None:
-                    counts[level] += 1
-            info["top_counts"] = list(zip(dim.choices, counts))
-        else:
-            nums = [v for v in values if isinstance(v, numbers.Real) and not isinstance(v, bool)]
-            info["top_low"] = min(nums) if nums else None
-            info["top_high"] = max(nums) if nums else None
-        out[key] = info
-    return out
-
-
-# ---------------------------------------------------------------------------
-# Importance
-# ---------------------------------------------------------------------------
-
 
 def _design(
-    view: _View, max_trials: int, rng: np.random.Generator
+    v: View, max_trials: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Encoded parameters (n, d) and values (n,) of the trials the model learns from.
 
@@ -340,16 +110,16 @@ def _design(
     value). A trial whose parameters do not fit the space (a key missing, a
     value outside it) is left out with a warning.
     """
-    scored = sorted(_scored(view), key=lambda t: t.trial_id)
-    if len(scored) > max_trials:
-        keep = np.sort(rng.choice(len(scored), max_trials, replace=False))
-        scored = [scored[i] for i in keep]
-    dims = list(view.space.values())
-    keys = list(view.space)
+    done = sorted(scored(v), key=lambda t: t.trial_id)
+    if len(done) > max_trials:
+        keep = np.sort(rng.choice(len(done), max_trials, replace=False))
+        done = [done[i] for i in keep]
+    dims = list(v.space.values())
+    keys = list(v.space)
     rows, values, skipped = [], [], 0
-    for t in scored:
+    for t in done:
         row = [
-            _coordinate(dim, t.params[k]) if k in t.params else None for k, dim in zip(keys, dims)
+            coordinate(dim, t.params[k]) if k in t.params else None for k, dim in zip(keys, dims)
         ]
         if any(c is None for c in row):
             skipped += 1
@@ -424,7 +194,7 @@ class _Surrogate:
     """The GP posterior mean on standardised values (see the module docstring)."""
 
     def __init__(self, X: np.ndarray, y: np.ndarray, cat: np.ndarray, seed: int) -> None:
-        from .kernels import blas_threads, factorize, fit_gp
+        from ..kernels import blas_threads, factorize, fit_gp
 
         self.X, self.cat = X, cat
         with blas_threads(1):  # small matrices: BLAS threads only contend (kernels/_threads.py)
@@ -433,7 +203,7 @@ class _Surrogate:
 
     def mean(self, Z: np.ndarray) -> np.ndarray:
         """Posterior mean at the rows of ``Z`` (m, d) -> (m,)."""
-        from .kernels import matern52
+        from ..kernels import matern52
 
         out = np.empty(Z.shape[0])
         for start in range(0, Z.shape[0], _CHUNK):
@@ -580,17 +350,17 @@ def importance(
         raise ArgumentError(f"max_trials must be an int >= 2, got {max_trials!r}.")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ArgumentError(f"seed must be an int, got {seed!r}.")
-    view = _view(obj)
-    keys = list(view.space)
-    dims = list(view.space.values())
+    v = view(obj)
+    keys = list(v.space)
+    dims = list(v.space.values())
     d = len(keys)
     pairs = [(keys[j], keys[k]) for j in range(d) for k in range(j + 1, d)]
     rng = np.random.default_rng(int(seed))
-    X, y = _design(view, int(max_trials), rng)
+    X, y = _design(v, int(max_trials), rng)
     if len(y) < 2:
         raise ArgumentError(
             f"importance needs at least 2 completed trials with finite values; "
-            f"{len(y)} of the {len(view.trials)} trials have one."
+            f"{len(y)} of the {len(v.trials)} trials have one."
         )
     ys = _standardise(y)
 

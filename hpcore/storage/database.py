@@ -62,8 +62,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, HpcoreError
-from .trial import FrozenTrial, TrialState
+from ..errors import ConfigError, HpcoreError
+from ..trial import FrozenTrial, TrialState
 
 __all__ = [
     "DB_NAME",
@@ -269,19 +269,19 @@ def _diff(old: Any, new: Any, prefix: str = "", limit: int = 8) -> list[str]:
             if len(out) >= limit:
                 return out[:limit] + ["..."]
         return out
-    if _same(old, new):
+    if same_value(old, new):
         return []
     return [f"{prefix or 'value'}: {_short(old)} -> {_short(new)}"]
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
     """Equality that holds NaN equal to NaN (for comparing stored settings)."""
     if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
         return True
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return type(a) is type(b) and len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
     return bool(a == b)
 
 
@@ -741,7 +741,7 @@ class Storage:
         settings = _diff(old.settings, _loads(_dumps(info.settings)))
         if settings:
             allowed.append(f"strategy settings changed ({'; '.join(settings)}); {told}")
-        if not _same(old.seed, _loads(_dumps(info.seed))):
+        if not same_value(old.seed, _loads(_dumps(info.seed))):
             allowed.append(f"seed changed ({old.seed!r} -> {info.seed!r})")
         base = _diff(old.base_config, _loads(_dumps(info.base_config)))
         if base:

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .space import SearchSpace
-from .trial import BestOfTrials, FrozenTrial
+from .._io import load_model
+from ..space import SearchSpace
+from ..trial import BestOfTrials, FrozenTrial, to_records
+from .database import Storage
+from .folders import Tracker
 
 __all__ = ["StudyResults", "load"]
 
@@ -62,14 +65,10 @@ class StudyResults(BestOfTrials):
 
     def trial_dir(self, trial_id: int) -> Path:
         """The folder of a trial (config, metrics, result, log, model)."""
-        from .tracking import Tracker
-
         return Tracker(self.root).trial_dir(trial_id)
 
     def load_best_model(self, model: Any = None) -> Any:
-        """The best trial's saved model (see :func:`hpcore.tracking.load_model`)."""
-        from .tracking import load_model
-
+        """The best trial's saved model (see :func:`hpcore.storage.load_model`)."""
         if self.best_dir is None:
             raise FileNotFoundError(f"{self.root} has no best/ folder (no completed, tracked trial)")
         return load_model(self.best_dir, model)
@@ -82,9 +81,7 @@ class StudyResults(BestOfTrials):
         return out
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One JSON-able dict per trial (see :func:`hpcore.results.to_records`)."""
-        from .results import to_records
-
+        """One JSON-able dict per trial (see :func:`hpcore.trial.to_records`)."""
         return to_records(self.trials)
 
     def to_dataframe(self) -> Any:
@@ -123,8 +120,6 @@ def load(experiment_root: str | os.PathLike) -> StudyResults:
     FileNotFoundError
         No study there.
     """
-    from .storage import Storage
-
     root = Path(experiment_root)
     with Storage(root, lock=False, readonly=True) as store:
         info = store.load_study()
