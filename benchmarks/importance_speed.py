@@ -73,7 +73,7 @@ class Trials:
 
 def make_trials(space: SearchSpace, params: list[dict[str, Any]], values: np.ndarray) -> Trials:
     trials = [
-        FrozenTrial(trial_id=i, params=p, state=TrialState.COMPLETED, value=float(v))
+        FrozenTrial(trial_id=i, params=p, state=TrialState.COMPLETED, values=(float(v),))
         for i, (p, v) in enumerate(zip(params, values))
     ]
     return Trials(trials, space)

@@ -81,14 +81,15 @@ def bare_dask(client: Any, n: int) -> tuple[float, float]:
 
 
 def dask_executor(client: Any, n: int, trial_timeout: float | None = None) -> tuple[float, float]:
-    from hpcore.executor import TrialTask
+    from hpcore import FrozenTrial
+    from hpcore.executor import Objective
     from hpcore.executor.dask import DaskExecutor
 
     ex = DaskExecutor(client, trial_timeout=trial_timeout)
-    ex.start(noop)
+    ex.start(Objective(noop))
 
     def submit(i: int) -> None:
-        ex.submit(TrialTask(i, {"x": 0.5}, {"x": 0.5}, None, pass_trial=False))
+        ex.submit(FrozenTrial(i, {"x": 0.5}), {"x": 0.5})
 
     def collect() -> list[int]:
         outcomes = ex.wait()

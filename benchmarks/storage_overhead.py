@@ -55,7 +55,7 @@ def make_trial(i: int, n_params: int, n_reports: int) -> FrozenTrial:
         trial_id=i,
         params=params,
         state=TrialState.COMPLETED,
-        value=1.0 / (n_reports + i),
+        values=(1.0 / (n_reports + i),),
         metrics={"val_loss": 1.0 / (n_reports + i), "val_acc": 0.9},
         start=1.7e9 + i,
         end=1.7e9 + i + 1.0,

@@ -12,7 +12,7 @@ import math
 import numbers
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -159,22 +159,50 @@ class Trial:
         return self.stop_reason is not None
 
 
-@dataclass
+@dataclass(frozen=True)
 class FrozenTrial:
-    """The record of one trial, as kept in ``search.trials``.
+    """The record of one trial: the one type that carries a trial from the worker
+    to storage, the strategy, analysis and the report.
 
-    ``value`` is the search's metric as ``train_fn`` returned it (not
-    negated for ``mode='max'``); ``metrics`` holds every number the trial
-    returned. ``devices`` and ``host`` say where it ran, ``attempts`` how
-    many times it was run (retries included), and ``output`` the end of its
-    stdout/stderr when it did not complete (captured by process and cluster
-    executors; the full log is kept by tracking).
+    A record never changes: where a trial's state changes (it starts, ends,
+    is retried or interrupted) a new record is made with
+    :func:`dataclasses.replace` (or :meth:`finished` and friends).
+
+    Attributes
+    ----------
+    trial_id : int
+        0-based, in the order trials were started.
+    params : dict
+        The searched values, by dotted key.
+    state : TrialState
+    values : tuple of float, or None
+        The objective values as ``train_fn`` returned them (not negated for
+        ``mode='max'``), one per metric of the search; ``None`` while the
+        trial has none (running, failed). :attr:`value` is the first. A
+        single number given here is taken as a 1-tuple.
+    metrics : dict
+        Every number the trial returned, by name (the objectives included).
+    error, traceback : str or None
+        Why the trial did not complete.
+    start, end : float or None
+        Unix times it started and ended.
+    reports : list of dict
+        Its learning curve: one ``{'step', 'time', 'value', ...}`` per
+        ``trial.report`` (read-only).
+    devices : tuple of int
+        The GPUs it ran on; ``host`` the machine.
+    attempts : int
+        How many times it was run (retries and resumes included).
+    output : str or None
+        The end of its stdout/stderr when it did not complete.
+    budget : float or None
+        Its resource under Hyperband/ASHA (``trial.budget``).
     """
 
     trial_id: int
     params: dict[str, Any]
     state: TrialState = TrialState.RUNNING
-    value: float | None = None
+    values: tuple[float, ...] | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     traceback: str | None = None
@@ -185,6 +213,24 @@ class FrozenTrial:
     host: str | None = None
     attempts: int = 1
     output: str | None = None
+    budget: float | None = None
+    #: The message of a broken ``train_fn`` contract (a ResultError) that ends the
+    #: whole search; travels from the worker to the run loop, never stored.
+    fatal: str | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # One objective given as a bare number (FrozenTrial(0, params, state, 0.12)) is a 1-tuple.
+        if self.values is not None and not isinstance(self.values, tuple):
+            values = self.values
+            values = tuple(values) if isinstance(values, Iterable) else (values,)
+            object.__setattr__(self, "values", tuple(float(v) for v in values))
+        if not isinstance(self.state, TrialState):
+            object.__setattr__(self, "state", TrialState(self.state))
+
+    @property
+    def value(self) -> float | None:
+        """The (first) objective value, or ``None``."""
+        return self.values[0] if self.values else None
 
     @property
     def duration(self) -> float | None:
@@ -192,6 +238,74 @@ class FrozenTrial:
         if self.start is None or self.end is None:
             return None
         return self.end - self.start
+
+    @property
+    def attempt(self) -> int:
+        """0 for the first run of the trial, 1 for the second, ... (``trial.attempt``)."""
+        return self.attempts - 1
+
+    def to_dict(self, *, reports: bool = True) -> dict[str, Any]:
+        """The record as JSON-able data (``duration`` included); :meth:`from_dict` reads it back.
+
+        With ``reports=False`` the learning curve and the captured output are
+        left out (``result.json`` keeps them in ``metrics.jsonl`` and ``trial.log``).
+        """
+        out: dict[str, Any] = {
+            "trial_id": self.trial_id,
+            "state": str(self.state),
+            "value": self.value,
+            "values": None if self.values is None else list(self.values),
+            "metrics": dict(self.metrics),
+            "params": self.params,
+            "error": self.error,
+            "traceback": self.traceback,
+            "start": self.start,
+            "end": self.end,
+            "duration": self.duration,
+            "devices": list(self.devices),
+            "host": self.host,
+            "attempts": self.attempts,
+            "budget": self.budget,
+        }
+        if reports:
+            out["reports"] = list(self.reports)
+            out["output"] = self.output
+        return jsonable(out)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FrozenTrial:
+        """The record :meth:`to_dict` wrote (``values`` or, from older files, ``value``)."""
+        values = data.get("values")
+        if values is None and data.get("value") is not None:
+            values = [data["value"]]
+        return cls(
+            trial_id=int(data["trial_id"]),
+            params=dict(data.get("params") or {}),
+            state=TrialState(data.get("state", "running")),
+            values=None if values is None else tuple(float(v) for v in values),
+            metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
+            error=data.get("error"),
+            traceback=data.get("traceback"),
+            start=data.get("start"),
+            end=data.get("end"),
+            reports=list(data.get("reports") or []),
+            devices=tuple(data.get("devices") or ()),
+            host=data.get("host"),
+            attempts=int(data.get("attempts", 1)),
+            output=data.get("output"),
+            budget=data.get("budget"),
+        )
+
+    # -- the new records of a trial's life -------------------------------------
+    def restarted(self, start: float) -> FrozenTrial:
+        """The record of its next run (a retry, or a resume of an interrupted trial)."""
+        return replace(self, state=TrialState.RUNNING, values=None, metrics={}, error=None,
+                       traceback=None, start=start, end=None, reports=[], host=None,
+                       output=None, attempts=self.attempts + 1, fatal=None)
+
+    def interrupted(self, end: float) -> FrozenTrial:
+        """The record of a run cut short by Ctrl-C/SIGTERM (it runs again on resume)."""
+        return replace(self, state=TrialState.INTERRUPTED, end=end)
 
 
 def _as_float(x: Any) -> float | None:
@@ -310,20 +424,18 @@ class BestOfTrials:
         return None if best is None else apply_params(self.base_config, best.params)
 
 
+#: The fields of :func:`to_records`, in order.
+_SUMMARY = ("trial_id", "state", "value", "params", "metrics", "duration", "start", "end", "error")
+
+
 def to_records(trials: Iterable[FrozenTrial]) -> list[dict[str, Any]]:
-    """One JSON-able dict per trial: id, state, value, params, metrics, times, error."""
-    return [
-        {
-            "trial_id": t.trial_id,
-            "state": str(t.state),
-            "value": t.value,
-            "params": jsonable(t.params),
-            "metrics": t.metrics,
-            "duration": t.duration,
-            "start": t.start,
-            "end": t.end,
-            "error": t.error,
-            "n_reports": len(t.reports),
-        }
-        for t in trials
-    ]
+    """One JSON-able dict per trial: id, state, value, params, metrics, times, error.
+
+    A summary of :meth:`FrozenTrial.to_dict`: the curve is counted
+    (``n_reports``), not listed.
+    """
+    out = []
+    for t in trials:
+        d = t.to_dict(reports=False)
+        out.append({**{k: d[k] for k in _SUMMARY}, "n_reports": len(t.reports)})
+    return out

@@ -8,6 +8,8 @@ categorical parameters whose effect is a known function of the encoding.
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import sys
 from dataclasses import dataclass, field
@@ -43,7 +45,7 @@ def make(space: dict, rows: list[dict], values, mode: str = "min", states=None) 
             trial_id=i,
             params=p,
             state=s,
-            value=None if v is None else float(v),
+            values=None if v is None else (float(v),),
             start=100.0 + i,
             end=101.5 + i,
         )
@@ -355,9 +357,10 @@ def small() -> Trials:
         TrialState.COMPLETED,
     ]
     data = make(space, rows, values, states=states)
-    data.trials[0].metrics = {"loss": 0.5, "acc": 0.8}
-    data.trials[1].metrics = {"loss": 0.2}
-    data.trials[2].attempts = 3
+    t = data.trials
+    t[0] = dataclasses.replace(t[0], metrics={"loss": 0.5, "acc": 0.8})
+    t[1] = dataclasses.replace(t[1], metrics={"loss": 0.2})
+    t[2] = dataclasses.replace(t[2], attempts=3)
     return data
 
 

@@ -19,19 +19,21 @@ import psutil  # noqa: E402
 from helpers import dask_fns, train_fns  # noqa: E402
 
 from hpcore import ArgumentError, ExecutorError, GridSearch, RandomSearch, TrialState  # noqa: E402
-from hpcore.executor import TrialTask  # noqa: E402
+from hpcore.executor import Objective  # noqa: E402
 from hpcore.executor.dask import DaskExecutor  # noqa: E402
 from hpcore.executor.dask import worker as _dask_worker  # noqa: E402
 from hpcore.executor.dask.client import _cluster_slots  # noqa: E402
 from hpcore.executor.dask.worker import _captured, report_topic  # noqa: E402
 from hpcore.search.space import Integer, Real  # noqa: E402
 from hpcore.stopping import MedianStopping  # noqa: E402
+from hpcore.trial import FrozenTrial  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
 
-def _task(i, metric=None, attempt=0, **config):
-    return TrialTask(i, dict(config), dict(config), metric, pass_trial=False, attempt=attempt)
+def _task(i, attempt=0, **config):
+    """A trial to submit (its record and its config), the config being the params."""
+    return FrozenTrial(i, dict(config), attempts=attempt + 1), dict(config)
 
 
 def _drain(ex):
@@ -73,9 +75,9 @@ def client(cluster):
 def executor(client):
     made = []
 
-    def make(fn, **kwargs):
+    def make(fn, metric=None, **kwargs):
         ex = DaskExecutor(client, **kwargs)
-        ex.start(fn)
+        ex.start(Objective(fn, metric))
         made.append(ex)
         return ex
 
@@ -86,11 +88,11 @@ def executor(client):
 
 # -- running trials --------------------------------------------------------------
 def test_trials_run_on_the_workers_and_come_back(executor, client):
-    ex = executor(train_fns.quadratic)
+    ex = executor(train_fns.quadratic, metric="loss")
     assert ex.max_concurrency == 2  # 2 workers x 1 thread
     xs = [0.1, 0.3, 0.5, 0.9, 1.0]
     for i, x in enumerate(xs):
-        ex.submit(_task(i, "loss", x=x, n=4))
+        ex.submit(*_task(i, x=x, n=4))
     assert ex.n_running == len(xs)
     outcomes = _drain(ex)
     assert sorted(outcomes) == list(range(len(xs)))
@@ -108,13 +110,12 @@ def test_trials_run_on_the_workers_and_come_back(executor, client):
 def test_reports_and_printed_output_come_back(executor):
     ex = executor(train_fns.quadratic_with_trial)
     task = _task(0, x=0.5)
-    task.pass_trial = True
-    ex.submit(task)
+    ex.submit(*task)
     (o,) = _drain(ex).values()
     assert [r["step"] for r in o.reports] == [0, 1, 2] and o.reports[2]["extra"] == 4.0
 
     ex = executor(dask_fns.noisy)
-    ex.submit(_task(1, x=0.25))
+    ex.submit(*_task(1, x=0.25))
     (o,) = _drain(ex).values()
     assert o.value == 0.25
     assert o.output == "hello from trial x=0.25\na warning on stderr\n"
@@ -122,7 +123,7 @@ def test_reports_and_printed_output_come_back(executor):
 
 def test_wait_with_a_timeout_returns_nothing_while_trials_run(executor):
     ex = executor(train_fns.slow)
-    ex.submit(_task(0, x=1.0))
+    ex.submit(*_task(0, x=1.0))
     assert ex.wait(timeout=0.01) == []
     assert ex.n_running == 1
     (o,) = ex.wait()
@@ -130,9 +131,9 @@ def test_wait_with_a_timeout_returns_nothing_while_trials_run(executor):
 
 
 def test_an_exception_fails_only_its_trial(executor):
-    ex = executor(train_fns.faulty)
+    ex = executor(train_fns.faulty, metric="loss")
     for i, mode in enumerate(["ok", "raise", "nan", "ok"]):
-        ex.submit(_task(i, "loss", mode=mode, x=float(i)))
+        ex.submit(*_task(i, mode=mode, x=float(i)))
     out = _drain(ex)
     assert [out[i].state for i in range(4)] == [
         TrialState.COMPLETED,
@@ -149,7 +150,7 @@ def test_an_exception_fails_only_its_trial(executor):
 def test_sys_exit_in_a_worker_thread_fails_the_trial_and_spares_the_worker(executor, client):
     pids = client.run(os.getpid)
     ex = executor(dask_fns.calls_exit)
-    ex.submit(_task(0, x=0.0))
+    ex.submit(*_task(0, x=0.0))
     (o,) = _drain(ex).values()
     assert o.state is TrialState.FAILED and o.error == "train_fn raised SystemExit(5)"
     assert client.run(os.getpid) == pids
@@ -161,7 +162,7 @@ def test_a_train_fn_the_workers_cannot_import_fails_with_the_reason(executor, tm
     import driver_only_mod
 
     ex = executor(driver_only_mod.f)
-    ex.submit(_task(0))
+    ex.submit(*_task(0))
     (o,) = _drain(ex).values()
     assert o.state is TrialState.FAILED
     assert "train_fn could not be loaded on the worker" in o.error
@@ -172,7 +173,7 @@ def test_an_unpicklable_train_fn_is_refused_at_start(client):
     lock = threading.Lock()
     ex = DaskExecutor(client)
     with pytest.raises(ExecutorError, match="cannot be sent to Dask workers"):
-        ex.start(lambda config: bool(lock))
+        ex.start(Objective(lambda config: bool(lock)))
 
 
 def test_captured_output_keeps_concurrent_threads_apart():
@@ -215,15 +216,15 @@ def fragile_client():
 ])
 def test_a_worker_dying_mid_trial_fails_that_trial_and_later_ones_run(fragile_client, fn, config):
     ex = DaskExecutor(fragile_client)
-    ex.start(fn)
+    ex.start(Objective(fn))
     try:
-        ex.submit(_task(0, **config))
+        ex.submit(*_task(0, **config))
         (o,) = _drain(ex).values()
         assert o.state is TrialState.FAILED
         assert o.error.startswith("the Dask worker running this trial died (KilledWorker")
         # The only worker, which held train_fn, is gone: its replacement gets it again.
         for i in (1, 2):
-            ex.submit(_task(i, mode="ok", x=float(i)))
+            ex.submit(*_task(i, mode="ok", x=float(i)))
         out = _drain(ex)
         assert {i: (o.state, o.value) for i, o in out.items()} == {
             1: (TrialState.COMPLETED, 1.0),
@@ -237,7 +238,7 @@ def test_a_worker_dying_mid_trial_fails_that_trial_and_later_ones_run(fragile_cl
 def test_a_trial_past_its_timeout_is_killed_with_its_children(executor, client):
     worker_pids = client.run(os.getpid)
     ex = executor(dask_fns.hangs, trial_timeout=5.0)
-    ex.submit(_task(0))
+    ex.submit(*_task(0))
     (o,) = _drain(ex).values()
     assert o.state is TrialState.TIMED_OUT
     assert o.error == "the trial exceeded trial_timeout=5s and was killed"
@@ -255,7 +256,7 @@ def test_with_a_timeout_a_crash_stays_in_the_trial_process(executor, client):
     worker_pids = client.run(os.getpid)
     ex = executor(train_fns.dies, trial_timeout=600)
     for i, mode in enumerate(["exit", "segv", "ok"]):
-        ex.submit(_task(i, mode=mode, x=0.5))
+        ex.submit(*_task(i, mode=mode, x=0.5))
     out = _drain(ex)
     assert out[0].state is TrialState.FAILED
     assert out[0].error == "the trial's process exited with code 3"
@@ -266,8 +267,8 @@ def test_with_a_timeout_a_crash_stays_in_the_trial_process(executor, client):
 
 def test_in_a_child_process_results_and_output_come_back(executor):
     ex = executor(dask_fns.noisy, trial_timeout=600)
-    ex.submit(_task(0, x=0.75))
-    ex.submit(_task(1, x=0.5))
+    ex.submit(*_task(0, x=0.75))
+    ex.submit(*_task(1, x=0.5))
     out = _drain(ex)
     assert out[0].state is TrialState.COMPLETED and out[0].value == 0.75
     assert "hello from trial x=0.75\n" in out[0].output
@@ -278,8 +279,8 @@ def test_in_a_child_process_results_and_output_come_back(executor):
 def test_cancelling_kills_a_running_child_process(client, tmp_path):
     pidfile = tmp_path / "pids"
     ex = DaskExecutor(client, trial_timeout=600)
-    ex.start(dask_fns.hangs)
-    ex.submit(_task(0, pidfile=str(pidfile)))
+    ex.start(Objective(dask_fns.hangs))
+    ex.submit(*_task(0, pidfile=str(pidfile)))
     for _ in range(6000):  # until the trial is running (a guard against hanging, not a limit)
         assert ex.wait(timeout=0.05) == []
         if pidfile.exists() and len(pidfile.read_text().split()) == 2:
@@ -331,7 +332,7 @@ def gpu_cluster():
 def test_gpu_resources_set_the_concurrency(gpu_cluster):
     def slots(gpus_per_trial):
         ex = DaskExecutor(gpu_cluster, gpus_per_trial=gpus_per_trial)
-        ex.start(train_fns.slow)
+        ex.start(Objective(train_fns.slow))
         try:
             return ex.max_concurrency
         finally:
@@ -351,8 +352,8 @@ def test_a_gpu_trial_gets_its_workers_devices(gpu_cluster, monkeypatch):
         ({"gpus_per_trial": 2, "trial_timeout": 600}, (3, 1), "3,1"),
     ]:
         ex = DaskExecutor(gpu_cluster, **kwargs)
-        ex.start(dask_fns.visible_gpus)
-        ex.submit(_task(0, x=1.0))
+        ex.start(Objective(dask_fns.visible_gpus))
+        ex.submit(*_task(0, x=1.0))
         (o,) = _drain(ex).values()
         ex.shutdown()
         assert o.state is TrialState.COMPLETED and o.devices == devices, kwargs
@@ -362,13 +363,13 @@ def test_a_gpu_trial_gets_its_workers_devices(gpu_cluster, monkeypatch):
 def test_gpus_on_a_cluster_without_gpu_resources_say_how_to_fix_it(client):
     ex = DaskExecutor(client, gpus_per_trial=1)
     with pytest.raises(ExecutorError, match=r"gpus_per_trial=1 but none of the 2 Dask workers") as e:
-        ex.start(train_fns.slow)
+        ex.start(Objective(train_fns.slow))
     assert "--resources GPU=1" in str(e.value) and "gpus_per_trial=0" in str(e.value)
 
 
 def test_cpus_per_trial_divides_the_threads(client):
     ex = DaskExecutor(client, cpus_per_trial=2)
-    ex.start(train_fns.slow)
+    ex.start(Objective(train_fns.slow))
     assert ex.max_concurrency == 1  # 2 threads // 2
     ex.shutdown()
 
@@ -376,15 +377,15 @@ def test_cpus_per_trial_divides_the_threads(client):
 # -- connecting ----------------------------------------------------------------------
 def test_an_address_gets_a_client_of_its_own_closed_at_shutdown(cluster, client):
     ex = DaskExecutor(cluster.scheduler_address)
-    ex.start(train_fns.quadratic)
+    ex.start(Objective(train_fns.quadratic, "loss"))
     own = ex._client
     assert own is not client and own.status == "running"
-    ex.submit(_task(0, "loss", x=0.3, n=4))
+    ex.submit(*_task(0, x=0.3, n=4))
     (o,) = _drain(ex).values()
     assert o.state is TrialState.COMPLETED and o.value == 0.0
     assert ex.shutdown() == []
     assert own.status == "closed" and client.status == "running"
-    ex.start(train_fns.quadratic)  # and it reconnects for another run
+    ex.start(Objective(train_fns.quadratic, "loss"))  # and it reconnects for another run
     assert ex.max_concurrency == 2
     ex.shutdown()
 
@@ -407,7 +408,7 @@ def test_no_scheduler_at_the_address_is_an_executor_error():
     ex = DaskExecutor(f"tcp://127.0.0.1:{port}")
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
         with pytest.raises(ExecutorError, match="cannot connect to the Dask scheduler"):
-            ex.start(train_fns.slow)
+            ex.start(Objective(train_fns.slow))
 
 
 # -- through the search loop -----------------------------------------------------------
@@ -456,8 +457,7 @@ def test_on_report_gets_every_report_in_order_while_trials_run(executor, mode):
     seen = _watch(ex)
     for i in range(2):
         task = _task(i, level=float(i), steps=50, pause=0.01)
-        task.pass_trial = True
-        ex.submit(task)
+        ex.submit(*task)
     out = _drain(ex)
     for i in range(2):
         assert out[i].state is TrialState.COMPLETED and len(out[i].reports) == 50
@@ -472,8 +472,7 @@ def test_a_burst_of_reports_arrives_complete_and_in_order(executor, mode):
     seen = _watch(ex)
     for i in range(2):
         task = _task(i, n=1000)
-        task.pass_trial = True
-        ex.submit(task)
+        ex.submit(*task)
     out = _drain(ex)
     for i in range(2):
         assert out[i].state is TrialState.COMPLETED and 0 < out[i].value
@@ -482,12 +481,11 @@ def test_a_burst_of_reports_arrives_complete_and_in_order(executor, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_stop_reaches_the_trial_and_should_stop_turns_true(executor, mode):
-    ex = executor(dask_fns.until_stopped, **mode)
+    ex = executor(dask_fns.until_stopped, metric="loss", **mode)
     seen = _watch(ex)
     for i in range(2):
-        task = _task(i, "loss", steps=5000, pause=0.01)
-        task.pass_trial = True
-        ex.submit(task)
+        task = _task(i, steps=5000, pause=0.01)
+        ex.submit(*task)
     for _ in range(10_000):  # until trial 0 reported (a guard against hanging, not a limit)
         assert ex.wait(timeout=0.05) == []
         if any(tid == 0 for tid, _, _ in seen):
@@ -511,10 +509,9 @@ def test_stop_reaches_the_trial_and_should_stop_turns_true(executor, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_a_stop_before_the_trial_reported_goes_to_every_worker(executor, mode):
-    ex = executor(dask_fns.until_stopped, **mode)
-    task = _task(0, "loss", steps=5000, pause=0.01)
-    task.pass_trial = True
-    ex.submit(task)
+    ex = executor(dask_fns.until_stopped, metric="loss", **mode)
+    task = _task(0, steps=5000, pause=0.01)
+    ex.submit(*task)
     ex.stop(0, "not even started")  # no report yet says where it runs
     (o,) = _drain(ex).values()
     assert o.state is TrialState.STOPPED and o.error == "stopped early: not even started"
@@ -524,7 +521,7 @@ def test_a_stop_before_the_trial_reported_goes_to_every_worker(executor, mode):
 def test_live_reports_are_put_in_order_once_and_a_rerun_starts_a_new_curve():
     """The driver's side alone, fed events by hand: gaps wait, duplicates and stale runs drop."""
     ex = DaskExecutor("tcp://127.0.0.1:1")  # never connected
-    ex._running = {"key-a": (None, _task(7))}
+    ex._running = {"key-a": (None, _task(7)[0])}
     seen = []
     ex.on_report = lambda tid, entry: seen.append((tid, entry["step"]))
 
@@ -548,11 +545,10 @@ def test_live_reports_are_put_in_order_once_and_a_rerun_starts_a_new_curve():
 def test_shutdown_cleans_up_and_stops_a_trial_left_in_a_worker_thread(client, tmp_path):
     marker = tmp_path / "marker"
     ex = DaskExecutor(client)
-    ex.start(dask_fns.until_stopped)
+    ex.start(Objective(dask_fns.until_stopped, "loss"))
     token = ex._token
-    task = _task(0, "loss", steps=100_000, pause=0.01, marker=str(marker))
-    task.pass_trial = True
-    ex.submit(task)
+    task = _task(0, steps=100_000, pause=0.01, marker=str(marker))
+    ex.submit(*task)
     for _ in range(10_000):  # until it runs (a guard against hanging, not a limit)
         assert ex.wait(timeout=0.05) == []
         if marker.exists():
@@ -597,12 +593,12 @@ def test_a_childs_start_up_is_not_charged_to_its_trials_timeout(executor):
     # The child is a new interpreter that imports slow_import (4 s) before it can run
     # the trial, which returns at once: a 2 s clock from the spawn would time it out.
     ex = executor(slow_import.quick, trial_timeout=2.0)
-    ex.submit(_task(0, x=0.25))
+    ex.submit(*_task(0, x=0.25))
     (o,) = _drain(ex).values()
     assert (o.state, o.value) == (TrialState.COMPLETED, 0.25)
 
     stuck = executor(slow_import.quick, trial_timeout=60.0, start_timeout=1.0)
-    stuck.submit(_task(1, x=0.5))
+    stuck.submit(*_task(1, x=0.5))
     (o,) = _drain(stuck).values()
     assert o.state is TrialState.TIMED_OUT
     assert "did not start it within start_timeout=1s" in o.error

@@ -13,28 +13,29 @@ from pathlib import Path
 import pytest
 from helpers import train_fns
 
-from hpcore import RandomSearch, TrialState
-from hpcore.executor import LocalProcessExecutor, SerialExecutor, TrialTask
+from hpcore import FrozenTrial, RandomSearch, TrialState
+from hpcore.executor import LocalProcessExecutor, Objective, SerialExecutor
 from hpcore.executor.local import thread_limits
 from hpcore.search.space import Real
 
 
-def _task(i, x, metric="loss"):
-    return TrialTask(trial_id=i, params={"x": x}, config={"x": x}, metric=metric, pass_trial=False)
+def _task(i, x):
+    """A trial to submit (its record and its config)."""
+    return FrozenTrial(i, {"x": x}), {"x": x}
 
 
 def test_serial_executor_runs_on_wait_and_reports_failures():
     ex = SerialExecutor()
-    ex.start(train_fns.slow)
-    ex.submit(_task(0, 0.0))
+    ex.start(Objective(train_fns.slow, "loss"))
+    ex.submit(*_task(0, 0.0))
     assert ex.n_running == 1
     (out,) = ex.wait()
     assert out.state is TrialState.COMPLETED and out.value == 0.0 and ex.n_running == 0
-    ex.start(lambda c: 1 / 0)
-    ex.submit(_task(1, 0.0))
+    ex.start(Objective(lambda c: 1 / 0, "loss"))
+    ex.submit(*_task(1, 0.0))
     (out,) = ex.wait()
     assert out.state is TrialState.FAILED and "ZeroDivisionError" in out.error
-    ex.submit(_task(2, 0.0))
+    ex.submit(*_task(2, 0.0))
     assert [o.state for o in ex.shutdown(cancel=True)] == [TrialState.INTERRUPTED]
 
 
@@ -51,13 +52,13 @@ def test_thread_limits_divide_the_cores_and_respect_user_settings(monkeypatch):
 def test_local_executor_is_asynchronous():
     """A short trial finishes (and its slot is refilled) while a long one still runs."""
     ex = LocalProcessExecutor(2)
-    ex.start(train_fns.slow)
+    ex.start(Objective(train_fns.slow, "loss"))
     try:
-        ex.submit(_task(0, 3.0))
-        ex.submit(_task(1, 0.01))
+        ex.submit(*_task(0, 3.0))
+        ex.submit(*_task(1, 0.01))
         first = ex.wait(timeout=60)
         assert [o.trial_id for o in first] == [1]
-        ex.submit(_task(2, 0.01))
+        ex.submit(*_task(2, 0.01))
         second = ex.wait(timeout=60)
         assert [o.trial_id for o in second] == [2]
         assert ex.n_running == 1
@@ -70,8 +71,8 @@ def test_local_executor_is_asynchronous():
 @pytest.mark.slow
 def test_local_executor_cancel_interrupts_running_trials_and_reaps_workers():
     ex = LocalProcessExecutor(2)
-    ex.start(train_fns.slow)
-    ex.submit(_task(0, 30.0))
+    ex.start(Objective(train_fns.slow, "loss"))
+    ex.submit(*_task(0, 30.0))
     procs = [w.process for w in ex._workers]
     pids = [p.pid for p in procs]
     out = ex.shutdown(cancel=True)

@@ -114,7 +114,7 @@ def trial(i: int, value: float | None, state: TrialState = TrialState.COMPLETED)
         trial_id=i,
         params={"x": float(i)},
         state=state,
-        value=value,
+        values=None if value is None else (value,),
         start=100.0 + i,
         end=101.0 + i,
     )
@@ -185,7 +185,7 @@ frozen_trials = st.builds(
     trial_id=st.integers(0, 2**40),
     params=st.dictionaries(st.text(max_size=12), values, max_size=6),
     state=st.sampled_from(TrialState),
-    value=st.none() | st.floats(),
+    values=st.none() | st.floats().map(lambda v: (v,)),
     metrics=metrics,
     error=st.none() | st.text(),
     traceback=st.none() | st.text(),
@@ -233,7 +233,7 @@ def test_types_and_non_finite_values(tmp_path: Path) -> None:
         trial_id=7,
         params=params,
         state=TrialState.FAILED,
-        value=math.nan,
+        values=(math.nan,),
         metrics={"a": math.inf, "b": -math.inf, "c": math.nan},
         error="ValueError: boom",
         start=1.0,
@@ -525,7 +525,7 @@ def test_recover_running_after_a_dead_driver(tmp_path: Path) -> None:
         s.start_trial(0, {"x": 0.5}, 50.0, attempt=1)
         t0 = s.trials()[0]
         assert (t0.state, t0.start, t0.attempts, t0.reports) == (TrialState.RUNNING, 50.0, 2, [])
-        s.finish_trial(dataclasses.replace(t0, state=TrialState.COMPLETED, value=0.2, end=51.0))
+        s.finish_trial(dataclasses.replace(t0, state=TrialState.COMPLETED, values=(0.2,), end=51.0))
         with pytest.raises(ValueError, match="never run again"):
             s.start_trial(1, {"x": 0.25}, 60.0)
         assert [t.value for t in s.trials()[:2]] == [0.2, 0.1]

@@ -21,7 +21,8 @@ from hpcore import (
     TrialState,
 )
 from hpcore.strategies import GridStrategy, RandomStrategy
-from hpcore.strategies.base import Observation, same_params
+from hpcore.strategies.base import same_params
+from hpcore.trial import FrozenTrial
 
 GRID_SPACE = {"a": [1, 2], "b": ["x", "y", "z"]}
 CONTINUOUS = {"x": Real(0.0, 1.0), "y": Real(0.0, 1.0), "z": Real(0.0, 1.0)}
@@ -295,11 +296,11 @@ def test_tell_of_unknown_params_is_recorded_in_history(make):
     asked = strategy.ask(2)
     unknown = {"something": "else"}
     strategy.tell(unknown, 3)
-    assert strategy.history[-1] == Observation(unknown, 3.0, TrialState.COMPLETED)
+    assert strategy.history[-1] == FrozenTrial(0, unknown, TrialState.COMPLETED, (3.0,))
     assert type(strategy.history[-1].value) is float
     assert strategy.pending == asked  # nothing was taken off the pending list
     strategy.tell(asked[1], None, state="failed")
-    assert strategy.history[-1] == Observation(asked[1], None, TrialState.FAILED)
+    assert strategy.history[-1] == FrozenTrial(1, asked[1], TrialState.FAILED, None)
     assert strategy.pending == asked[:1]
 
 

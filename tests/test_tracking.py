@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 import hpcore
 from hpcore import GridSearch, RandomSearch, TrialState, load_model
-from hpcore.executor import Executor, TrialOutcome
-from hpcore.executor._run import run_trial
+from hpcore.executor import Executor
+from hpcore.executor._run import Job, run_trial
 from hpcore.search.callbacks import SearchCallback
 from hpcore.search.space import Integer, Real
 from hpcore.storage import Storage, StudyLockedError, StudyMismatchError
@@ -348,19 +348,19 @@ class _AllAtOnce(Executor):
     def n_running(self) -> int:
         return len(self._queue)
 
-    def start(self, train_fn):
-        self._fn = train_fn
+    def start(self, objective):
+        self._fn = objective
 
-    def submit(self, task):
-        self._queue.append(task)
+    def submit(self, trial, config, dir=None):
+        self._queue.append(Job(trial, config, dir))
 
     def wait(self, timeout=None):
-        outcomes = [run_trial(self._fn, task) for task in self._queue]
+        outcomes = [run_trial(self._fn, job) for job in self._queue]
         self._queue.clear()
         return outcomes
 
     def shutdown(self, cancel=False):
-        cut = [TrialOutcome(t.trial_id, TrialState.INTERRUPTED) for t in self._queue]
+        cut = [job.trial.interrupted(0.0) for job in self._queue]
         self._queue.clear()
         return cut
 

@@ -1,14 +1,14 @@
 """Executors: where trials run."""
 
-from .base import Executor, TrialOutcome, TrialTask
+from ._run import Objective
+from .base import Executor
 from .dask import DaskExecutor  # imports dask only when one is made
 from .local import LocalProcessExecutor
 from .serial import SerialExecutor
 
 __all__ = [
     "Executor",
-    "TrialTask",
-    "TrialOutcome",
+    "Objective",
     "SerialExecutor",
     "LocalProcessExecutor",
     "DaskExecutor",

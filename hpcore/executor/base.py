@@ -1,75 +1,29 @@
 """The executor interface the search loop drives.
 
-An executor runs ``train_fn`` on trial tasks somewhere (this process, a
-local pool, later a cluster) and hands back outcomes as trials end, in any
-order. The loop keeps at most :attr:`Executor.max_concurrency` tasks in
-flight and refills a slot as soon as :meth:`Executor.wait` returns.
+An executor runs an :class:`~hpcore.executor.Objective` (``train_fn`` and its
+metric) on trials somewhere (this process, a local pool, a Dask cluster).
+The loop submits a trial's record (:class:`~hpcore.trial.FrozenTrial`, state
+``running``) with its config; the executor hands back the trial's finished
+record as it ends, in any order. The loop keeps at most
+:attr:`Executor.max_concurrency` trials in flight and refills a slot as soon
+as :meth:`Executor.wait` returns.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..trial import TrialState
+from ..trial import FrozenTrial
+from ._run import Objective
 
-__all__ = ["Executor", "TrialTask", "TrialOutcome", "OUTPUT_TAIL"]
+__all__ = ["Executor", "OUTPUT_TAIL"]
 
 #: Characters of a trial's captured output kept in its outcome (the full
 #: output stays in its log file).
 OUTPUT_TAIL = 20_000
-
-
-@dataclass
-class TrialTask:
-    """What a worker needs to run one trial.
-
-    ``devices`` are the GPU ids the trial may use (filled in by the executor
-    that places it; empty for CPU trials). ``attempt`` counts retries of the
-    same trial (0 for the first run). ``log_path``, when set, is the file
-    that receives the trial's stdout and stderr. ``budget`` is the trial's
-    resource under Hyperband (``trial.budget``).
-    """
-
-    trial_id: int
-    params: dict[str, Any]
-    config: Any
-    metric: str | None
-    pass_trial: bool
-    dir: Path | None = None
-    devices: tuple[int, ...] = ()
-    attempt: int = 0
-    log_path: Path | None = None
-    budget: float | None = None
-
-
-@dataclass
-class TrialOutcome:
-    """How a trial ended, as sent back by a worker.
-
-    ``fatal`` holds the message of a :class:`~hpcore.errors.ResultError`: a
-    broken ``train_fn`` contract that stops the whole search. ``devices``
-    and ``host`` say where it ran; ``output`` holds the end of its captured
-    stdout/stderr (at most :data:`OUTPUT_TAIL` characters), when the
-    executor captures it.
-    """
-
-    trial_id: int
-    state: TrialState
-    value: float | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
-    error: str | None = None
-    traceback: str | None = None
-    start: float | None = None
-    end: float | None = None
-    reports: list[dict[str, Any]] = field(default_factory=list)
-    fatal: str | None = None
-    devices: tuple[int, ...] = ()
-    host: str | None = None
-    output: str | None = None  # the end of the trial's stdout/stderr, when captured
 
 
 class Executor(ABC):
@@ -99,19 +53,23 @@ class Executor(ABC):
         """How many submitted trials have not been returned by :meth:`wait` yet."""
 
     @abstractmethod
-    def start(self, train_fn: Callable[..., Any]) -> None:
-        """Get ready to run ``train_fn`` (start workers, ship the function)."""
+    def start(self, objective: Objective) -> None:
+        """Get ready to run ``objective`` (start workers, ship ``train_fn``)."""
 
     @abstractmethod
-    def submit(self, task: TrialTask) -> None:
-        """Start one trial; only called while ``n_running < max_concurrency``."""
+    def submit(self, trial: FrozenTrial, config: Any, dir: Path | None = None) -> None:
+        """Start one trial; only called while ``n_running < max_concurrency``.
+
+        ``config`` is the trial's full config; ``dir``, when given, is its
+        folder (``trial.dir``), whose ``trial.log`` receives its output.
+        """
 
     @abstractmethod
-    def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
-        """Block until at least one trial ends (or ``timeout``); return the ended ones."""
+    def wait(self, timeout: float | None = None) -> list[FrozenTrial]:
+        """Block until at least one trial ends (or ``timeout``); return their records."""
 
     @abstractmethod
-    def shutdown(self, cancel: bool = False) -> list[TrialOutcome]:
+    def shutdown(self, cancel: bool = False) -> list[FrozenTrial]:
         """Stop workers; with ``cancel``, end running trials and return them as interrupted."""
 
     def __enter__(self) -> Executor:

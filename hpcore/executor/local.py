@@ -42,16 +42,16 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
 from ..errors import ExecutorError
-from ..trial import TrialState
-from ._run import run_trial
-from .base import OUTPUT_TAIL, Executor, TrialOutcome, TrialTask
+from ..trial import FrozenTrial, TrialState
+from ._run import Job, Objective, run_trial
+from .base import OUTPUT_TAIL, Executor
 from .resources import Device, plan_slots
 
 __all__ = ["LocalProcessExecutor", "thread_limits"]
@@ -142,37 +142,38 @@ def _worker_main(conn: Connection, payload: bytes, parent_pid: int) -> None:
     for stream in (sys.stdout, sys.stderr):  # lines reach the log (and the echo) at once
         with contextlib.suppress(Exception):
             stream.reconfigure(line_buffering=True)
-    train_fn = pickle.loads(payload)
+    objective: Objective = pickle.loads(payload)
     while True:
         try:
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        task = pickle.loads(data)
-        if task is None:
+        msg = pickle.loads(data)
+        if msg is None:
             return
-        if isinstance(task, tuple):  # a stop request that came after its trial ended
+        if msg[0] == "stop":  # a stop request that came after its trial ended
             continue
+        job: Job = msg[1]
+        trial = job.trial
         # The trial's clock (trial_timeout) starts now, not when it was submitted: a
         # fresh worker first spends seconds importing and unpickling train_fn.
-        conn.send_bytes(pickle.dumps(("started", task.trial_id), protocol=pickle.HIGHEST_PROTOCOL))
-        forward, stop_check = _channel(conn, task.trial_id)
-        with _output_to(task.log_path):
-            outcome = run_trial(train_fn, task, forward, stop_check)
-        try:
-            blob = _dumps(outcome)
-        except Exception as exc:  # an unpicklable metric or report
-            outcome = TrialOutcome(
-                task.trial_id,
-                TrialState.FAILED,
-                error=f"the trial's result could not be sent back: {exc}",
-                start=outcome.start,
-                end=outcome.end,
-                devices=outcome.devices,
-                host=outcome.host,
-            )
-            blob = _dumps(outcome)
-        conn.send_bytes(blob)
+        conn.send_bytes(pickle.dumps(("started", trial.trial_id), protocol=pickle.HIGHEST_PROTOCOL))
+        forward, stop_check = _channel(conn, trial.trial_id)
+        with _output_to(job.log_path):
+            ended = run_trial(objective, job, forward, stop_check)
+        conn.send_bytes(_result_bytes(ended))
+
+
+def _result_bytes(ended: FrozenTrial) -> bytes:
+    """The pickled record; a failed one if the trial's own values cannot be pickled."""
+    try:
+        return _dumps(ended)
+    except Exception as exc:  # an unpicklable metric or report
+        failed = FrozenTrial(ended.trial_id, ended.params, TrialState.FAILED,
+                             error=f"the trial's result could not be sent back: {exc}",
+                             start=ended.start, end=ended.end, devices=ended.devices,
+                             host=ended.host, attempts=ended.attempts, budget=ended.budget)
+        return _dumps(failed)
 
 
 def _channel(conn: Connection, trial_id: int):
@@ -219,7 +220,8 @@ class _Worker:
     process: Any  # multiprocessing.context.SpawnProcess
     conn: Connection
     slot: tuple[Device, ...] = ()
-    task: TrialTask | None = None
+    trial: FrozenTrial | None = None  # the trial it runs, as submitted (devices set)
+    log_path: Path | None = None  # where its output goes
     deadline: float = float("inf")
     started: bool = False  # the worker has begun running its task (the timeout clock runs)
     echoed: int = 0  # bytes of the trial's log already echoed
@@ -302,11 +304,11 @@ class LocalProcessExecutor(Executor):
 
     @property
     def n_running(self) -> int:
-        return sum(w.task is not None for w in self._workers)
+        return sum(w.trial is not None for w in self._workers)
 
-    def start(self, train_fn: Callable[..., Any]) -> None:
+    def start(self, objective: Objective) -> None:
         try:
-            self._payload = _dumps(train_fn)
+            self._payload = _dumps(objective)
         except Exception as exc:
             raise ExecutorError(
                 f"train_fn cannot be sent to worker processes ({type(exc).__name__}: {exc}). "
@@ -337,19 +339,21 @@ class LocalProcessExecutor(Executor):
         child.close()
         return _Worker(process, parent, slot)
 
-    def submit(self, task: TrialTask) -> None:
+    def submit(self, trial: FrozenTrial, config: Any, dir: Path | None = None) -> None:
         for i, w in enumerate(self._workers):
-            if w.task is None:
+            if w.trial is None:
                 if not w.process.is_alive():
                     self._reap(w)
                     w = self._workers[i] = self._spawn(w.slot)
-                task.devices = tuple(w.slot)
-                w.own_log = task.log_path is None
+                trial = replace(trial, devices=tuple(w.slot))  # type: ignore[arg-type]
+                w.own_log = dir is None
                 if w.own_log:
                     assert self._log_dir is not None
-                    task.log_path = Path(self._log_dir) / f"trial-{task.trial_id}-{task.attempt}.log"
-                w.conn.send_bytes(_dumps(task))
-                w.task = task
+                    log = Path(self._log_dir) / f"trial-{trial.trial_id}-{trial.attempt}.log"
+                else:
+                    log = Path(dir) / "trial.log"  # type: ignore[arg-type]
+                w.conn.send_bytes(_dumps(("run", Job(trial, config, dir, log))))
+                w.trial, w.log_path = trial, log
                 w.started = False
                 w.echoed, w.partial = 0, b""
                 w.deadline = (
@@ -360,16 +364,16 @@ class LocalProcessExecutor(Executor):
 
     def stop(self, trial_id: int, reason: str) -> None:
         for w in self._workers:
-            if w.task is not None and w.task.trial_id == trial_id:
+            if w.trial is not None and w.trial.trial_id == trial_id:
                 with contextlib.suppress(OSError):
                     w.conn.send_bytes(pickle.dumps(("stop", trial_id, reason)))
                 return
 
-    def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
+    def wait(self, timeout: float | None = None) -> list[FrozenTrial]:
         """Block until a trial ends, times out, or ``timeout`` passes."""
         end = float("inf") if timeout is None else time.monotonic() + timeout
         while True:
-            busy = [w for w in self._workers if w.task is not None]
+            busy = [w for w in self._workers if w.trial is not None]
             if not busy:
                 return []
             now = time.monotonic()
@@ -382,17 +386,17 @@ class LocalProcessExecutor(Executor):
             outcomes += self._expire()
             if self.echo_output:
                 for w in self._workers:
-                    if w.task is not None:
+                    if w.trial is not None:
                         self._echo(w, final=False)
             if outcomes or time.monotonic() >= end:
                 return outcomes
 
-    def _collect(self, ready: set[Any]) -> list[TrialOutcome]:
+    def _collect(self, ready: set[Any]) -> list[FrozenTrial]:
         outcomes = []
         for i, w in enumerate(self._workers):
-            if w.task is None or (w.conn not in ready and w.process.sentinel not in ready):
+            if w.trial is None or (w.conn not in ready and w.process.sentinel not in ready):
                 continue
-            task = w.task
+            trial = w.trial
             outcome = None
             try:
                 while w.conn.poll():
@@ -414,27 +418,22 @@ class LocalProcessExecutor(Executor):
                 continue  # only reports arrived; the trial goes on
             if outcome is None:  # the process died mid-trial
                 w.process.join(timeout=5)
-                outcome = TrialOutcome(
-                    task.trial_id,
-                    TrialState.FAILED,
-                    error=_exit_reason(w.process.exitcode),
-                    end=time.time(),
-                    devices=tuple(w.slot),
-                )
-                self._finish(w, outcome)
+                outcome = replace(trial, state=TrialState.FAILED,
+                                  error=_exit_reason(w.process.exitcode), end=time.time())
+                outcome = self._finish(w, outcome)
                 self._reap(w)
                 self._workers[i] = self._spawn(w.slot)
             else:
-                self._finish(w, outcome)
+                outcome = self._finish(w, outcome)
             outcomes.append(outcome)
         return outcomes
 
-    def _expire(self) -> list[TrialOutcome]:
+    def _expire(self) -> list[FrozenTrial]:
         """Kill the trials past their deadline; their outcomes say timed out."""
         outcomes = []
         now = time.monotonic()
         for i, w in enumerate(self._workers):
-            if w.task is None or now < w.deadline:
+            if w.trial is None or now < w.deadline:
                 continue
             if w.started:
                 error = f"the trial exceeded trial_timeout={self.trial_timeout:g}s and was killed"
@@ -444,43 +443,36 @@ class LocalProcessExecutor(Executor):
                     f"{self.start_timeout:g}s (stuck starting up or importing train_fn's "
                     "module) and was killed"
                 )
-            outcome = TrialOutcome(
-                w.task.trial_id,
-                TrialState.TIMED_OUT,
-                error=error,
-                end=time.time(),
-                devices=tuple(w.slot),
-            )
+            outcome = replace(w.trial, state=TrialState.TIMED_OUT, error=error, end=time.time())
             self._kill_group(w, signal.SIGKILL)
-            self._finish(w, outcome)
+            outcome = self._finish(w, outcome)
             self._reap(w)
             self._workers[i] = self._spawn(w.slot)
             outcomes.append(outcome)
         return outcomes
 
-    def _finish(self, w: _Worker, outcome: TrialOutcome) -> None:
-        """Attach the end of the trial's output, echo the rest, free the worker."""
-        task = w.task
-        assert task is not None
+    def _finish(self, w: _Worker, ended: FrozenTrial) -> FrozenTrial:
+        """Echo the rest of the trial's output, free the worker; the record with
+        the end of its output attached."""
+        assert w.trial is not None
         if self.echo_output:
             self._echo(w, final=True)
-        if task.log_path is not None:
-            outcome.output = _tail(task.log_path, OUTPUT_TAIL)
+        if w.log_path is not None:
+            ended = replace(ended, output=_tail(w.log_path, OUTPUT_TAIL))
             if w.own_log:
                 with contextlib.suppress(OSError):
-                    os.unlink(task.log_path)
-                task.log_path = None
-        w.task = None
+                    os.unlink(w.log_path)
+        w.trial, w.log_path = None, None
         w.started = False
         w.deadline = float("inf")
+        return ended
 
     def _echo(self, w: _Worker, final: bool) -> None:
         """Print the new complete lines of ``w``'s trial log, prefixed with its id."""
-        task = w.task
-        if task is None or task.log_path is None:
+        if w.trial is None or w.log_path is None:
             return
         try:
-            with open(task.log_path, "rb") as f:
+            with open(w.log_path, "rb") as f:
                 f.seek(w.echoed)
                 data = f.read()
         except OSError:
@@ -493,7 +485,7 @@ class LocalProcessExecutor(Executor):
             lines.append(w.partial)
             w.partial = b""
         if lines:
-            prefix = f"[trial {task.trial_id}] "
+            prefix = f"[trial {w.trial.trial_id}] "
             text = "".join(prefix + ln.decode("utf-8", "replace") + "\n" for ln in lines)
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -519,15 +511,14 @@ class LocalProcessExecutor(Executor):
         w.conn.close()
         w.process.close()
 
-    def shutdown(self, cancel: bool = False) -> list[TrialOutcome]:
+    def shutdown(self, cancel: bool = False) -> list[FrozenTrial]:
         interrupted = []
         idle = []
         for w in self._workers:
-            if w.task is not None:
+            if w.trial is not None:
                 if not cancel:
                     continue  # pragma: no cover - the loop always drains first
-                out = TrialOutcome(w.task.trial_id, TrialState.INTERRUPTED, end=time.time(),
-                                   devices=tuple(w.slot))
+                out = w.trial.interrupted(time.time())
                 self._kill_group(w, signal.SIGTERM)
                 interrupted.append((w, out))
             else:
@@ -546,15 +537,14 @@ class LocalProcessExecutor(Executor):
         deadline = start + max(self.grace_period, 0.0)
         for w in self._workers:
             w.process.join(timeout=max(0.0, deadline - time.monotonic()))
-        for w, out in interrupted:
-            self._finish(w, out)
+        ended = [self._finish(w, out) for w, out in interrupted]
         for w in self._workers:
             self._reap(w)
         self._workers.clear()
         if self._log_dir is not None:
             shutil.rmtree(self._log_dir, ignore_errors=True)
             self._log_dir = None
-        return [out for _, out in interrupted]
+        return ended
 
 
 def _tail(path: Path, n: int) -> str | None:

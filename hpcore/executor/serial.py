@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._run import run_trial
-from .base import Executor, TrialOutcome, TrialTask
+from ..trial import FrozenTrial
+from ._run import Job, Objective, run_trial
+from .base import Executor
 
 __all__ = ["SerialExecutor"]
 
@@ -22,8 +24,8 @@ class SerialExecutor(Executor):
     """
 
     def __init__(self) -> None:
-        self._fn: Callable[..., Any] | None = None
-        self._queue: list[TrialTask] = []
+        self._objective: Objective | None = None
+        self._queue: list[Job] = []
         self._stops: dict[int, str] = {}
 
     @property
@@ -34,36 +36,36 @@ class SerialExecutor(Executor):
     def n_running(self) -> int:
         return len(self._queue)
 
-    def start(self, train_fn: Callable[..., Any]) -> None:
-        self._fn = train_fn
+    def start(self, objective: Objective) -> None:
+        self._objective = objective
 
-    def submit(self, task: TrialTask) -> None:
-        self._queue.append(task)
+    def submit(self, trial: FrozenTrial, config: Any, dir: Path | None = None) -> None:
+        log = None if dir is None else Path(dir) / "trial.log"
+        self._queue.append(Job(trial, config, dir, log))
 
     def stop(self, trial_id: int, reason: str) -> None:
-        if any(t.trial_id == trial_id for t in self._queue):
+        if any(job.trial.trial_id == trial_id for job in self._queue):
             self._stops[trial_id] = reason
 
-    def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
+    def wait(self, timeout: float | None = None) -> list[FrozenTrial]:
         if not self._queue:
             return []
-        assert self._fn is not None, "start() must be called before wait()"
-        task = self._queue[0]
-        tid = task.trial_id
+        assert self._objective is not None, "start() must be called before wait()"
+        job = self._queue[0]
+        tid = job.trial.trial_id
 
         def forward(entry: dict[str, Any]) -> None:
             if self.on_report is not None:
                 self.on_report(tid, entry)  # the loop may call stop() from here
 
-        with _tee_output(task.log_path):
-            outcome = run_trial(self._fn, task, forward, lambda: self._stops.pop(tid, None))
+        with _tee_output(job.log_path):
+            ended = run_trial(self._objective, job, forward, lambda: self._stops.pop(tid, None))
         self._queue.pop(0)
-        return [outcome]
+        return [ended]
 
-    def shutdown(self, cancel: bool = False) -> list[TrialOutcome]:
-        from ..trial import TrialState
-
-        interrupted = [TrialOutcome(t.trial_id, TrialState.INTERRUPTED) for t in self._queue]
+    def shutdown(self, cancel: bool = False) -> list[FrozenTrial]:
+        now = time.time()
+        interrupted = [job.trial.interrupted(now) for job in self._queue]
         self._queue.clear()
         return interrupted
 

@@ -1,8 +1,8 @@
 """What a run writes to disk: the study database, trial folders, ``best``.
 
-The search loop talks to a recorder at four moments: when the run opens
-(resume: which trials exist already), when a trial starts, when it ends,
-and when the run closes. Without an ``experiment_root`` the recorder does
+The run loop talks to a recorder at five moments: when the run opens
+(resume: which trials exist already), when a trial starts, when it reports
+(its live curve), when it ends, and when the run closes. Without an ``experiment_root`` the recorder does
 nothing and the search stays in memory.
 
 Order of writes when a trial ends: the database row first (one
@@ -13,13 +13,13 @@ the link, so ``best`` always matches the database's best trial.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .._io import jsonable
-from ..executor import TrialTask
 from ..storage import Storage, StudyInfo, Tracker
-from ..trial import FrozenTrial
+from ..trial import FrozenTrial, best_of
 
 __all__ = ["Recorder"]
 
@@ -36,6 +36,7 @@ class Recorder:
         study_name: str | None = None,
     ) -> None:
         self.search = search
+        self.experiment_root = root  # as given (callbacks receive it)
         self.root = None if root is None else Path(root)
         self.track = track and self.root is not None
         self.resume = resume
@@ -75,10 +76,9 @@ class Recorder:
             if budget is not None:  # what `hpcore status` shows progress against
                 self.storage.set_meta("n_trials", int(budget))
             self.storage.recover_running()
-            trials = self.storage.trials()
-            for t in trials:
-                t.params = _stored_choices(self.search.space, t.params)
-            self._repair_best()
+            trials = [replace(t, params=_stored_choices(self.search.space, t.params))
+                      for t in self.storage.trials()]
+            self._repair_best(trials)
         except BaseException:
             self.close()
             raise
@@ -112,25 +112,33 @@ class Recorder:
             created=0.0,
         )
 
-    def _repair_best(self) -> None:
+    def _repair_best(self, trials: list[FrozenTrial]) -> None:
         if not self.track:
             return
-        best = self.storage.best_trial()
+        best = best_of(trials, self.search.mode)
         if best is None:
             self.tracker.clear_best()
         elif self.tracker.best_id() != best.trial_id:
             self.tracker.set_best(best.trial_id)
 
     # -- trials ---------------------------------------------------------------
-    def start(self, task: TrialTask, record: FrozenTrial) -> None:
-        """Give the trial its folder and log file, and record it as running."""
+    def start(self, trial: FrozenTrial, config: Any) -> Path | None:
+        """Record the trial as running; its folder (``trial.dir``) when trials are tracked."""
         if self.root is None:
+            return None
+        folder = self.tracker.prepare(trial.trial_id, config, trial.params) if self.track else None
+        self.storage.start_trial(trial.trial_id, trial.params, trial.start, trial.attempt)
+        return folder
+
+    def add_reports(self, reports: list[tuple[int, dict[str, Any]]]) -> None:
+        """Keep live reports ``(trial_id, entry)`` of running trials (their curves so far)."""
+        if self.root is None or not reports:
             return
-        if self.track:
-            d = self.tracker.prepare(task.trial_id, task.config, task.params)
-            task.dir = d
-            task.log_path = d / "trial.log"
-        self.storage.start_trial(task.trial_id, task.params, record.start, task.attempt)
+        by_trial: dict[int, list[dict[str, Any]]] = {}
+        for trial_id, entry in reports:
+            by_trial.setdefault(trial_id, []).append(entry)
+        for trial_id, entries in by_trial.items():
+            self.storage.add_reports(trial_id, entries)
 
     def finish(self, record: FrozenTrial, is_best: bool, output: str | None = None) -> None:
         """Record how the trial ended; point ``best`` at it when it is the new best.

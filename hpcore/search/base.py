@@ -1,23 +1,17 @@
-"""The search loop shared by every search: strategy + executor + records.
+"""What every search shares: its arguments, ``run`` and the best trial.
 
 ``BaseSearch.run`` checks everything it can before the first trial (the
 dotted keys against the base config, ``train_fn``'s signature, the
-arguments), then keeps the executor's slots full: as soon as a trial ends
-its result is told to the strategy and a new suggestion is submitted.
+arguments), builds the executor, the recorder and the stopper, and hands
+them to the run loop (:class:`~hpcore.search.loop.RunLoop`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import math
 import os
-import signal
-import sys
-import threading
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,38 +19,20 @@ import numpy as np
 from ..config import apply_params, check_config_keys
 from ..errors import (
     ArgumentError,
-    ResultError,
     SearchError,
-    StrategyExhausted,
-    WaitForResults,
 )
-from ..executor import Executor, LocalProcessExecutor, SerialExecutor, TrialOutcome, TrialTask
+from ..executor import Executor, LocalProcessExecutor, Objective, SerialExecutor
 from ..executor.resources import Device, check_resources
 from ..space import SearchSpace
 from ..stopping import SearchBudget, StoppingRule, as_rule
 from ..strategies import Strategy
-from ..trial import BestOfTrials, FrozenTrial, TrialState
+from ..trial import BestOfTrials, FrozenTrial
 from ._early import EarlyStopper
 from ._progress import Progress
 from ._recorder import Recorder
-from .callbacks import call as call_back
+from .loop import RunLoop
 
 __all__ = ["BaseSearch"]
-
-
-def _accepts_trial(fn: Callable[..., Any]) -> bool:
-    """Whether ``fn`` can be called as ``fn(config, trial)``."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return False
-    positional = 0
-    for p in sig.parameters.values():
-        if p.kind is p.VAR_POSITIONAL:
-            return True
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            positional += 1
-    return positional >= 2
 
 
 def _check_callable(fn: Any) -> None:
@@ -76,28 +52,6 @@ def _check_callable(fn: Any) -> None:
                 f"train_fn{sig} cannot be called as train_fn(config) or "
                 "train_fn(config, trial). Give it one or two positional parameters."
             ) from None
-
-
-@contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """Inside the block, SIGTERM raises ``SystemExit(143)`` (in the main thread).
-
-    So ``kill <driver>`` takes the same path as Ctrl-C: launching stops,
-    running trials are ended within the executor's grace period and
-    recorded as interrupted, and the exit status still says SIGTERM.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _make_executor(
@@ -149,6 +103,34 @@ def _make_executor(
         f"executor must be an hpcore Executor, a dask.distributed Client or a scheduler "
         f"address string, got {type(executor).__name__}."
     )
+
+
+def _check_run_args(
+    train_fn: Any,
+    trial_timeout: Any,
+    max_retries: Any,
+    stopping: Any,
+    search_budget: Any,
+) -> None:
+    """Every argument of ``run`` that can be wrong is refused here, before any trial."""
+    _check_callable(train_fn)
+    if trial_timeout is not None and (
+        isinstance(trial_timeout, bool)
+        or not isinstance(trial_timeout, (int, float))
+        or not trial_timeout > 0
+    ):
+        raise ArgumentError(
+            f"trial_timeout must be a positive number of seconds, got {trial_timeout!r}."
+        )
+    if isinstance(max_retries, bool) or not isinstance(max_retries, (int, np.integer)) or (
+        max_retries < 0
+    ):
+        raise ArgumentError(f"max_retries must be an int >= 0, got {max_retries!r}.")
+    as_rule(stopping)  # a bad rule fails here
+    if search_budget is not None and not isinstance(search_budget, SearchBudget):
+        raise ArgumentError(
+            f"search_budget must be a SearchBudget, got {type(search_budget).__name__}."
+        )
 
 
 def _resolve_n_jobs(n_jobs: int) -> int:
@@ -237,9 +219,6 @@ class BaseSearch(BestOfTrials, ABC):
         return self.n_trials if size is None else min(self.n_trials, size)
 
     # -- results --------------------------------------------------------------
-    def _sign(self, value: float) -> float:
-        return value if self.mode == "min" else -value
-
     @property
     def best_score(self) -> float | None:
         """Value of the best trial, as ``train_fn`` returned it."""
@@ -332,195 +311,27 @@ class BaseSearch(BestOfTrials, ABC):
         SearchError
             No trial completed.
         """
-        _check_callable(train_fn)
+        _check_run_args(train_fn, trial_timeout, max_retries, stopping, search_budget)
         n_workers = _resolve_n_jobs(n_jobs)
         gpus = check_resources(gpus_per_trial, cpus_per_trial)
-        if trial_timeout is not None and (
-            isinstance(trial_timeout, bool)
-            or not isinstance(trial_timeout, (int, float))
-            or not trial_timeout > 0
-        ):
-            raise ArgumentError(
-                f"trial_timeout must be a positive number of seconds, got {trial_timeout!r}."
-            )
-        if isinstance(max_retries, bool) or not isinstance(max_retries, (int, np.integer)) or (
-            max_retries < 0
-        ):
-            raise ArgumentError(f"max_retries must be an int >= 0, got {max_retries!r}.")
-        as_rule(stopping)  # a bad rule fails here, before any trial
-        if search_budget is not None and not isinstance(search_budget, SearchBudget):
-            raise ArgumentError(
-                f"search_budget must be a SearchBudget, got {type(search_budget).__name__}."
-            )
         strategy = self._make_strategy()
         budget = self._budget(strategy)
-        pass_trial = _accepts_trial(train_fn)
         executor = _make_executor(
             executor, n_workers, gpus, cpus_per_trial, devices, trial_timeout
         )
         recorder = Recorder(self, experiment_root, track_experiments, resume, study_name)
         stored = recorder.open(budget)  # before any trial: a locked or mismatched study fails here
-        self.trials = []
-        by_id: dict[int, FrozenTrial] = {}
-        tasks: dict[int, TrialTask] = {}
-        queue: list[TrialTask] = []  # re-runs (interrupted by an earlier run, or retried)
-
-        def make_task(record: FrozenTrial, attempt: int = 0) -> TrialTask:
-            task = TrialTask(
-                trial_id=record.trial_id,
-                params=record.params,
-                config=apply_params(self.base_config, record.params),
-                metric=self.metric,
-                pass_trial=pass_trial,
-                attempt=attempt,
-                budget=self._trial_budget(record.params),
-            )
-            tasks[record.trial_id] = task
-            return task
-
-        def submit(task: TrialTask) -> None:
-            record = by_id[task.trial_id]
-            record.state, record.start, record.end = TrialState.RUNNING, time.time(), None
-            recorder.start(task, record)
-            executor.submit(task)
-
-        # Resume: finished trials are told; interrupted ones run again under their ids.
-        finished = [t for t in stored if t.state.is_finished]
-        rerun = [t for t in stored if not t.state.is_finished]
-        strategy.restore(
-            [(t.params, None if t.value is None else self._sign(t.value), t.state) for t in finished],
-            [t.params for t in rerun],
-        )
-        for record in stored:
-            self.trials.append(record)
-            by_id[record.trial_id] = record
-        for record in rerun:
-            record.attempts += 1
-            queue.append(make_task(record, attempt=record.attempts - 1))
-        started = len(stored)
-        next_id = max((t.trial_id for t in stored), default=-1) + 1
-        progress = Progress(budget, Progress.wanted(verbose))
-        n_done = len(finished)
-        best = self.best_trial  # kept up to date as trials end: no O(n) scan per trial
-        if stored and verbose:
-            print(f"resuming {recorder.root}: {len(finished)} finished trial(s), "
-                  f"{len(rerun)} to run again", file=sys.stderr, flush=True)
-        exhausted = False
         self.stop_reason = None
-        stopper = EarlyStopper(as_rule(stopping), search_budget, self.metric, self.mode)
-        executor.on_report = lambda tid, entry: stopper.on_report(executor, by_id[tid], entry)
-
-        def end_search(reason: str) -> None:
-            # No trial starts any more; running ones stop at their next report.
-            self.stop_reason = reason
-            for tid in tasks:
-                if tid not in stopper.asked and by_id[tid].state is TrialState.RUNNING:
-                    stopper.asked[tid] = reason
-                    executor.stop(tid, f"the search ended: {reason}")
-            if verbose:
-                print(f"search ended early: {reason}", file=sys.stderr, flush=True)
-
-        def store(record: FrozenTrial, outcome: TrialOutcome) -> None:
-            # The trial's end, in memory and on disk (best/ follows the best trial).
-            nonlocal best
-            self._record(record, outcome)
-            tasks.pop(record.trial_id, None)
-            stopper.on_finish(record)
-            if self._better(record, best):
-                best = record
-            recorder.finish(record, best is record, outcome.output)
-
-        callbacks = list(callbacks)
-        unstored: list[TrialOutcome] = []
-        try:
-            call_back(callbacks, "on_search_start", self, experiment_root)
-            with _sigterm_raises():
-                executor.start(train_fn)
-                while True:
-                    while queue and executor.n_running < executor.max_concurrency:
-                        submit(queue.pop(0))
-                    if self.stop_reason is None and (reason := stopper.search_over(
-                        started, None if best is None else best.value
-                    )):
-                        end_search(reason)
-                    while (
-                        not exhausted
-                        and self.stop_reason is None
-                        and started < budget
-                        and executor.n_running < executor.max_concurrency
-                    ):
-                        try:
-                            params = strategy.ask()
-                        except WaitForResults:
-                            break  # (Hyperband between rungs) ask again after a result
-                        except StrategyExhausted:
-                            exhausted = True
-                            break
-                        record = FrozenTrial(next_id, params, start=time.time())
-                        self.trials.append(record)
-                        by_id[record.trial_id] = record
-                        submit(make_task(record))
-                        started += 1
-                        next_id += 1
-                    if executor.n_running == 0 and not queue:
-                        break
-                    # Every outcome of the batch is stored before anything else happens
-                    # (telling the strategy, printing, callbacks): a Ctrl-C or a
-                    # callback's exception then loses none of the finished trials.
-                    unstored = executor.wait(stopper.wait_timeout())
-                    ended: list[tuple[FrozenTrial, TrialOutcome]] = []
-                    while unstored:
-                        outcome = unstored[0]
-                        record = by_id[outcome.trial_id]
-                        if self._retries(record, outcome, max_retries):
-                            if verbose:
-                                self._print_retry(record, outcome, max_retries)
-                            record.attempts += 1
-                            queue.append(make_task(record, attempt=record.attempts - 1))
-                        else:
-                            store(record, outcome)
-                            ended.append((record, outcome))
-                        unstored.pop(0)
-                    for record, outcome in ended:
-                        if outcome.fatal is not None:
-                            raise ResultError(outcome.fatal)
-                        value = record.value
-                        strategy.tell(
-                            record.params,
-                            None if value is None else self._sign(value),
-                            record.state,
-                        )
-                        if verbose:
-                            self._print_trial(record, budget)
-                        call_back(callbacks, "on_trial_end", self, record)
-                        n_done += 1
-                        progress.update(n_done, None if best is None else best.value,
-                                        executor.n_running, force=True)
-        except BaseException:
-            cut = []
-            for outcome in unstored:  # finished, but the search was cut before storing them
-                record = by_id[outcome.trial_id]
-                if self._retries(record, outcome, max_retries):
-                    record.state, record.end = TrialState.INTERRUPTED, time.time()
-                    cut.append(record)  # its retry never started: it runs again on resume
-                    continue
-                with contextlib.suppress(Exception):  # never hide the error being raised
-                    store(record, outcome)
-            for outcome in executor.shutdown(cancel=True):
-                record = by_id[outcome.trial_id]
-                record.state = TrialState.INTERRUPTED
-                record.end = time.time()
-                record.devices = tuple(outcome.devices) or record.devices
-                cut.append(record)
-            recorder.interrupted(cut)
-            recorder.close()
-            progress.close()
-            call_back(callbacks, "on_search_end", self, error=sys.exc_info()[1])
-            raise
-        executor.shutdown()
-        recorder.close()
-        progress.close()
-        call_back(callbacks, "on_search_end", self, error=None)
+        loop = RunLoop(
+            self, strategy, executor, recorder,
+            EarlyStopper(as_rule(stopping), search_budget, self.metric, self.mode),
+            Progress(budget, Progress.wanted(verbose), lines=bool(verbose)),
+            objective=Objective(train_fn, self.metric),
+            budget=budget,
+            max_retries=int(max_retries),
+            callbacks=list(callbacks),
+        )
+        loop.run(stored)
         best = self.best_trial
         if best is None:
             failed = [t for t in self.trials if t.error]
@@ -532,68 +343,6 @@ class BaseSearch(BestOfTrials, ABC):
             )
         return self.best_config, best.value  # type: ignore[return-value]
 
-    @staticmethod
-    def _retries(record: FrozenTrial, outcome: TrialOutcome, max_retries: int) -> bool:
-        """Whether a failed trial gets another attempt (``max_retries`` not spent)."""
-        return (
-            outcome.state is TrialState.FAILED
-            and outcome.fatal is None
-            and record.attempts <= max_retries
-        )
-
-    @staticmethod
-    def _record(record: FrozenTrial, outcome: TrialOutcome) -> None:
-        record.state = outcome.state
-        record.value = outcome.value
-        record.metrics = outcome.metrics
-        record.error = outcome.error
-        record.traceback = outcome.traceback
-        record.start = outcome.start if outcome.start is not None else record.start
-        record.end = outcome.end if outcome.end is not None else time.time()
-        record.reports = outcome.reports
-        record.devices = tuple(outcome.devices)
-        record.host = outcome.host
-        # Output is kept for the trials that need explaining; tracking keeps every log.
-        record.output = outcome.output if outcome.state is not TrialState.COMPLETED else None
-
-    @staticmethod
-    def _print_retry(record: FrozenTrial, outcome: TrialOutcome, max_retries: int) -> None:
-        print(
-            f"trial {record.trial_id} failed (attempt {record.attempts} of {max_retries + 1}): "
-            f"{outcome.error}; running it again",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    def _better(self, record: FrozenTrial, best: FrozenTrial | None) -> bool:
-        """Whether ``record`` beats ``best`` (ties go to the earlier trial, as in best_trial)."""
-        if not record.state.can_be_best or record.value is None:
-            return False
-        if best is None:
-            return True
-        a, b = self._sign(record.value), self._sign(best.value)  # type: ignore[arg-type]
-        return a < b or (a == b and record.trial_id < best.trial_id)
-
-    def _print_trial(self, record: FrozenTrial, budget: int) -> None:
-        best = self.best_score
-        width = len(str(budget))
-        if record.state is TrialState.COMPLETED:
-            what = f"{self.metric or 'value'}={record.value:.6g}"
-        else:
-            what = f"{record.state}: {record.error}"
-        params = ", ".join(f"{k}={_short(v)}" for k, v in record.params.items())
-        best_txt = "" if best is None else f"  best={best:.6g}"
-        dur = record.duration or 0.0
-        done = sum(t.state.is_finished for t in self.trials)
-        print(
-            f"[{done:>{width}}/{budget}] trial {record.trial_id:<{width}} {what}{best_txt}  "
-            f"({dur:.1f}s)  {params}",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}" if math.isfinite(value) else str(value)
-    return repr(value)
+    def _config(self, params: Mapping[str, Any]) -> Any:
+        """A trial's full config: the base config with ``params`` set at their dotted keys."""
+        return apply_params(self.base_config, params)

@@ -58,12 +58,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, HpcoreError
-from ..trial import FrozenTrial, TrialState
+from ..trial import FrozenTrial, TrialState, best_of
 
 __all__ = [
     "DB_NAME",
@@ -401,7 +401,7 @@ def _trial(row: tuple[Any, ...], reports: list[dict[str, Any]]) -> FrozenTrial:
         trial_id=trial_id,
         params=_loads(params),
         state=TrialState(state),
-        value=_unreal(value),
+        values=None if value is None else (_unreal(value),),
         metrics=_loads(metrics) if metrics is not None else {},
         error=error,
         traceback=tb,
@@ -850,7 +850,12 @@ class Storage:
             c.executemany(_INSERT_REPORT, reports)
 
     def add_reports(self, trial_id: int, reports: list[dict[str, Any]]) -> None:
-        """Append live reports of a running trial (one transaction)."""
+        """Append live reports of a running trial (one transaction).
+
+        The run loop keeps the curves of running trials here as they come
+        (``hpcore status`` and ``hpcore.load`` see them); :meth:`finish_trial`
+        replaces them with the trial's full curve.
+        """
         rows = [_report_row(trial_id, r) for r in reports]
         with self._write() as c:
             c.executemany(_INSERT_REPORT, rows)
@@ -890,9 +895,8 @@ class Storage:
         out = [_trial(row, by_id.get(row[0], [])) for row in rows]
         if self.readonly and any(t.state is TrialState.RUNNING for t in out):
             if not self.driver_alive():
-                for t in out:
-                    if t.state is TrialState.RUNNING:
-                        t.state = TrialState.INTERRUPTED
+                out = [replace(t, state=TrialState.INTERRUPTED)
+                       if t.state is TrialState.RUNNING else t for t in out]
         return out
 
     def n_trials(self) -> int:
@@ -917,23 +921,16 @@ class Storage:
                 raise LookupError(
                     f"no study is stored in {str(self.path)!r}; best_trial() needs its mode"
                 )
-            order = "DESC" if study.mode == "max" else "ASC"
-            row = c.execute(
-                f"SELECT {_TRIAL_COLS} FROM trials WHERE state IN (?, ?) AND typeof(value) = 'real' "
-                f"AND value > ? AND value < ? ORDER BY value {order}, trial_id LIMIT 1",
-                (TrialState.COMPLETED.value, TrialState.STOPPED.value, -math.inf, math.inf),
-            ).fetchone()
-            if row is None:
-                return None
-            reports = [
-                _report(*r)
-                for r in c.execute(
-                    "SELECT step, value, metrics, time FROM reports WHERE trial_id = ? "
-                    "ORDER BY rowid",
-                    (row[0],),
-                )
-            ]
-        return _trial(row, reports)
+        # The one best-trial rule (hpcore.trial.best_of), on the trials without their curves.
+        best = best_of(self.trials(with_reports=False), study.mode)
+        if best is None:
+            return None
+        with self._read() as c:
+            rows = c.execute(
+                "SELECT step, value, metrics, time FROM reports WHERE trial_id = ? ORDER BY rowid",
+                (best.trial_id,),
+            )
+            return replace(best, reports=[_report(*r) for r in rows])
 
     # -- meta -----------------------------------------------------------------
     def set_meta(self, key: str, value: Any) -> None:

@@ -29,7 +29,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .._io import jsonl_writer, write_json_atomic
+from .._io import jsonl_writer, write_json_atomic, write_text_atomic
+from ..trial import FrozenTrial
 
 __all__ = ["Tracker"]
 
@@ -58,8 +59,8 @@ class Tracker:
         write_json_atomic(d / "config.json", {"params": params, "config": config})
         return d
 
-    def finish(self, trial: Any, output: str | None = None) -> None:
-        """Write the trial's ``result.json`` (a :class:`~hpcore.trial.FrozenTrial`).
+    def finish(self, trial: FrozenTrial, output: str | None = None) -> None:
+        """Write the trial's ``result.json`` (:meth:`~hpcore.trial.FrozenTrial.to_dict`).
 
         A trial that ran where this folder does not exist (a cluster worker)
         wrote no log and no ``metrics.jsonl``: they are written here from
@@ -68,29 +69,12 @@ class Tracker:
         d = self.trial_dir(trial.trial_id)
         d.mkdir(parents=True, exist_ok=True)
         if output and not (d / "trial.log").exists():
-            (d / "trial.log").write_text(output)
+            write_text_atomic(d / "trial.log", output)  # never through a planted symlink
         if trial.reports and not (d / "metrics.jsonl").exists():
             write = jsonl_writer(d / "metrics.jsonl")
             for entry in trial.reports:
                 write(entry)
-        write_json_atomic(
-            d / "result.json",
-            {
-                "trial_id": trial.trial_id,
-                "state": str(trial.state),
-                "value": trial.value,
-                "metrics": trial.metrics,
-                "params": trial.params,
-                "error": trial.error,
-                "traceback": trial.traceback,
-                "start": trial.start,
-                "end": trial.end,
-                "duration": trial.duration,
-                "devices": list(trial.devices),
-                "host": trial.host,
-                "attempts": trial.attempts,
-            },
-        )
+        write_json_atomic(d / "result.json", trial.to_dict(reports=False))
 
     def set_best(self, trial_id: int) -> None:
         """Point ``best`` at the trial's folder, atomically."""

@@ -1,11 +1,11 @@
 """Ask/tell strategies: pure objects that suggest parameters and learn from results."""
 
-from .base import Observation, Strategy
+from .base import Strategy
 from .grid import GridStrategy
 from .hyperband import ASHAStrategy, HyperbandStrategy, WaitForResults
 from .random import RandomStrategy
 
-__all__ = ["Strategy", "Observation", "GridStrategy", "RandomStrategy", "BayesianStrategy",
+__all__ = ["Strategy", "GridStrategy", "RandomStrategy", "BayesianStrategy",
            "HyperbandStrategy", "ASHAStrategy", "WaitForResults"]
 
 

@@ -10,30 +10,24 @@ value for ``mode='max'``.
 * ``tell(params, value, state)`` records a result. ``value`` is ``None``
   for a trial without one (failed, timed out); points told that were never
   asked (a resumed study, a warm start) are recorded the same way.
+
+``history`` keeps every told result as a :class:`~hpcore.trial.FrozenTrial`
+(the one trial record), numbered in the order told, whose value is the one
+the strategy minimises.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, overload
 
 from ..errors import StrategyExhausted
 from ..space import SearchSpace
 from ..space.dimensions import same_value
-from ..trial import TrialState
+from ..trial import FrozenTrial, TrialState
 
-__all__ = ["Strategy", "Observation"]
-
-
-@dataclass(frozen=True)
-class Observation:
-    """One told result: the parameters, the value to minimise and the state."""
-
-    params: dict[str, Any]
-    value: float | None
-    state: TrialState
+__all__ = ["Strategy"]
 
 
 def same_params(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -56,7 +50,7 @@ class Strategy(ABC):
     def __init__(self, space: SearchSpace | Mapping[str, Any]) -> None:
         self.space = space if isinstance(space, SearchSpace) else SearchSpace(space)
         self.pending: list[dict[str, Any]] = []
-        self.history: list[Observation] = []
+        self.history: list[FrozenTrial] = []
 
     @property
     def size(self) -> int | None:
@@ -67,7 +61,7 @@ class Strategy(ABC):
     def _suggest(self) -> dict[str, Any]:
         """The next point; raise ``StrategyExhausted`` when there is none."""
 
-    def _observe(self, observation: Observation, was_pending: bool) -> None:  # noqa: B027
+    def _observe(self, observation: FrozenTrial, was_pending: bool) -> None:  # noqa: B027
         """Hook for subclasses that learn from results (no-op by default)."""
 
     @overload
@@ -94,7 +88,8 @@ class Strategy(ABC):
             self.tell(params, value, state)
         for params in running:
             params = dict(params)
-            self._observe(Observation(params, None, TrialState.RUNNING), False)
+            n = len(self.history) + len(self.pending)
+            self._observe(FrozenTrial(n, params, TrialState.RUNNING), False)
             self.pending.append(params)
         self._restored(len(self.history) + len(self.pending))
 
@@ -138,6 +133,7 @@ class Strategy(ABC):
                 del self.pending[i]
                 was_pending = True
                 break
-        obs = Observation(dict(params), None if value is None else float(value), state)
+        obs = FrozenTrial(len(self.history), dict(params), state,
+                          values=None if value is None else (float(value),))
         self.history.append(obs)
         self._observe(obs, was_pending)

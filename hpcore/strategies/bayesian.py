@@ -54,8 +54,8 @@ import numpy as np
 from .. import kernels
 from ..kernels import blas_threads
 from ..space import Categorical, SearchSpace
-from ..trial import TrialState
-from .base import Observation, Strategy
+from ..trial import FrozenTrial, TrialState
+from .base import Strategy
 from .random import RandomStrategy
 
 __all__ = ["BayesianStrategy", "ACQUISITIONS"]
@@ -210,7 +210,7 @@ class BayesianStrategy(Strategy):
         return out
 
     # -- learning -------------------------------------------------------------
-    def _observe(self, observation: Observation, was_pending: bool) -> None:
+    def _observe(self, observation: FrozenTrial, was_pending: bool) -> None:
         modelled = observation.state is TrialState.COMPLETED or (
             observation.state is TrialState.STOPPED and self.stopped_trials == "last-value"
         )

@@ -9,7 +9,8 @@ import numpy as np
 
 from ..errors import StrategyExhausted
 from ..space import SearchSpace
-from .base import Observation, Strategy
+from ..trial import FrozenTrial
+from .base import Strategy
 
 __all__ = ["GridStrategy"]
 
@@ -61,7 +62,7 @@ class GridStrategy(Strategy):
                 return self.grid[index]
         raise StrategyExhausted(f"all {self.grid.size} grid points have been suggested")
 
-    def _observe(self, observation: Observation, was_pending: bool) -> None:
+    def _observe(self, observation: FrozenTrial, was_pending: bool) -> None:
         if not was_pending:
             index = self.grid.index_of(observation.params)
             if index is not None:

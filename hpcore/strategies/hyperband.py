@@ -57,8 +57,8 @@ import numpy as np
 
 from ..errors import ArgumentError, StrategyExhausted, WaitForResults
 from ..space import SearchSpace
-from ..trial import TrialState
-from .base import Observation, Strategy, same_params
+from ..trial import FrozenTrial, TrialState
+from .base import Strategy, same_params
 from .random import RandomStrategy
 
 __all__ = ["HyperbandStrategy", "ASHAStrategy", "WaitForResults", "budget_ladder"]
@@ -438,7 +438,7 @@ class HyperbandStrategy(_ResourceStrategy):
                         return index, j, 0
         return None
 
-    def _observe(self, observation: Observation, was_pending: bool) -> None:
+    def _observe(self, observation: FrozenTrial, was_pending: bool) -> None:
         slot = None
         for i, (asked, index, j, c) in enumerate(self._outstanding):
             if same_params(asked, observation.params):
@@ -607,7 +607,7 @@ class ASHAStrategy(_ResourceStrategy):
             return self._add_config(sampled, rung), rung
         return None
 
-    def _observe(self, observation: Observation, was_pending: bool) -> None:
+    def _observe(self, observation: FrozenTrial, was_pending: bool) -> None:
         slot = None
         for i, (asked, j, k) in enumerate(self._outstanding):
             if same_params(asked, observation.params):

@@ -10,7 +10,8 @@ import numpy as np
 
 from ..errors import StrategyExhausted
 from ..space import SearchSpace
-from .base import Observation, Strategy
+from ..trial import FrozenTrial
+from .base import Strategy
 
 __all__ = ["RandomStrategy"]
 
@@ -128,7 +129,7 @@ class RandomStrategy(Strategy):
                 return params
         raise StrategyExhausted("no unseen point found in 1000 draws of the finite space")
 
-    def _observe(self, observation: Observation, was_pending: bool) -> None:
+    def _observe(self, observation: FrozenTrial, was_pending: bool) -> None:
         if self._finite and not was_pending:
             self._mark_seen(observation.params)
 

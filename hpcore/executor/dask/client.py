@@ -77,7 +77,6 @@ the driver, which stays the single writer.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import pickle
 import threading
@@ -86,12 +85,14 @@ import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from ...errors import ArgumentError, ExecutorError
-from ...trial import TrialState
-from ..base import Executor, TrialOutcome, TrialTask
+from ...trial import FrozenTrial, TrialState
+from .._run import Job, Objective
+from ..base import Executor
 from ..local import _dumps
 from .worker import (
     _close_run,
@@ -202,7 +203,7 @@ class DaskExecutor(Executor):
         self._placement: _Placement | None = None
         self._max: int | None = None
         self._cpu_resource = False  # whether trials ask the workers' CPU resource
-        self._running: dict[str, tuple[Any, TrialTask]] = {}
+        self._running: dict[str, tuple[Any, FrozenTrial]] = {}
         # Live reports and stop requests of the current run (see the module docstring).
         self._token: str | None = None
         self._inbox = _Inbox()
@@ -221,9 +222,9 @@ class DaskExecutor(Executor):
     def n_running(self) -> int:
         return len(self._running)
 
-    def start(self, train_fn: Callable[..., Any]) -> None:
+    def start(self, objective: Objective) -> None:
         try:
-            payload = _dumps(train_fn)
+            payload = _dumps(objective)
         except Exception as exc:
             raise ExecutorError(
                 f"train_fn cannot be sent to Dask workers ({type(exc).__name__}: {exc}). "
@@ -250,7 +251,7 @@ class DaskExecutor(Executor):
         self._token, self._inbox = token, _Inbox()
         client.subscribe_topic(report_topic(token), self._inbox)
 
-    def submit(self, task: TrialTask) -> None:
+    def submit(self, trial: FrozenTrial, config: Any, dir: Path | None = None) -> None:
         if self._fn_future is None or self._placement is None:
             raise RuntimeError("start() must be called before submit()")
         resources = {}
@@ -258,13 +259,12 @@ class DaskExecutor(Executor):
             resources["GPU"] = self.gpus_per_trial
         if self._cpu_resource:
             resources["CPU"] = self.cpus_per_trial
-        key = f"hpcore-trial-{task.trial_id}-{task.attempt}-{uuid.uuid4().hex[:12]}"
+        key = f"hpcore-trial-{trial.trial_id}-{trial.attempt}-{uuid.uuid4().hex[:12]}"
         # The driver's trial folder usually does not exist on other machines: unless
         # it is on a filesystem every worker mounts, the workers write nothing and
         # the driver keeps the log and reports from the outcome.
-        remote = task if self.shared_filesystem else dataclasses.replace(
-            task, dir=None, log_path=None
-        )
+        shared = self.shared_filesystem and dir is not None
+        remote = Job(trial, config, dir, Path(dir) / "trial.log") if shared else Job(trial, config)
         future = self._client.submit(
             _run_remote,
             self._fn_future,
@@ -274,27 +274,27 @@ class DaskExecutor(Executor):
             pure=False,
             resources=resources or None,
         )
-        self._running[key] = (future, task)
+        self._running[key] = (future, trial)
         wake = self._inbox.wake
         future.add_done_callback(lambda _: wake.set())  # in a Dask callback thread
 
     def stop(self, trial_id: int, reason: str) -> None:
         """Ask a running trial to stop at its next report (pushed to its worker)."""
         if self._token is None or not any(
-            task.trial_id == trial_id for _, task in self._running.values()
+            trial.trial_id == trial_id for _, trial in self._running.values()
         ):
             return
         self._stops[trial_id] = [reason, time.monotonic()]
         workers = [
             stream.worker
-            for key, (_, task) in self._running.items()
-            if task.trial_id == trial_id
+            for key, (_, trial) in self._running.items()
+            if trial.trial_id == trial_id
             and (stream := self._streams.get(key)) is not None
             and stream.worker is not None
         ]
         self._push_stop(trial_id, reason, workers or None)
 
-    def wait(self, timeout: float | None = None) -> list[TrialOutcome]:
+    def wait(self, timeout: float | None = None) -> list[FrozenTrial]:
         """Block until a trial ends (or ``timeout``), handing live reports to :attr:`on_report`.
 
         Reports are delivered from this thread as they arrive; the call
@@ -315,7 +315,7 @@ class DaskExecutor(Executor):
                 return []
             self._inbox.wake.wait(left)
 
-    def shutdown(self, cancel: bool = False) -> list[TrialOutcome]:
+    def shutdown(self, cancel: bool = False) -> list[FrozenTrial]:
         """Release the cluster; trials still running are cancelled and returned as interrupted.
 
         The search loop drains every trial before a plain ``shutdown()``, so
@@ -324,10 +324,8 @@ class DaskExecutor(Executor):
         its next report (or runs on until it returns, if it makes none), and
         its result is dropped.
         """
-        interrupted = [
-            TrialOutcome(task.trial_id, TrialState.INTERRUPTED, end=time.time())
-            for _, task in self._running.values()
-        ]
+        now = time.time()
+        interrupted = [trial.interrupted(now) for _, trial in self._running.values()]
         futures = [future for future, _ in self._running.values()]
         self._running.clear()
         if futures and self._client is not None:
@@ -381,25 +379,25 @@ class DaskExecutor(Executor):
     def _done(self) -> list[str]:
         return [key for key, (future, _) in self._running.items() if future.done()]
 
-    def _collect(self, key: str) -> TrialOutcome:
+    def _collect(self, key: str) -> FrozenTrial:
         """The outcome of a finished future; an error or cancellation becomes a failed trial.
 
         Reports of the trial that did not arrive live go to :attr:`on_report`
         first, from the outcome.
         """
-        future, task = self._running.pop(key)
+        future, trial = self._running.pop(key)
         stream = self._streams.pop(key, None)
-        self._stops.pop(task.trial_id, None)
+        self._stops.pop(trial.trial_id, None)
         try:
             outcome = future.result()
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # the task's own error, KilledWorker, cancellation
-            outcome = _failed(task, exc)
+            outcome = _failed(trial, exc)
         finally:
             future.release()
         for entry in outcome.reports[0 if stream is None else stream.delivered :]:
-            self._emit(task.trial_id, entry)
+            self._emit(trial.trial_id, entry)
         return outcome
 
     # -- live reports and stop requests -------------------------------------------
@@ -621,7 +619,7 @@ def _no_slot_message(
     )
 
 
-def _failed(task: TrialTask, exc: BaseException) -> TrialOutcome:
+def _failed(trial: FrozenTrial, exc: BaseException) -> FrozenTrial:
     """A failed outcome for a trial whose Dask task raised, died or was cancelled."""
     name = type(exc).__name__
     if name == "KilledWorker":
@@ -642,9 +640,8 @@ def _failed(task: TrialTask, exc: BaseException) -> TrialOutcome:
         error = f"the trial's Dask task failed ({name}: {exc})"
         host = None
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return TrialOutcome(
-        task.trial_id, TrialState.FAILED, error=error, traceback=tb, end=time.time(), host=host
-    )
+    return replace(trial, state=TrialState.FAILED, error=error, traceback=tb, end=time.time(),
+                   host=host)
 
 
 def _number(name: str, value: Any, allow_zero: bool = False) -> float:

@@ -38,7 +38,6 @@ This module imports nothing of dask at import time.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import os
 import pickle
@@ -53,14 +52,14 @@ import traceback
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from ...trial import TrialState
-from .._run import run_trial
-from ..base import OUTPUT_TAIL, TrialOutcome, TrialTask
+from ...trial import FrozenTrial, TrialState
+from .._run import Job, Objective, run_trial
+from ..base import OUTPUT_TAIL
 from ..local import _THREAD_VARS, _dumps, _exit_reason
 
 #: Seconds between checks of a child's deadline and of its task's cancellation.
@@ -115,18 +114,17 @@ def _identity(payload: bytes) -> bytes:
     return payload
 
 
-def _run_remote(payload: bytes, task: TrialTask, placement: _Placement) -> TrialOutcome:
+def _run_remote(payload: bytes, job: Job, placement: _Placement) -> FrozenTrial:
     """Body of one trial's Dask task: run it in this thread or in a child process."""
     if placement.gpus_per_trial > 0:
         visible = _visible_devices()[: max(1, math.ceil(placement.gpus_per_trial))]
-        task = dataclasses.replace(
-            task, devices=tuple(int(d) for d in visible if d.strip().isdigit())
-        )
+        devices = tuple(int(d) for d in visible if d.strip().isdigit())
+        job = job._replace(trial=replace(job.trial, devices=devices))
     forwarder = _Forwarder.for_task(placement)
     try:
         if placement.trial_timeout is not None:
-            return _run_in_child(payload, task, placement, forwarder)
-        return _run_in_thread(payload, task, placement.token, forwarder)
+            return _run_in_child(payload, job, placement, forwarder)
+        return _run_in_thread(payload, job, placement.token, forwarder)
     finally:
         if forwarder is not None:
             forwarder.close()  # the last reports leave before the task's result
@@ -243,8 +241,8 @@ def _visible_devices() -> list[str]:
     return [d.strip() for d in value.split(",") if d.strip()]
 
 
-def _load_fn(token: str, payload: bytes) -> Callable[..., Any]:
-    """The unpickled ``train_fn``, kept per worker process for the executor's run."""
+def _load_fn(token: str, payload: bytes) -> Objective:
+    """The unpickled objective (``train_fn``), kept per worker process for the executor's run."""
     fn = _FN_CACHE.get(token)
     if fn is None:
         fn = pickle.loads(payload)
@@ -254,10 +252,10 @@ def _load_fn(token: str, payload: bytes) -> Callable[..., Any]:
     return fn
 
 
-def _unloadable(task: TrialTask, exc: Exception) -> TrialOutcome:
-    return TrialOutcome(
-        task.trial_id,
-        TrialState.FAILED,
+def _unloadable(job: Job, exc: Exception) -> FrozenTrial:
+    return replace(
+        job.trial,
+        state=TrialState.FAILED,
         error=(
             f"train_fn could not be loaded on the worker ({type(exc).__name__}: {exc}); "
             "install the module that defines it on every worker, or define it in the "
@@ -265,16 +263,15 @@ def _unloadable(task: TrialTask, exc: Exception) -> TrialOutcome:
         ),
         traceback=traceback.format_exc(),
         end=time.time(),
-        devices=tuple(task.devices),
         host=socket.gethostname(),
     )
 
 
 def _run_in_thread(
-    payload: bytes, task: TrialTask, token: str, forwarder: _Forwarder | None = None
-) -> TrialOutcome:
+    payload: bytes, job: Job, token: str, forwarder: _Forwarder | None = None
+) -> FrozenTrial:
     """Run the trial in this worker thread, capturing what it prints."""
-    trial_id = task.trial_id
+    trial_id = job.trial.trial_id
 
     def stop_check() -> str | None:
         return _stop_reason(token, trial_id)
@@ -283,24 +280,22 @@ def _run_in_thread(
         try:
             fn = _load_fn(token, payload)
         except Exception as exc:
-            outcome = _unloadable(task, exc)
+            outcome = _unloadable(job, exc)
         else:
             try:
                 outcome = run_trial(
-                    fn, task, None if forwarder is None else forwarder.add, stop_check
+                    fn, job, None if forwarder is None else forwarder.add, stop_check
                 )
             except (KeyboardInterrupt, SystemExit) as exc:  # ends this trial, not the worker
-                outcome = TrialOutcome(
-                    task.trial_id,
-                    TrialState.FAILED,
+                outcome = replace(
+                    job.trial,
+                    state=TrialState.FAILED,
                     error=f"train_fn raised {type(exc).__name__}({exc})",
                     traceback=traceback.format_exc(),
                     end=time.time(),
-                    devices=tuple(task.devices),
                     host=socket.gethostname(),
                 )
-    outcome.output = output.getvalue() or None
-    return outcome
+    return replace(outcome, output=output.getvalue() or None)
 
 
 class _Tail:
@@ -378,12 +373,12 @@ def _router(name: str) -> _ThreadRouter:
 
 # -- a trial in a child process (trial_timeout) ----------------------------------
 def _run_in_child(
-    payload: bytes, task: TrialTask, placement: _Placement, forwarder: _Forwarder | None = None
-) -> TrialOutcome:
+    payload: bytes, job: Job, placement: _Placement, forwarder: _Forwarder | None = None
+) -> FrozenTrial:
     """Run the trial in a child process of this worker; kill it at ``trial_timeout``."""
     with tempfile.TemporaryDirectory(prefix="hpcore-trial-") as tmp:
         work = Path(tmp)
-        (work / "input.pkl").write_bytes(_dumps((payload, task)))
+        (work / "input.pkl").write_bytes(_dumps((payload, job)))
         start = time.time()
         # A socket pair carries reports up and the stop request down (POSIX: the
         # child's end is passed as an open file descriptor).
@@ -396,7 +391,7 @@ def _run_in_child(
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
-                    env=_child_env(task, placement),
+                    env=_child_env(placement),
                     start_new_session=os.name == "posix",
                     pass_fds=() if theirs is None else (theirs.fileno(),),
                 )
@@ -408,7 +403,7 @@ def _run_in_child(
             if theirs is not None:
                 theirs.close()
         channel = None if ours is None else _ChildChannel(ours, forwarder, placement.token,
-                                                          task.trial_id)
+                                                          job.trial.trial_id)
         try:
             ended = _watch_child(proc, placement, channel, work / _STARTED)
         finally:
@@ -416,16 +411,14 @@ def _run_in_child(
                 _kill_session(proc, placement.grace_period)
             if channel is not None:
                 channel.close()
-        outcome = _child_outcome(work, task, proc.returncode, ended, placement)
-        outcome.output = _read_tail(work / "output.log")
-    outcome.start = outcome.start or start
-    outcome.end = outcome.end or time.time()
-    outcome.host = outcome.host or socket.gethostname()
-    outcome.devices = tuple(task.devices)
-    return outcome
+        outcome = _child_outcome(work, job, proc.returncode, ended, placement)
+        output = _read_tail(work / "output.log")
+    return replace(outcome, output=output, start=outcome.start or start,
+                   end=outcome.end or time.time(), host=outcome.host or socket.gethostname(),
+                   devices=job.trial.devices)
 
 
-def _child_env(task: TrialTask, placement: _Placement) -> dict[str, str]:
+def _child_env(placement: _Placement) -> dict[str, str]:
     """The worker's environment, plus its import path, the trial's GPUs and thread limits."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if isinstance(p, str))
@@ -566,31 +559,33 @@ def _task_cancelled() -> bool:
 
 
 def _child_outcome(
-    work: Path, task: TrialTask, returncode: int | None, ended: str, placement: _Placement
-) -> TrialOutcome:
+    work: Path, job: Job, returncode: int | None, ended: str, placement: _Placement
+) -> FrozenTrial:
+    """The trial's record from what its child process left (or how it ended)."""
+    trial = replace(job.trial, start=None)  # the child's own start time, if it ran
     if ended == "timeout":
-        return TrialOutcome(
-            task.trial_id,
-            TrialState.TIMED_OUT,
+        return replace(
+            trial,
+            state=TrialState.TIMED_OUT,
             error=f"the trial exceeded trial_timeout={placement.trial_timeout:g}s and was killed",
         )
     if ended == "start-timeout":
-        return TrialOutcome(
-            task.trial_id,
-            TrialState.TIMED_OUT,
+        return replace(
+            trial,
+            state=TrialState.TIMED_OUT,
             error=f"the trial's process did not start it within start_timeout="
             f"{placement.start_timeout:g}s (stuck starting up or importing train_fn's "
             "module) and was killed",
         )
     if ended == "cancelled":
-        return TrialOutcome(task.trial_id, TrialState.INTERRUPTED)
+        return replace(trial, state=TrialState.INTERRUPTED)
     result = work / "outcome.pkl"
     if returncode == 0 and result.exists():
         return pickle.loads(result.read_bytes())
     reason = _exit_reason(returncode).replace("the worker process", "the trial's process")
     if returncode == 0:
         reason += " before returning a result"
-    return TrialOutcome(task.trial_id, TrialState.FAILED, error=reason)
+    return replace(trial, state=TrialState.FAILED, error=reason)
 
 
 def _read_tail(path: Path) -> str | None:
@@ -605,7 +600,7 @@ def _child_main(workdir: str, parent_pid: str, channel_fd: str = "-1") -> None:
     """Body of a trial's child process: run it and leave the outcome in ``workdir``."""
     _die_with_parent(int(parent_pid))
     work = Path(workdir)
-    payload, task = pickle.loads((work / "input.pkl").read_bytes())
+    payload, job = pickle.loads((work / "input.pkl").read_bytes())
     link = None
     if int(channel_fd) >= 0:
         os.set_inheritable(int(channel_fd), False)  # not for the trial's own children
@@ -613,31 +608,26 @@ def _child_main(workdir: str, parent_pid: str, channel_fd: str = "-1") -> None:
     try:
         fn = pickle.loads(payload)
     except Exception as exc:
-        outcome = _unloadable(task, exc)
+        outcome = _unloadable(job, exc)
     else:
         # The trial's clock (trial_timeout) starts now, after the interpreter's start-up.
         part = work / (_STARTED + ".part")
         part.write_text(repr(time.time()))
         os.replace(part, work / _STARTED)
         if link is None:
-            outcome = run_trial(fn, task)
+            outcome = run_trial(fn, job)
         else:
-            outcome = run_trial(fn, task, link.forward, link.stop_check)
+            outcome = run_trial(fn, job, link.forward, link.stop_check)
             link.close()
     sys.stdout.flush()
     sys.stderr.flush()
     try:
         blob = _dumps(outcome)
     except Exception as exc:  # an unpicklable metric or report
-        blob = _dumps(
-            TrialOutcome(
-                task.trial_id,
-                TrialState.FAILED,
-                error=f"the trial's result could not be sent back: {exc}",
-                start=outcome.start,
-                end=outcome.end,
-            )
-        )
+        blob = _dumps(FrozenTrial(
+            job.trial.trial_id, job.trial.params, TrialState.FAILED,
+            error=f"the trial's result could not be sent back: {exc}", start=outcome.start,
+            end=outcome.end, attempts=job.trial.attempts, budget=job.trial.budget))
     part = work / "outcome.pkl.part"
     part.write_bytes(blob)
     os.replace(part, work / "outcome.pkl")
