@@ -9,7 +9,6 @@ categorical parameters whose effect is a known function of the encoding.
 from __future__ import annotations
 
 import dataclasses
-
 import math
 import sys
 from dataclasses import dataclass, field
