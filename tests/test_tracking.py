@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -394,3 +395,30 @@ def test_trials_that_ended_together_are_all_stored_when_the_search_is_cut(tmp_pa
     assert study.counts() == {"completed": 8}
     assert {t.trial_id: t.start for t in study.trials if t.trial_id < 4} == starts
     assert all(t.attempts == 1 for t in study.trials)
+
+
+@pytest.mark.slow
+def test_the_curves_of_running_trials_are_stored_as_they_come(tmp_path):
+    """hpcore.load (and hpcore status) see a running trial's reports before it ends."""
+    root, release = tmp_path / "study", tmp_path / "release"
+    seen: list[list[int]] = []
+
+    def watch():
+        for _ in range(3000):  # a guard against hanging, not a time limit
+            try:
+                trials = hpcore.load(root).trials
+            except FileNotFoundError:
+                trials = []
+            if trials and trials[0].state is TrialState.RUNNING and len(trials[0].reports) == 3:
+                seen.append([r["step"] for r in trials[0].reports])
+                break
+            time.sleep(0.1)
+        release.touch()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    search = RandomSearch({"release": str(release)}, {"x": Real(0, 1)}, n_trials=1)
+    search.run(train_fns.reports_then_waits, n_jobs=2, experiment_root=root, verbose=0)
+    watcher.join()
+    assert seen == [[0, 1, 2]]
+    assert [r["step"] for r in hpcore.load(root).trials[0].reports] == [0, 1, 2]  # not doubled

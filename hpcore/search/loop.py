@@ -43,6 +43,10 @@ from .callbacks import call as call_back
 
 __all__ = ["RunLoop"]
 
+#: Longest that live reports wait before they are written to storage (hpcore status,
+#: hpcore.load and the dashboard read the curves of running trials from there).
+LIVE_REPORTS_SECONDS = 1.0
+
 
 @contextlib.contextmanager
 def _sigterm_raises() -> Iterator[None]:
@@ -249,7 +253,10 @@ class RunLoop:
 
     def _receive(self) -> list[FrozenTrial]:
         """Wait for trials to end; store each (or queue its retry). Returns the stored ones."""
-        self.unstored = self.executor.wait(self.stopper.wait_timeout())
+        timeout = self.stopper.wait_timeout()
+        if self.recorder.root is not None:  # live curves reach storage at least this often
+            timeout = LIVE_REPORTS_SECONDS if timeout is None else min(timeout, LIVE_REPORTS_SECONDS)
+        self.unstored = self.executor.wait(timeout)
         self.recorder.add_reports(self.live_reports)
         self.live_reports = []
         stored = []

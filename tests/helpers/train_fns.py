@@ -160,3 +160,17 @@ def curve_catches_stop(config, trial):
         return curve(config, trial)
     except TrialStopped:
         return -123.0
+
+
+def reports_then_waits(config, trial):
+    """Report three steps, then wait for ``config['release']`` to exist (the test's go-ahead)."""
+    from pathlib import Path
+
+    for step in range(3):
+        trial.report(step, 1.0 / (step + 1))
+    release = Path(config["release"])
+    for _ in range(6000):  # a guard against hanging (10 min), not a time limit
+        if release.exists():
+            break
+        time.sleep(0.1)
+    return 0.1
