@@ -22,7 +22,7 @@ from hpcore import ArgumentError, ExecutorError, GridSearch, RandomSearch, Trial
 from hpcore.executor import Objective  # noqa: E402
 from hpcore.executor.dask import DaskExecutor  # noqa: E402
 from hpcore.executor.dask import worker as _dask_worker  # noqa: E402
-from hpcore.executor.dask.client import _cluster_slots  # noqa: E402
+from hpcore.executor.dask.cluster import _cluster_slots  # noqa: E402
 from hpcore.executor.dask.worker import _captured, report_topic  # noqa: E402
 from hpcore.search.space import Integer, Real  # noqa: E402
 from hpcore.stopping import MedianStopping  # noqa: E402

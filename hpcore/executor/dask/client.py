@@ -81,19 +81,19 @@ import math
 import pickle
 import threading
 import time
-import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ...errors import ArgumentError, ExecutorError
-from ...trial import FrozenTrial, TrialState
+from ...trial import FrozenTrial
 from .._run import Job, Objective
 from ..base import Executor
 from ..local import _dumps
+from .cluster import _cluster_slots, _failed
 from .worker import (
     _close_run,
     _deliver_stop,
@@ -546,102 +546,6 @@ def _topic_eraser() -> Callable[..., Any]:
             topics.pop(topic, None)
 
     return forget
-
-
-def _cluster_slots(
-    workers: dict[str, dict[str, Any]], gpus_per_trial: float, cpus_per_trial: float | None
-) -> int:
-    """How many trials the workers can run at once.
-
-    Each worker runs at most one trial per thread; with ``gpus_per_trial``
-    also at most ``floor(GPU / gpus_per_trial)``, and likewise for a
-    declared ``CPU`` resource. Without a ``CPU`` resource, ``cpus_per_trial``
-    divides the threads of the whole cluster.
-
-    Parameters
-    ----------
-    workers : dict
-        ``client.scheduler_info()['workers']``: per worker, at least
-        ``nthreads`` and ``resources``.
-
-    Raises
-    ------
-    ExecutorError
-        The workers cannot run a single trial; the message says why.
-    """
-    declares_cpu = cpus_per_trial is not None and any(
-        "CPU" in (w.get("resources") or {}) for w in workers.values()
-    )
-    total = 0
-    for w in workers.values():
-        slots = int(w.get("nthreads", 1))
-        resources = w.get("resources") or {}
-        if gpus_per_trial > 0:
-            slots = min(slots, _fits(resources.get("GPU", 0), gpus_per_trial))
-        if declares_cpu:
-            slots = min(slots, _fits(resources.get("CPU", 0), cpus_per_trial))  # type: ignore[arg-type]
-        total += slots
-    if cpus_per_trial is not None and not declares_cpu:
-        threads = sum(int(w.get("nthreads", 1)) for w in workers.values())
-        total = min(total, _fits(threads, cpus_per_trial))
-    if total < 1:
-        raise ExecutorError(_no_slot_message(workers, gpus_per_trial, cpus_per_trial))
-    return total
-
-
-def _fits(available: float, per_trial: float) -> int:
-    """``floor(available / per_trial)``, forgiving float rounding (0.3 / 0.1 is 3)."""
-    return int(math.floor(available / per_trial + 1e-9))
-
-
-def _no_slot_message(
-    workers: dict[str, dict[str, Any]], gpus_per_trial: float, cpus_per_trial: float | None
-) -> str:
-    gpus = [(w.get("resources") or {}).get("GPU", 0) for w in workers.values()]
-    if gpus_per_trial > 0 and not any(gpus):
-        return (
-            f"gpus_per_trial={gpus_per_trial:g} but none of the {len(workers)} Dask workers "
-            "declares a GPU resource: start one worker per GPU with "
-            "`dask worker <scheduler address> --resources GPU=1` (or LocalCUDACluster("
-            "resources={'GPU': 1})), or set gpus_per_trial=0 to run on CPUs."
-        )
-    if gpus_per_trial > 0 and max(gpus) < gpus_per_trial:
-        return (
-            f"gpus_per_trial={gpus_per_trial:g} but no Dask worker has that many GPUs "
-            f"(the most is GPU={max(gpus):g}): lower gpus_per_trial or start workers with "
-            f"`--resources GPU={math.ceil(gpus_per_trial)}`."
-        )
-    threads = sum(int(w.get("nthreads", 1)) for w in workers.values())
-    return (
-        f"cpus_per_trial={cpus_per_trial:g} but the Dask workers have {threads} threads and "
-        "no worker's CPU resource fits one trial: lower cpus_per_trial or add workers "
-        "(`dask worker <scheduler address> --nthreads N --resources CPU=N`)."
-    )
-
-
-def _failed(trial: FrozenTrial, exc: BaseException) -> FrozenTrial:
-    """A failed outcome for a trial whose Dask task raised, died or was cancelled."""
-    name = type(exc).__name__
-    if name == "KilledWorker":
-        last = getattr(exc, "last_worker", None)
-        error = (
-            f"the Dask worker running this trial died (KilledWorker: {exc}). A crash in "
-            "train_fn (os._exit, a segfault, running out of memory) kills its worker; "
-            "with trial_timeout set each trial runs in a child process instead."
-        )
-        host = getattr(last, "host", None)
-    elif isinstance(exc, ModuleNotFoundError) and "hpcore" in str(exc):
-        error = f"{name}: {exc}: install hpcore (the driver's version) on every Dask worker."
-        host = None
-    elif "Cancelled" in name:
-        error = f"the trial's Dask task was cancelled ({name}: {exc})"
-        host = None
-    else:
-        error = f"the trial's Dask task failed ({name}: {exc})"
-        host = None
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return replace(trial, state=TrialState.FAILED, error=error, traceback=tb, end=time.time(),
-                   host=host)
 
 
 def _number(name: str, value: Any, allow_zero: bool = False) -> float:
