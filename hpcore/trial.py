@@ -166,7 +166,7 @@ class FrozenTrial:
 
     A record never changes: where a trial's state changes (it starts, ends,
     is retried or interrupted) a new record is made with
-    :func:`dataclasses.replace` (or :meth:`finished` and friends).
+    :func:`dataclasses.replace` (or :meth:`restarted`, :meth:`interrupted`).
 
     Attributes
     ----------
