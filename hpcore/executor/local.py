@@ -42,6 +42,7 @@ import sys
 import tempfile
 import threading
 import time
+import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
@@ -67,12 +68,29 @@ _THREAD_VARS = (
 
 
 def _dumps(obj: Any) -> bytes:
-    """Pickle with cloudpickle when installed (closures, notebook functions), else pickle."""
-    try:
-        import cloudpickle
-    except ImportError:
-        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    """Pickle with cloudpickle: what the user's ``__main__`` defines (train_fn, a lambda,
+    a closure, a notebook cell's function or class) travels by value."""
+    import cloudpickle
+
     return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """While a worker is spawned, multiprocessing sees a blank ``__main__``.
+
+    ``spawn`` runs the parent's main module again in each child (as
+    ``__mp_main__``): in a script without an ``if __name__ == "__main__":``
+    guard that is the whole search again, in every worker. A worker needs
+    nothing of it (train_fn and the trials' configs travel by value), so the
+    child is told there is no main module to run, as loky's workers are.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 def thread_limits(n_workers: int, cpu_count: int | None = None) -> dict[str, str]:
@@ -312,8 +330,8 @@ class LocalProcessExecutor(Executor):
         except Exception as exc:
             raise ExecutorError(
                 f"train_fn cannot be sent to worker processes ({type(exc).__name__}: {exc}). "
-                "Define it at module level (not a lambda, closure or local function), "
-                "install cloudpickle, or run with n_jobs=1."
+                "Make what it uses picklable (an open file, a lock or a live connection "
+                "cannot be sent), or run with n_jobs=1."
             ) from exc
         if self._log_dir is None:
             self._log_dir = tempfile.mkdtemp(prefix="hpcore-logs-")
@@ -334,7 +352,7 @@ class LocalProcessExecutor(Executor):
             daemon=True,
             name="hpcore-worker",
         )
-        with _environ(env):
+        with _environ(env), _main_module_hidden():
             process.start()
         child.close()
         return _Worker(process, parent, slot)
