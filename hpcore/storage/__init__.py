@@ -1,7 +1,8 @@
 """Everything a study keeps on disk under its experiment root.
 
 * :mod:`.database`: the SQLite study store (``hpcore.db``): the study, its
-  trials and their reports, the driver's lock;
+  trials and their reports; :mod:`.rows` how records become rows and back,
+  :mod:`.info` what identifies a study, :mod:`.lock` the driver's lock;
 * :mod:`.folders`: the trial folders and the ``best`` link;
 * :mod:`.study`: reading a stored study back (:func:`load`).
 
@@ -10,16 +11,11 @@ Models are saved and loaded by :func:`save_model` and :func:`load_model`
 """
 
 from .._io import MODEL_PICKLE, MODEL_TORCH, load_model, save_model
-from .database import (
-    DB_NAME,
-    LOCK_NAME,
-    SCHEMA_VERSION,
-    Storage,
-    StudyInfo,
-    StudyLockedError,
-    StudyMismatchError,
-)
+from .database import DB_NAME, Storage
 from .folders import Tracker
+from .info import StudyInfo, StudyMismatchError
+from .lock import LOCK_NAME, StudyLockedError
+from .rows import SCHEMA_VERSION
 from .study import StudyResults, load
 
 __all__ = [

@@ -32,38 +32,40 @@ record (start + finish, 100 reports) from 0.43 to 0.83 ms, and an fsync
 costs far more on spinning or network disks, for no gain against a crash
 of the process.
 
-Values
-------
-JSON columns are ``TEXT`` (a column declared ``JSON`` would get SQLite's
-NUMERIC affinity, which turns the text ``"3"`` into the integer 3) and hold
-tagged JSON, so that what is written comes back equal, types included:
-ints stay ints, floats stay floats (``1.0`` too, and ``nan``/``inf``/``-inf``
-as ``{"__hpcore__": "float", "v": "nan"}``), tuples stay tuples, dicts with
-non-string keys keep them. numpy scalars and arrays are stored as the Python
-values of ``tolist()``; any other object is stored as its ``repr`` and comes
-back as that string. The ``REAL`` value columns hold ``nan`` as the text
-``'nan'`` (SQLite would store a NaN as NULL), so ``None`` and ``nan`` stay
-apart.
+How records and values become rows: :mod:`.rows`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
-import math
 import os
-import socket
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, HpcoreError
+from ..errors import HpcoreError
 from ..trial import FrozenTrial, TrialState, best_of
+from .info import StudyInfo, StudyMismatchError, describe_differences, same_setting
+from .lock import LOCK_NAME, StudyLockedError, acquire_lock, lock_held
+from .rows import (
+    _INSERT_REPORT,
+    _SCHEMA,
+    _START_TRIAL,
+    _TRIAL_COLS,
+    _UPSERT_TRIAL,
+    SCHEMA_VERSION,
+    _dumps,
+    _loads,
+    _real,
+    _report,
+    _report_row,
+    _text,
+    _trial,
+)
 
 __all__ = [
     "DB_NAME",
@@ -76,350 +78,8 @@ __all__ = [
 ]
 
 DB_NAME = "hpcore.db"
-LOCK_NAME = ".hpcore.lock"
-SCHEMA_VERSION = 1
 
 _BUSY_TIMEOUT_S = 10.0
-# A reader probing the lock holds it for microseconds; a driver starting at
-# that instant tries again this many times, _LOCK_RETRY_S apart, before it
-# reports the study as locked.
-_LOCK_RETRIES = 4
-_LOCK_RETRY_S = 0.01
-
-
-class StudyLockedError(HpcoreError):
-    """Another live process holds the study lock of this experiment root.
-
-    Attributes
-    ----------
-    root : str or None
-        The experiment root.
-    pid : int or None
-        The holder's pid, as it wrote it in the lock file (``None`` if unknown).
-    host : str or None
-        The holder's host name.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        root: str | None = None,
-        pid: int | None = None,
-        host: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.root = root
-        self.pid = pid
-        self.host = host
-
-
-class StudyMismatchError(ConfigError):
-    """The study stored under an experiment root is not the one being resumed:
-    its search space, metric or mode differs."""
-
-
-@dataclass
-class StudyInfo:
-    """What identifies a study, stored once when it is created.
-
-    Attributes
-    ----------
-    name : str
-        A label for people (the experiment's name).
-    strategy : str
-        The search class, e.g. ``"BayesianSearch"``.
-    settings : dict
-        JSON-able settings of the strategy (``n_initial_points``, ...).
-    seed : int or None
-        The search's random state.
-    metric : str or None
-        The metric optimised.
-    mode : str
-        ``"min"`` or ``"max"``.
-    base_config : object
-        The base config, JSON-able (converted by the caller).
-    space : dict
-        A JSON-able description of the search space.
-    space_fingerprint : str
-        :meth:`hpcore.space.SearchSpace.fingerprint` of the space.
-    created : float
-        Unix time of creation, filled by :meth:`Storage.create_study`.
-    """
-
-    name: str
-    strategy: str
-    settings: dict[str, Any]
-    seed: int | None
-    metric: str | None
-    mode: str
-    base_config: Any
-    space: dict[str, Any]
-    space_fingerprint: str
-    created: float = 0.0
-
-
-# ---------------------------------------------------------------------------
-# Tagged JSON
-# ---------------------------------------------------------------------------
-
-_TAG = "__hpcore__"
-
-
-def _enc(v: Any) -> Any:
-    """``v`` as plain JSON values, with tagged objects for what JSON would change."""
-    t = type(v)
-    if t is float:  # the common cases first, by exact type
-        return v if math.isfinite(v) else {_TAG: "float", "v": repr(v)}
-    if t is str or t is int or t is bool or v is None:
-        return v
-    if isinstance(v, (str, int)):  # subclasses: IntEnum, bool-like, str enums
-        return v
-    if isinstance(v, float):
-        return v if math.isfinite(v) else {_TAG: "float", "v": repr(float(v))}
-    if isinstance(v, list):
-        return [_enc(x) for x in v]
-    if isinstance(v, tuple):
-        return {_TAG: "tuple", "v": [_enc(x) for x in v]}
-    if isinstance(v, dict):
-        if _TAG not in v and all(type(k) is str for k in v):
-            return {k: _enc(x) for k, x in v.items()}
-        return {_TAG: "dict", "v": [[_enc(k), _enc(x)] for k, x in v.items()]}
-    tolist = getattr(v, "tolist", None)  # numpy scalars and arrays
-    if callable(tolist):
-        return _enc(tolist())
-    return {_TAG: "repr", "v": repr(v)}
-
-
-def _hook(d: dict[str, Any]) -> Any:
-    tag = d.get(_TAG)
-    if tag is None or len(d) != 2:
-        return d
-    v = d["v"]
-    if tag == "float":
-        return float(v)
-    if tag == "tuple":
-        return tuple(v)
-    if tag == "dict":
-        return {k: x for k, x in v}
-    if tag == "repr":
-        return v
-    return d
-
-
-_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
-
-
-def _dumps(v: Any) -> str:
-    return _ENCODER.encode(_enc(v))
-
-
-_PLAIN = json.JSONDecoder()
-_TAGGED = json.JSONDecoder(object_hook=_hook)
-
-
-def _loads(s: str | None) -> Any:
-    # One decoder each, made once (json.loads with a hook builds one per call),
-    # and the hook only where a tag is: the common case stays in C.
-    if s is None:
-        return None
-    return (_TAGGED if _TAG in s else _PLAIN).raw_decode(s)[0]
-
-
-def _real(v: float | None) -> float | str | None:
-    """A value for a ``REAL`` column: NaN as the text 'nan' (SQLite would store NULL)."""
-    if v is None:
-        return None
-    v = float(v)
-    return "nan" if v != v else v
-
-
-def _unreal(v: float | str | None) -> float | None:
-    return float(v) if isinstance(v, str) else v
-
-
-def _text(s: str | None) -> str | None:
-    """``s`` encodable as UTF-8 (lone surrogates, as from undecodable output, escaped)."""
-    if s is None or s.isascii():
-        return s
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        return s.encode("utf-8", "backslashreplace").decode("utf-8")
-    return s
-
-
-def _short(v: Any, limit: int = 60) -> str:
-    r = repr(v)
-    return r if len(r) <= limit else r[: limit - 3] + "..."
-
-
-def _diff(old: Any, new: Any, prefix: str = "", limit: int = 8) -> list[str]:
-    """Human-readable differences between two JSON-like values, by dotted key."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out: list[str] = []
-        for k in list(old) + [k for k in new if k not in old]:
-            key = f"{prefix}.{k}" if prefix else str(k)
-            if k not in new:
-                out.append(f"{key} removed (was {_short(old[k])})")
-            elif k not in old:
-                out.append(f"{key} added ({_short(new[k])})")
-            else:
-                out.extend(_diff(old[k], new[k], key, limit))
-            if len(out) >= limit:
-                return out[:limit] + ["..."]
-        return out
-    if same_value(old, new):
-        return []
-    return [f"{prefix or 'value'}: {_short(old)} -> {_short(new)}"]
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """Equality that holds NaN equal to NaN (for comparing stored settings)."""
-    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
-        return True
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return type(a) is type(b) and len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
-    return bool(a == b)
-
-
-# ---------------------------------------------------------------------------
-# Schema
-# ---------------------------------------------------------------------------
-
-_SCHEMA = (
-    """CREATE TABLE study (
-        id INTEGER PRIMARY KEY CHECK (id = 0),
-        name TEXT NOT NULL,
-        strategy TEXT NOT NULL,
-        settings TEXT NOT NULL,      -- JSON
-        seed TEXT,                   -- JSON (a seed may not fit in 64 bits)
-        metric TEXT,
-        mode TEXT NOT NULL,
-        base_config TEXT,            -- JSON
-        space TEXT NOT NULL,         -- JSON
-        space_fingerprint TEXT NOT NULL,
-        created REAL NOT NULL
-    )""",
-    """CREATE TABLE trials (
-        trial_id INTEGER PRIMARY KEY,
-        params TEXT NOT NULL,        -- JSON
-        state TEXT NOT NULL,
-        value REAL,                  -- NaN as the text 'nan' (in every REAL column)
-        metrics TEXT,                -- JSON, NULL when empty
-        error TEXT,
-        traceback TEXT,
-        start REAL,                  -- Unix time
-        "end" REAL,
-        duration REAL,               -- "end" - start, for SQL users
-        devices TEXT,                -- JSON list, NULL when empty
-        host TEXT,
-        attempts INTEGER NOT NULL DEFAULT 1,
-        output TEXT
-    )""",
-    """CREATE TABLE reports (
-        trial_id INTEGER NOT NULL,
-        step INTEGER,
-        value REAL,                  -- NaN as the text 'nan'
-        metrics TEXT,                -- JSON of the other entries, NULL when none
-        time REAL                    -- Unix time
-    )""",
-    "CREATE INDEX reports_trial ON reports (trial_id)",
-    """CREATE TABLE meta (
-        key TEXT PRIMARY KEY,
-        value TEXT                   -- JSON
-    )""",
-    f"PRAGMA user_version = {SCHEMA_VERSION}",
-)
-
-_TRIAL_COLS = (
-    'trial_id, params, state, value, metrics, error, traceback, start, "end", '
-    "devices, host, attempts, output"
-)
-_UPSERT_TRIAL = (
-    "INSERT INTO trials (trial_id, params, state, value, metrics, error, traceback, "
-    'start, "end", duration, devices, host, attempts, output) '
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (trial_id) DO UPDATE SET params = excluded.params, "
-    "state = excluded.state, value = excluded.value, metrics = excluded.metrics, "
-    "error = excluded.error, traceback = excluded.traceback, start = excluded.start, "
-    '"end" = excluded."end", duration = excluded.duration, devices = excluded.devices, '
-    "host = excluded.host, attempts = excluded.attempts, output = excluded.output"
-)
-_START_TRIAL = (
-    "INSERT INTO trials (trial_id, params, state, start, attempts) "
-    "VALUES (?, ?, 'running', ?, ?) "
-    "ON CONFLICT (trial_id) DO UPDATE SET params = excluded.params, state = 'running', "
-    "value = NULL, metrics = NULL, error = NULL, traceback = NULL, start = excluded.start, "
-    '"end" = NULL, duration = NULL, devices = NULL, host = NULL, '
-    "attempts = excluded.attempts, output = NULL"
-)
-_INSERT_REPORT = "INSERT INTO reports (trial_id, step, value, metrics, time) VALUES (?, ?, ?, ?, ?)"
-_INT64 = (-(2**63), 2**63)
-
-
-def _report_row(trial_id: int, report: dict[str, Any]) -> tuple[Any, ...]:
-    """Split a report into its columns; what does not fit one exactly goes to JSON."""
-    extra = dict(report)
-    step = extra.get("step")
-    if type(step) is int and _INT64[0] <= step < _INT64[1]:
-        del extra["step"]
-    else:
-        step = None
-    value = extra.get("value")
-    if type(value) is float:
-        del extra["value"]
-    else:
-        value = None
-    t = extra.get("time")
-    if type(t) is float:
-        del extra["time"]
-    else:
-        t = None
-    return (trial_id, step, _real(value), _dumps(extra) if extra else None, _real(t))
-
-
-def _report(step: Any, value: Any, metrics: str | None, t: Any) -> dict[str, Any]:
-    r: dict[str, Any] = {}
-    if step is not None:
-        r["step"] = step
-    if t is not None:
-        r["time"] = _unreal(t)
-    if value is not None:
-        r["value"] = _unreal(value)
-    if metrics is not None:
-        r.update(_loads(metrics))
-    return r
-
-
-def _trial(row: tuple[Any, ...], reports: list[dict[str, Any]]) -> FrozenTrial:
-    (trial_id, params, state, value, metrics, error, tb, start, end, devices, host,
-     attempts, output) = row  # fmt: skip
-    return FrozenTrial(
-        trial_id=trial_id,
-        params=_loads(params),
-        state=TrialState(state),
-        values=None if value is None else (_unreal(value),),
-        metrics=_loads(metrics) if metrics is not None else {},
-        error=error,
-        traceback=tb,
-        start=_unreal(start),
-        end=_unreal(end),
-        reports=reports,
-        devices=tuple(_loads(devices)) if devices is not None else (),
-        host=host,
-        attempts=attempts,
-        output=output,
-    )
-
-
-# ---------------------------------------------------------------------------
-# Storage
-# ---------------------------------------------------------------------------
-
-
 class Storage:
     """The SQLite store of the study under ``root``.
 
@@ -472,7 +132,7 @@ class Storage:
             return
         self.root.mkdir(parents=True, exist_ok=True)
         if lock:
-            self._acquire_lock()
+            self._lock_file = acquire_lock(self.root)
         try:
             self._conn = self._connect(str(self.path))
             self._conn.execute("PRAGMA journal_mode = WAL")
@@ -515,59 +175,9 @@ class Storage:
                     c.execute(statement)
 
     # -- the lock -------------------------------------------------------------
-    def _acquire_lock(self) -> None:
-        path = self.root / LOCK_NAME
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        f = os.fdopen(fd, "r+b", buffering=0)
-        try:
-            for attempt in range(_LOCK_RETRIES + 1):
-                try:
-                    fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if attempt == _LOCK_RETRIES:
-                        raise self._locked_error(f) from None
-                    time.sleep(_LOCK_RETRY_S * (attempt + 1))
-            f.truncate(0)
-            holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
-            f.write(json.dumps(holder).encode() + b"\n")
-        except BaseException:
-            f.close()
-            raise
-        self._lock_file = f
-
-    def _locked_error(self, f: Any) -> StudyLockedError:
-        f.seek(0)
-        try:
-            holder = json.loads(f.read() or b"{}")
-        except ValueError:
-            holder = {}
-        pid, host = holder.get("pid"), holder.get("host")
-        who = f"pid {pid} on host {host}" if pid is not None else "pid unknown"
-        return StudyLockedError(
-            f"another search ({who}) is running on {self.root}; wait for it to finish or use "
-            "another experiment_root.",
-            root=str(self.root),
-            pid=pid,
-            host=host,
-        )
-
     def driver_alive(self) -> bool:
-        """Whether a live process holds the study lock (probed with a shared lock,
-        released at once, so two readers never see each other as a driver)."""
-        if self._lock_file is not None:
-            return True
-        try:
-            fd = os.open(self.root / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(fd)  # closing releases the probe's lock
-        return False
+        """Whether a live process holds the study lock (this store, or another process)."""
+        return self._lock_file is not None or lock_held(self.root)
 
     # -- life -----------------------------------------------------------------
     def close(self) -> None:
@@ -719,7 +329,7 @@ class Storage:
             raise LookupError(f"no study is stored in {str(self.path)!r}; create_study() first")
         errors: list[str] = []
         if old.space_fingerprint != info.space_fingerprint:
-            what = _diff(old.space, _loads(_dumps(info.space)))
+            what = describe_differences(old.space, _loads(_dumps(info.space)))
             errors.append(
                 f"the search space differs (fingerprint {old.space_fingerprint} -> "
                 f"{info.space_fingerprint}" + (f": {'; '.join(what)})" if what else ")")
@@ -738,12 +348,12 @@ class Storage:
         told = f"the {n} stored trial(s) are told to the new strategy"
         if old.strategy != info.strategy:
             allowed.append(f"strategy changed ({old.strategy} -> {info.strategy}); {told}")
-        settings = _diff(old.settings, _loads(_dumps(info.settings)))
+        settings = describe_differences(old.settings, _loads(_dumps(info.settings)))
         if settings:
             allowed.append(f"strategy settings changed ({'; '.join(settings)}); {told}")
-        if not same_value(old.seed, _loads(_dumps(info.seed))):
+        if not same_setting(old.seed, _loads(_dumps(info.seed))):
             allowed.append(f"seed changed ({old.seed!r} -> {info.seed!r})")
-        base = _diff(old.base_config, _loads(_dumps(info.base_config)))
+        base = describe_differences(old.base_config, _loads(_dumps(info.base_config)))
         if base:
             allowed.append(
                 f"base_config changed ({'; '.join(base)}); the stored trials ran with the old one"

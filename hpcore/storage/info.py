@@ -1,0 +1,91 @@
+"""What identifies a study (:class:`StudyInfo`) and how a resumed one may differ from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError
+
+__all__ = ["StudyInfo", "StudyMismatchError", "describe_differences", "same_setting"]
+
+
+class StudyMismatchError(ConfigError):
+    """The study stored under an experiment root is not the one being resumed:
+    its search space, metric or mode differs."""
+
+
+@dataclass
+class StudyInfo:
+    """What identifies a study, stored once when it is created.
+
+    Attributes
+    ----------
+    name : str
+        A label for people (the experiment's name).
+    strategy : str
+        The search class, e.g. ``"BayesianSearch"``.
+    settings : dict
+        JSON-able settings of the strategy (``n_initial_points``, ...).
+    seed : int or None
+        The search's random state.
+    metric : str or None
+        The metric optimised.
+    mode : str
+        ``"min"`` or ``"max"``.
+    base_config : object
+        The base config, JSON-able (converted by the caller).
+    space : dict
+        A JSON-able description of the search space.
+    space_fingerprint : str
+        :meth:`hpcore.space.SearchSpace.fingerprint` of the space.
+    created : float
+        Unix time of creation, filled by :meth:`Storage.create_study`.
+    """
+
+    name: str
+    strategy: str
+    settings: dict[str, Any]
+    seed: int | None
+    metric: str | None
+    mode: str
+    base_config: Any
+    space: dict[str, Any]
+    space_fingerprint: str
+    created: float = 0.0
+
+
+def _short(v: Any, limit: int = 60) -> str:
+    r = repr(v)
+    return r if len(r) <= limit else r[: limit - 3] + "..."
+
+
+def describe_differences(old: Any, new: Any, prefix: str = "", limit: int = 8) -> list[str]:
+    """Human-readable differences between two JSON-like values, by dotted key."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for k in list(old) + [k for k in new if k not in old]:
+            key = f"{prefix}.{k}" if prefix else str(k)
+            if k not in new:
+                out.append(f"{key} removed (was {_short(old[k])})")
+            elif k not in old:
+                out.append(f"{key} added ({_short(new[k])})")
+            else:
+                out.extend(describe_differences(old[k], new[k], key, limit))
+            if len(out) >= limit:
+                return out[:limit] + ["..."]
+        return out
+    if same_setting(old, new):
+        return []
+    return [f"{prefix or 'value'}: {_short(old)} -> {_short(new)}"]
+
+
+def same_setting(a: Any, b: Any) -> bool:
+    """Equality that holds NaN equal to NaN (for comparing stored settings)."""
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same_setting(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_setting(a[k], b[k]) for k in a)
+    return bool(a == b)
