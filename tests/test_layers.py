@@ -189,7 +189,6 @@ def test_the_checker_sees_lazy_relative_and_submodule_imports():
     """The tests above can fail: they see imports inside functions and resolve ``..``."""
     assert "hpcore.strategies" in GRAPH["hpcore.search.base"]
     assert "hpcore.executor" in GRAPH["hpcore.search.base"]
-    # `from .. import __version__`-style and function-level imports of cli/main.py
     assert "hpcore.analysis.report" in GRAPH["hpcore.cli.commands"]  # inside a function
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert layer_of("hpcore.kernels.gp") == "kernels" and layer_of("hpcore") == "facade"
