@@ -7,6 +7,8 @@ builtin it refines (``ValueError``, ``TypeError``) so generic handlers work.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 __all__ = [
     "HpcoreError",
     "SearchSpaceError",
@@ -71,3 +73,12 @@ class WaitForResults(StrategyExhausted):
     result and asks again; a driver that does not know it sees a
     ``StrategyExhausted`` and stops asking.
     """
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"did you mean 'lr'?"`` for the closest of ``choices``, else the allowed ones listed."""
+    import difflib
+
+    choices = list(choices)
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(sorted(choices))}."

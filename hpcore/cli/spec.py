@@ -45,26 +45,28 @@ spawned workers inherit it); :func:`run_spec` does all three and runs.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
-import math
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, HpcoreError
-from ..space import Categorical, Dimension, Integer, Real, SearchSpace
-from ..stopping import (
-    BudgetStopping,
-    ImprovementStopping,
-    MedianStopping,
-    SearchBudget,
-    StoppingRule,
-    ThresholdStopping,
+from ..space import Dimension
+from ..stopping import SearchBudget, StoppingRule
+from .spec_sections import (
+    _RUN_KEYS,
+    STOPPING_RULES,
+    _is_int,
+    _parse_budget,
+    _parse_run,
+    _parse_space,
+    _parse_stopping,
+    _table,
+    _unknown,
 )
 
 __all__ = ["Spec", "SpecError", "load_spec", "parse_spec", "build_search", "load_train_fn",
@@ -78,40 +80,8 @@ class SpecError(ConfigError):
 #: Spec names of the search classes (``search = "..."``).
 SEARCHES = ("grid", "random", "bayesian", "hyperband")
 
-#: Spec names of the stopping rules (``[stopping]`` keys).
-STOPPING_RULES: dict[str, type[StoppingRule]] = {
-    "median": MedianStopping,
-    "improvement": ImprovementStopping,
-    "threshold": ThresholdStopping,
-    "budget": BudgetStopping,
-}
-
 _TOP = ("search", "train", "metric", "mode", "n_trials", "seed")
 _TABLES = ("options", "base_config", "space", "run", "stopping", "search_budget")
-
-# [run] keys -> (the types they take, what to write in the message)
-_RUN_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
-    "n_jobs": ((int,), "an int (>= 1, or -1 for every core)"),
-    "experiment_root": ((str,), "a folder path (relative to the current directory)"),
-    "track_experiments": ((bool,), "true or false"),
-    "resume": ((bool,), "true or false"),
-    "study_name": ((str,), "a string"),
-    "gpus_per_trial": ((int, float), "a number (0, a fraction below 1, or a whole number)"),
-    "cpus_per_trial": ((int, float), "a number of cores"),
-    "devices": ((list,), "a list of GPU ids, e.g. [0, 1]"),
-    "trial_timeout": ((int, float), "a number of seconds"),
-    "max_retries": ((int,), "an int >= 0"),
-    "executor": ((str,), "a Dask scheduler address, e.g. 'tcp://host:8786'"),
-    "verbose": ((bool, int), "true (a line per trial), false (quiet) or 0/1"),
-}
-
-# Dimension tables in [space]: type -> allowed keys (required ones first).
-_DIM_KEYS = {
-    "real": ("low", "high", "log", "grid_points"),
-    "integer": ("low", "high", "log"),
-    "categorical": ("choices",),
-}
-_DIM_REQUIRED = {"real": ("low", "high"), "integer": ("low", "high"), "categorical": ("choices",)}
 
 # The arguments every search takes from the top level, not from [options].
 _COMMON = ("base_config", "search_space", "metric", "mode", "n_trials", "random_state")
@@ -334,48 +304,6 @@ def _valid_target(text: str) -> bool:
     )
 
 
-def _is_int(value: Any, low: int | None = None) -> bool:
-    return (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        and (low is None or value >= low)
-    )
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _unknown(key: str, prefix: str, allowed: Any, what: str) -> str:
-    close = difflib.get_close_matches(key, list(allowed), n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(sorted(allowed))}."
-    return f"{prefix}{key}: unknown {what}; {hint}"
-
-
-def _yaml_number_hint(value: Any) -> str:
-    """Why a string that looks like a number is not one (quotes, or YAML's reading of 1e-5)."""
-    if not isinstance(value, str):
-        return ""
-    try:
-        float(value)
-    except ValueError:
-        return ""
-    if "e" in value.lower() and "." not in value:
-        return f" (text, not a number: YAML reads {value} as text; write it with a dot, e.g. 1.0e-5)"
-    return " (text, not a number: remove the quotes)"
-
-
-def _table(data: Mapping[str, Any], name: str, errors: list[str]) -> Mapping[str, Any]:
-    value = data.get(name)
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        errors.append(f"{name}: must be a table ([{name}] with key = value lines), got "
-                      f"{type(value).__name__}.")
-        return {}
-    return value
-
-
 def _option_names(search: str) -> tuple[str, ...]:
     """The ``[options]`` a search accepts: its constructor's own arguments."""
     from ..search import BayesianSearch, GridSearch, HyperbandSearch, RandomSearch
@@ -394,181 +322,6 @@ def _option_names(search: str) -> tuple[str, ...]:
             if n not in ("self", "space", "seed") and n not in names
         ]
     return tuple(names)
-
-
-# ---------------------------------------------------------------------------
-# Sections
-# ---------------------------------------------------------------------------
-
-
-def _parse_space(value: Any, errors: list[str]) -> dict[str, Dimension]:
-    if value is None:
-        errors.append(
-            "space: missing. Add a [space] table, e.g. "
-            "\"training.lr\" = { type = \"real\", low = 1e-5, high = 1e-2, log = true }."
-        )
-        return {}
-    if not isinstance(value, Mapping) or not value:
-        errors.append("space: must be a non-empty table of dotted keys to dimensions.")
-        return {}
-    dims: dict[str, Dimension] = {}
-    for key, spec in _flatten_space(value, ""):
-        dim = _dimension(key, spec, errors)
-        if dim is None:
-            continue
-        try:
-            SearchSpace({key: dim})  # checks the dimension; its message names the key
-        except HpcoreError as exc:
-            errors.append(f"space.{key}: {exc}")
-            continue
-        dims[key] = dim
-    if len(dims) == len(list(_flatten_space(value, ""))):
-        try:
-            SearchSpace(dims)  # overlapping keys
-        except HpcoreError as exc:
-            errors.append(f"space: {exc}")
-    return dims
-
-
-def _flatten_space(value: Mapping[str, Any], prefix: str) -> list[tuple[str, Any]]:
-    """Dotted keys to dimension specs; a table without a string ``type`` is a nesting level."""
-    out: list[tuple[str, Any]] = []
-    for key, spec in value.items():
-        name = f"{prefix}{key}"
-        if isinstance(spec, Mapping) and not isinstance(spec.get("type"), str):
-            if not spec:
-                out.append((name, spec))
-            else:
-                out.extend(_flatten_space(spec, name + "."))
-        else:
-            out.append((name, spec))
-    return out
-
-
-def _dimension(key: str, spec: Any, errors: list[str]) -> Dimension | None:
-    where = f"space.{key}"
-    if isinstance(spec, list):
-        return Categorical(spec)
-    if not isinstance(spec, Mapping):
-        errors.append(
-            f"{where}: {spec!r} is a fixed value; put it in [base_config], or search it with a "
-            "list of choices or a table such as { type = \"real\", low = 0.0, high = 1.0 }."
-        )
-        return None
-    kind = spec.get("type")
-    if kind is None:
-        errors.append(f"{where}: an empty table; give {{ type = \"real\" | \"integer\" | "
-                      "\"categorical\", ... }.")
-        return None
-    if kind not in _DIM_KEYS:
-        errors.append(f"{where}.type: must be one of {list(_DIM_KEYS)}, got {kind!r}.")
-        return None
-    ok = True
-    for k in spec:
-        if k != "type" and k not in _DIM_KEYS[kind]:
-            errors.append(_unknown(str(k), f"{where}.", _DIM_KEYS[kind], f"key for type {kind!r}"))
-            ok = False
-    for k in _DIM_REQUIRED[kind]:
-        if k not in spec:
-            errors.append(f"{where}: a {kind} needs {' and '.join(_DIM_REQUIRED[kind])}; "
-                          f"{k} is missing.")
-            ok = False
-    for k in ("low", "high"):
-        if k in spec and not _is_number(spec[k]):
-            errors.append(f"{where}.{k}: must be a number, got {spec[k]!r}"
-                          f"{_yaml_number_hint(spec[k])}.")
-            ok = False
-    if "log" in spec and not isinstance(spec["log"], bool):
-        errors.append(f"{where}.log: must be true or false, got {spec['log']!r}.")
-        ok = False
-    if "choices" in spec and not isinstance(spec["choices"], list):
-        errors.append(f"{where}.choices: must be a list, got {spec['choices']!r}.")
-        ok = False
-    if not ok:
-        return None
-    if kind == "real":
-        return Real(spec["low"], spec["high"], log=spec.get("log", False),
-                    grid_points=spec.get("grid_points"))
-    if kind == "integer":
-        return Integer(spec["low"], spec["high"], log=spec.get("log", False))
-    return Categorical(spec["choices"])
-
-
-def _parse_run(table: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:
-    run: dict[str, Any] = {}
-    for key, value in table.items():
-        if key not in _RUN_KEYS:
-            errors.append(_unknown(str(key), "run.", _RUN_KEYS, "key of [run]"))
-            continue
-        types, what = _RUN_KEYS[key]
-        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-            errors.append(f"run.{key}: must be {what}, got {value!r}{_yaml_number_hint(value)}.")
-            continue
-        if isinstance(value, float) and not math.isfinite(value):
-            errors.append(f"run.{key}: must be finite, got {value!r}.")
-            continue
-        run[key] = value
-    if "n_jobs" in run and not (run["n_jobs"] >= 1 or run["n_jobs"] == -1):
-        errors.append(f"run.n_jobs: must be >= 1, or -1 for every core; got {run['n_jobs']!r}.")
-    if "max_retries" in run and run["max_retries"] < 0:
-        errors.append(f"run.max_retries: must be >= 0, got {run['max_retries']!r}.")
-    if "trial_timeout" in run and not run["trial_timeout"] > 0:
-        errors.append(f"run.trial_timeout: must be > 0 seconds, got {run['trial_timeout']!r}; "
-                      "leave it out for no timeout.")
-    return run
-
-
-def _parse_stopping(table: Mapping[str, Any], errors: list[str]) -> list[StoppingRule]:
-    rules: list[StoppingRule] = []
-    for name, args in table.items():
-        cls = STOPPING_RULES.get(name)
-        if cls is None:
-            errors.append(_unknown(str(name), "stopping.", STOPPING_RULES, "stopping rule"))
-            continue
-        if args is True:
-            args = {}
-        if not isinstance(args, Mapping):
-            errors.append(f"stopping.{name}: must be a table of the rule's arguments, e.g. "
-                          f"{name} = {{ {_example_args(cls)} }} (or {{}} for the defaults), "
-                          f"got {args!r}.")
-            continue
-        allowed = [f.name for f in fields(cls) if f.init and f.name != "mode"]
-        bad = [k for k in args if k not in allowed]
-        for k in bad:
-            errors.append(_unknown(str(k), f"stopping.{name}.", allowed, f"argument of {name}"))
-        if bad:
-            continue
-        try:
-            rules.append(cls(**args))
-        except HpcoreError as exc:
-            errors.append(f"stopping.{name}: {exc}")
-    return rules
-
-
-def _example_args(cls: type) -> str:
-    return ", ".join(
-        f"{f.name} = {'...' if f.default is None else repr(f.default)}"
-        for f in fields(cls) if f.init and f.name != "mode" and not callable(f.default)
-    )
-
-
-def _parse_budget(value: Any, errors: list[str]) -> SearchBudget | None:
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        errors.append("search_budget: must be a table with max_seconds, max_trials and/or target.")
-        return None
-    allowed = [f.name for f in fields(SearchBudget)]
-    bad = [k for k in value if k not in allowed]
-    for k in bad:
-        errors.append(_unknown(str(k), "search_budget.", allowed, "key of [search_budget]"))
-    if bad:
-        return None
-    try:
-        return SearchBudget(**value)
-    except HpcoreError as exc:
-        errors.append(f"search_budget: {exc}")
-        return None
 
 
 # ---------------------------------------------------------------------------

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..errors import SearchSpaceError
+from ..errors import SearchSpaceError, did_you_mean
 
 __all__ = [
     "Dimension",
@@ -22,6 +22,8 @@ __all__ = [
     "LogUniform",
     "Choice",
     "dimension_from_json",
+    "dimension_problems",
+    "DIMENSION_KEYS",
 ]
 
 
@@ -404,17 +406,63 @@ def _as_dimension(key: str, spec: Any) -> Dimension:
     return dim
 
 
+#: Dimension descriptions (``{'type': 'real', 'low': ..., ...}``): type -> allowed keys.
+DIMENSION_KEYS: dict[str, tuple[str, ...]] = {
+    "real": ("low", "high", "log", "grid_points"),
+    "integer": ("low", "high", "log"),
+    "categorical": ("choices",),
+}
+_REQUIRED = {"real": ("low", "high"), "integer": ("low", "high"), "categorical": ("choices",)}
+
+
+def dimension_problems(
+    spec: Mapping[str, Any], where: str, number_hint: Callable[[Any], str] = lambda v: ""
+) -> list[str]:
+    """What is wrong with a dimension description, one ``'<where>[.key]: ...'`` line each.
+
+    The one parser of the dimension table that :meth:`Dimension.to_json`
+    writes, a stored study keeps and a spec file's ``[space]`` holds;
+    ``number_hint(value)`` may add why a value is not a number (a spec's YAML).
+    """
+    kind = spec.get("type")
+    if kind is None:
+        return [f"{where}: an empty table; give {{ type = \"real\" | \"integer\" | "
+                "\"categorical\", ... }."]
+    if kind not in DIMENSION_KEYS:
+        return [f"{where}.type: must be one of {list(DIMENSION_KEYS)}, got {kind!r}."]
+    problems = [f"{where}.{k}: unknown key for type {kind!r}; {did_you_mean(str(k), DIMENSION_KEYS[kind])}"
+                for k in spec if k != "type" and k not in DIMENSION_KEYS[kind]]
+    problems += [f"{where}: a {kind} needs {' and '.join(_REQUIRED[kind])}; {k} is missing."
+                 for k in _REQUIRED[kind] if k not in spec]
+    problems += [f"{where}.{k}: must be a number, got {spec[k]!r}{number_hint(spec[k])}."
+                 for k in ("low", "high") if k in spec and not _is_real_number(spec[k])]
+    if "log" in spec and not isinstance(spec["log"], bool):
+        problems.append(f"{where}.log: must be true or false, got {spec['log']!r}.")
+    if "choices" in spec and not isinstance(spec["choices"], list):
+        problems.append(f"{where}.choices: must be a list, got {spec['choices']!r}.")
+    return problems
+
+
 def dimension_from_json(key: str, spec: Mapping[str, Any]) -> Dimension:
-    """The dimension that :meth:`Dimension.to_json` described; ``key`` names it in errors."""
-    kind = spec.get("type") if isinstance(spec, Mapping) else None
+    """The dimension a description (as :meth:`Dimension.to_json` writes it) gives.
+
+    Raises
+    ------
+    SearchSpaceError
+        The description is not one (each problem named, with ``key``).
+    """
+    problems = (dimension_problems(spec, f"space key '{key}'") if isinstance(spec, Mapping)
+                else ["not a mapping"])
+    if problems:
+        raise SearchSpaceError(
+            f"space key '{key}': {spec!r} is not a dimension description ({' '.join(problems)}); "
+            "expected a mapping with 'type' 'real', 'integer' or 'categorical', as "
+            "Dimension.to_json() writes."
+        )
+    kind = spec["type"]
     if kind == "real":
-        return Real(spec["low"], spec["high"], log=bool(spec.get("log", False)),
+        return Real(spec["low"], spec["high"], log=spec.get("log", False),
                     grid_points=spec.get("grid_points"))
     if kind == "integer":
-        return Integer(spec["low"], spec["high"], log=bool(spec.get("log", False)))
-    if kind == "categorical":
-        return Categorical(list(spec["choices"]))
-    raise SearchSpaceError(
-        f"space key '{key}': {spec!r} is not a dimension description; expected a mapping "
-        "with 'type' 'real', 'integer' or 'categorical', as Dimension.to_json() writes."
-    )
+        return Integer(spec["low"], spec["high"], log=spec.get("log", False))
+    return Categorical(list(spec["choices"]))
