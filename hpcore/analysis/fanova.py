@@ -83,6 +83,7 @@ from typing import Any, Literal, overload
 import numpy as np
 
 from ..errors import ArgumentError
+from ..kernels import GPModel, standardize
 from ..space import Categorical, Dimension, Integer
 from .view import View, coordinate, scored, view
 
@@ -94,8 +95,6 @@ _PAIR_GRID = 16
 #: Base points paired with each grid value, for main effects and for pairs.
 _BASE = 128
 _PAIR_BASE = 32
-#: Rows of the posterior mean evaluated at once (a (chunk, n) kernel matrix).
-_CHUNK = 8192
 
 
 
@@ -136,23 +135,6 @@ def _design(
     return X, np.asarray(values, dtype=np.float64)
 
 
-def _standardise(y: np.ndarray) -> np.ndarray | None:
-    """``y`` with mean 0 and variance 1, or None when it is constant.
-
-    Scaled by its largest deviation from the median first, so that values
-    near the float limits do not overflow the variance.
-    """
-    z = y - np.median(y)
-    scale = float(np.max(np.abs(z)))
-    if not scale > 0 or not math.isfinite(scale):
-        return None
-    z = z / scale
-    sd = float(z.std())
-    if not sd > 1e-12:
-        return None
-    return (z - z.mean()) / sd
-
-
 def _grid(dim: Dimension, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Quadrature nodes of one coordinate under the space's measure, and their weights."""
     if isinstance(dim, Categorical):
@@ -190,31 +172,7 @@ def _weighted_var(a: np.ndarray, w: np.ndarray) -> float:
     return float(np.dot(w, (a - mean) ** 2))
 
 
-class _Surrogate:
-    """The GP posterior mean on standardised values (see the module docstring)."""
-
-    def __init__(self, X: np.ndarray, y: np.ndarray, cat: np.ndarray, seed: int) -> None:
-        from ..kernels import blas_threads, factorize, fit_gp
-
-        self.X, self.cat = X, cat
-        with blas_threads(1):  # small matrices: BLAS threads only contend (kernels/_threads.py)
-            self.theta = fit_gp(X, y, cat, n_restarts=1, seed=seed)
-            _, self.alpha = factorize(X, y, cat, self.theta)
-
-    def mean(self, Z: np.ndarray) -> np.ndarray:
-        """Posterior mean at the rows of ``Z`` (m, d) -> (m,)."""
-        from ..kernels import matern52
-
-        out = np.empty(Z.shape[0])
-        for start in range(0, Z.shape[0], _CHUNK):
-            block = Z[start : start + _CHUNK]
-            out[start : start + len(block)] = (
-                matern52(block, self.X, self.cat, self.theta) @ self.alpha
-            )
-        return out
-
-
-def _main_effects(model: _Surrogate, dims: Sequence[Dimension], base: np.ndarray) -> np.ndarray:
+def _main_effects(model: GPModel, dims: Sequence[Dimension], base: np.ndarray) -> np.ndarray:
     """``V_j`` (d,) from grids of each coordinate crossed with the common base points."""
     grids = [_grid(dim, _GRID) for dim in dims]
     blocks = []
@@ -234,7 +192,7 @@ def _main_effects(model: _Surrogate, dims: Sequence[Dimension], base: np.ndarray
 
 
 def _pair_effects(
-    model: _Surrogate, dims: Sequence[Dimension], base: np.ndarray
+    model: GPModel, dims: Sequence[Dimension], base: np.ndarray
 ) -> dict[tuple[int, int], float]:
     """``V_jk`` for every pair ``j < k`` from a 2-d grid crossed with the base points."""
     grids = [_grid(dim, _PAIR_GRID) for dim in dims]
@@ -362,13 +320,14 @@ def importance(
             f"importance needs at least 2 completed trials with finite values; "
             f"{len(y)} of the {len(v.trials)} trials have one."
         )
-    ys = _standardise(y)
+    scaled = standardize(y)
+    ys = None if scaled is None else scaled[0]
 
     V = np.zeros(d)
     P: dict[tuple[int, int], float] = {}
     if ys is not None and d > 1:
         cat = np.array([1.0 if isinstance(dim, Categorical) else 0.0 for dim in dims])
-        model = _Surrogate(X, ys, cat, seed=int(rng.integers(2**31)))
+        model = GPModel.fit(X, ys, cat, n_restarts=1, seed=int(rng.integers(2**31)))
         base = _base_points(dims, _BASE, rng)
         V = _main_effects(model, dims, base)
         if interactions:

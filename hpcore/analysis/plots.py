@@ -529,11 +529,9 @@ def plot_contour(
             f"{study.name!r} has {len(y)}."
         )
     cat = np.array([isinstance(d, Categorical) for d in dims], dtype=np.float64)
-    mu, sd = float(y.mean()), float(y.std())
-    sd = sd if sd > 0 else 1.0
-    ys = (y - mu) / sd
-    theta = kernels.fit_gp(X, ys, cat, seed=0)
-    L, alpha = kernels.factorize(X, ys, cat, theta)
+    scaled = kernels.standardize(y)
+    ys, mu, sd = scaled if scaled is not None else (y - y.mean(), float(y.mean()), 1.0)
+    model = kernels.GPModel.fit(X, ys, cat, seed=0)
 
     anchor = np.array([_feature(d, best.params.get(k)) for k, d in zip(names, dims)])
     ix, iy = names.index(keys[0]), names.index(keys[1])
@@ -551,8 +549,7 @@ def plot_contour(
     gx, gy = np.meshgrid(grids[0], grids[1])
     Z = np.tile(anchor, (gx.size, 1))
     Z[:, ix], Z[:, iy] = gx.ravel(), gy.ravel()
-    mean, _ = kernels.posterior(X, L, alpha, cat, theta, np.ascontiguousarray(Z))
-    surface = (mean * sd + mu).reshape(gx.shape)
+    surface = (model.mean(Z) * sd + mu).reshape(gx.shape)
 
     fig = _figure(7, 5.5)
     ax = fig.add_subplot()

@@ -8,7 +8,9 @@ symbol's shape, is in the docstrings of the submodules:
 * :mod:`~hpcore.kernels.gp`: marginal likelihood, priors, MAP fit, factorisation;
 * :mod:`~hpcore.kernels.predict`: posterior mean and variance with gradients;
 * :mod:`~hpcore.kernels.acqf`: EI, log-EI, UCB, PI, log-PI with gradients;
-* :mod:`~hpcore.kernels.optimize`: multi-start acquisition maximisation over mixed boxes;
+* :mod:`~hpcore.kernels.model`: the GP model object (fit, update, fantasise, posterior)
+  and the acquisitions over it;
+* :mod:`~hpcore.kernels.optimize`: multi-start maximisation of any acquisition over mixed boxes;
 * :mod:`~hpcore.kernels.lbfgs`: batched box-constrained L-BFGS (many searches in lockstep);
 * :mod:`~hpcore.kernels.warp`: Yeo-Johnson warping of observed values.
 
@@ -39,7 +41,14 @@ from .gp import (
 from .lbfgs import minimize_batch
 from .linalg import cholesky_extend, cholesky_jitter, solve_lower, solve_lower_t
 from .matern import matern52, matern52_grad_x
-from .optimize import acquisition_value_and_grad, maximize_acquisition, score_candidates, snap
+from .model import GPModel, PosteriorAcquisition, standardize
+from .optimize import (
+    acquisition_value_and_grad,
+    maximize,
+    maximize_acquisition,
+    score_candidates,
+    snap,
+)
 from .predict import posterior, posterior_grad
 from .warmup import warmup
 from .warp import fit_yeo_johnson, yeo_johnson, yeo_johnson_llf
@@ -73,7 +82,12 @@ __all__ = [
     "acquisition_grad",
     "erfcx",
     "log_h",
+    # the model object and acquisitions over it
+    "GPModel",
+    "PosteriorAcquisition",
+    "standardize",
     # optimize
+    "maximize",
     "score_candidates",
     "acquisition_value_and_grad",
     "snap",

@@ -29,32 +29,39 @@ The search, in :func:`maximize_acquisition`:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ._numba import jit
-from .acqf import acquisition, acquisition_grad
 from .lbfgs import minimize_batch
-from .predict import posterior, posterior_grad
+from .linalg import _as_matrix, _as_vector
+from .model import GPModel, PosteriorAcquisition
 
-__all__ = ["score_candidates", "acquisition_value_and_grad", "snap", "maximize_acquisition"]
+__all__ = ["score_candidates", "acquisition_value_and_grad", "snap", "maximize",
+           "maximize_acquisition"]
+
+
+def _acquisition_of(X, L, alpha, cat, theta, code, best, beta) -> PosteriorAcquisition:
+    """The acquisition of a model given by its arrays (the functions' API below)."""
+    L = _as_matrix("L", L)
+    alpha = _as_vector("alpha", alpha, L.shape[0])
+    y = L @ (L.T @ alpha)  # what alpha was solved from; only alpha is used
+    model = GPModel(_as_matrix("X", X), y, _as_vector("cat", cat), _as_vector("theta", theta),
+                    L, [alpha])
+    return PosteriorAcquisition(model, code, best, beta)
 
 
 def score_candidates(X, L, alpha, cat, theta, Z, code, best, beta) -> np.ndarray:
     """Acquisition values of the rows of ``Z`` (m,)."""
-    mean, var = posterior(X, L, alpha, cat, theta, Z)
-    return acquisition(code, mean, var, best, beta)
+    return _acquisition_of(X, L, alpha, cat, theta, code, best, beta).values(Z)
 
 
 def acquisition_value_and_grad(
     X, L, alpha, cat, theta, Z, code, best, beta
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Acquisition values (m,) and their gradients w.r.t. the rows of ``Z`` (m, d).
-
-    Chain rule: ``dA/dz = dA/dmean * dmean/dz + dA/dvar * dvar/dz``.
-    """
-    mean, var, dmean, dvar = posterior_grad(X, L, alpha, cat, theta, Z)
-    values, d_mean, d_var = acquisition_grad(code, mean, var, best, beta)
-    return values, d_mean[:, None] * dmean + d_var[:, None] * dvar
+    """Acquisition values (m,) and their gradients w.r.t. the rows of ``Z`` (m, d)."""
+    return _acquisition_of(X, L, alpha, cat, theta, code, best, beta).values_and_grad(Z)
 
 
 @jit
@@ -78,14 +85,13 @@ def snap(Z, levels, n_levels):  # pragma: no cover - jitted
     return Z
 
 
-def _polish_all(model, Z0, continuous, scale, maxiter):
+def _polish_all(acqf, Z0, continuous, scale, maxiter):
     """Polish every row of ``Z0`` over its continuous coordinates, all in lockstep.
 
     One batched L-BFGS (:func:`hpcore.kernels.lbfgs.minimize_batch`) in the
     scaled coordinates ``s = z / scale``; the discrete coordinates of each row
     stay as they are. Returns the polished rows (r, d) and their values (r,).
     """
-    X, L, alpha, cat, theta, code, best, beta = model
     Z = Z0.copy()
     idx = np.flatnonzero(continuous)
     s_scale = scale[idx]
@@ -93,7 +99,7 @@ def _polish_all(model, Z0, continuous, scale, maxiter):
     def fun(S, rows):
         batch = Z[rows]
         batch[:, idx] = S * s_scale
-        vals, grads = acquisition_value_and_grad(X, L, alpha, cat, theta, batch, code, best, beta)
+        vals, grads = acqf.values_and_grad(batch)
         return -vals, -grads[:, idx] * s_scale
 
     # scipy's L-BFGS-B tolerances (the defaults). Looser ones (gtol 1e-4, ftol
@@ -104,9 +110,8 @@ def _polish_all(model, Z0, continuous, scale, maxiter):
     return Z, np.where(np.isfinite(f), -f, -np.inf)
 
 
-def _discrete_sweep(model, z, value, levels, n_levels, exhaustive_levels):
+def _discrete_sweep(acqf, z, value, levels, n_levels, exhaustive_levels):
     """Coordinate search over discrete dimensions, batched per dimension."""
-    X, L, alpha, cat, theta, code, best, beta = model
     discrete = np.flatnonzero(n_levels > 0)
     improved = True
     rounds = 0
@@ -123,7 +128,7 @@ def _discrete_sweep(model, z, value, levels, n_levels, exhaustive_levels):
                 options = options[np.union1d(near, spread)]
             trial = np.repeat(z[None, :], len(options), axis=0)
             trial[:, j] = options
-            vals = score_candidates(X, L, alpha, cat, theta, trial, code, best, beta)
+            vals = acqf.values(trial)
             t = int(np.argmax(vals))
             if vals[t] > value + 1e-12 * max(1.0, abs(value)):
                 z, value = trial[t].copy(), float(vals[t])
@@ -131,18 +136,13 @@ def _discrete_sweep(model, z, value, levels, n_levels, exhaustive_levels):
     return z, value
 
 
-def maximize_acquisition(
-    X: np.ndarray,
-    L: np.ndarray,
-    alpha: np.ndarray,
-    cat: np.ndarray,
-    theta: np.ndarray,
-    code: int,
-    best: float,
-    beta: float,
+def maximize(
+    acqf: Any,
     candidates: np.ndarray,
     levels: np.ndarray,
     n_levels: np.ndarray,
+    cat: np.ndarray,
+    *,
     n_restarts: int = 5,
     maxiter: int = 100,
     exhaustive_levels: int = 16,
@@ -151,12 +151,19 @@ def maximize_acquisition(
     radius: float = 0.0,
     starts: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
-    """The best point found for the acquisition ``code`` and its value.
+    """The best point found for any acquisition ``acqf``, and its value.
 
     Parameters
     ----------
+    acqf : object
+        ``values(Z) -> (m,)`` and ``values_and_grad(Z) -> ((m,), (m, d))``
+        on float64 rows; with ``length_scales`` (d,) the polish runs in
+        coordinates scaled by them (e.g. :class:`PosteriorAcquisition`).
     candidates : (m, d)
         Points to score first; they are snapped to the allowed levels.
+    levels, n_levels, cat
+        The allowed values of each discrete dimension (NaN-padded), how many
+        (0 for a continuous one), and 1.0 on categorical dimensions.
     n_restarts : int
         How many of the best candidates are polished.
     exclude : (p, d), optional
@@ -177,9 +184,7 @@ def maximize_acquisition(
         Its acquisition value.
     """
     candidates = snap(np.ascontiguousarray(candidates, dtype=np.float64).copy(), levels, n_levels)
-    model = (X, L, alpha, cat, theta, int(code), float(best), float(beta))
-    values = score_candidates(X, L, alpha, cat, theta, candidates, int(code), float(best),
-                              float(beta))
+    values = acqf.values(candidates)
     values = np.where(np.isfinite(values), values, -np.inf)
     if exclude is not None and len(exclude):
         values = np.where(_rows_in(candidates, exclude), -np.inf, values)
@@ -188,13 +193,13 @@ def maximize_acquisition(
     order = np.argsort(-values, kind="stable")
     best_z, best_val = candidates[order[0]].copy(), float(values[order[0]])
     continuous = n_levels == 0
-    scale = np.exp(theta[: X.shape[1]])
+    lengths = getattr(acqf, "length_scales", None)
+    scale = np.ones(candidates.shape[1]) if lengths is None else np.asarray(lengths, float)
     scale = np.where(scale > 0, np.minimum(scale, 1.0), 1.0)
     first: list[tuple[np.ndarray, float]] = []
     if starts is not None and len(starts):
         starts = snap(np.ascontiguousarray(starts, dtype=np.float64).copy(), levels, n_levels)
-        start_vals = score_candidates(X, L, alpha, cat, theta, starts, int(code), float(best),
-                                      float(beta))
+        start_vals = acqf.values(starts)
         first = [(z, float(v)) for z, v in zip(starts, start_vals) if np.isfinite(v)]
     top = [(candidates[i].copy(), float(values[i])) for i in order[: max(1, n_restarts)]
            if np.isfinite(values[i])]
@@ -204,12 +209,12 @@ def maximize_acquisition(
             starts_list.append((z, val))
     if continuous.any() and starts_list:
         Z0 = np.array([z for z, _ in starts_list])
-        Z1, v1 = _polish_all(model, Z0, continuous, scale, maxiter)
+        Z1, v1 = _polish_all(acqf, Z0, continuous, scale, maxiter)
         starts_list = [(z1, v) if v > val else (z, val)
                        for (z, val), z1, v in zip(starts_list, Z1, v1)]
     for z, val in starts_list:
         if (~continuous).any():
-            z, val = _discrete_sweep(model, z, val, levels, n_levels, exhaustive_levels)
+            z, val = _discrete_sweep(acqf, z, val, levels, n_levels, exhaustive_levels)
         if exclude is not None and len(exclude) and _rows_in(z[None, :], exclude)[0]:
             continue
         if avoid is not None and len(avoid) and radius > 0 and _near(z[None, :], avoid, radius)[0]:
@@ -217,6 +222,30 @@ def maximize_acquisition(
         if val > best_val:
             best_z, best_val = z, val
     return np.clip(best_z, 0.0, np.where(cat > 0, np.inf, 1.0)), best_val
+
+
+
+
+def maximize_acquisition(
+    X: np.ndarray,
+    L: np.ndarray,
+    alpha: np.ndarray,
+    cat: np.ndarray,
+    theta: np.ndarray,
+    code: int,
+    best: float,
+    beta: float,
+    candidates: np.ndarray,
+    levels: np.ndarray,
+    n_levels: np.ndarray,
+    **options: Any,
+) -> tuple[np.ndarray, float]:
+    """:func:`maximize` of the acquisition ``code`` over the GP given by its arrays.
+
+    ``options`` are :func:`maximize`'s (``n_restarts``, ``exclude``, ...).
+    """
+    acqf = _acquisition_of(X, L, alpha, cat, theta, code, best, beta)
+    return maximize(acqf, candidates, levels, n_levels, acqf.model.cat, **options)
 
 
 def _near(Z: np.ndarray, rows: np.ndarray, radius: float) -> np.ndarray:

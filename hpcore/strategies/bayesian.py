@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from .. import kernels
+from ..errors import StrategyExhausted
 from ..kernels import blas_threads
 from ..space import Categorical, SearchSpace
 from ..trial import FrozenTrial, TrialState
@@ -171,9 +172,8 @@ class BayesianStrategy(Strategy):
         # Model state: features and values of completed trials, in the order told.
         self._X = np.empty((0, d))
         self._y: list[float] = []
-        self._theta: np.ndarray | None = None
+        self._model: kernels.GPModel | None = None  # hyperparameters and factor of _X
         self._fit_n = 0
-        self._L: np.ndarray | None = None
         self._seen: set[bytes] = set()
 
     # -- features -------------------------------------------------------------
@@ -237,35 +237,21 @@ class BayesianStrategy(Strategy):
         seq = np.random.SeedSequence(self._entropy, spawn_key=(self._n_asked, purpose))
         return np.random.default_rng(seq)
 
-    def _fit(self, ys: np.ndarray) -> None:
-        """Refit on the schedule, else extend the Cholesky factor by new points."""
-        X = self._X
+    def _fit(self, ys: np.ndarray) -> kernels.GPModel:
+        """The model of the trials so far: refit on the schedule, else extended by new points."""
         n = len(ys)
-        due = (
-            self._theta is None
-            or n < 20
-            or n >= self._fit_n * (1.0 + self.refit_growth)
-        )
+        due = self._model is None or n < 20 or n >= self._fit_n * (1.0 + self.refit_growth)
         if due:
-            self._theta = kernels.fit_gp(
-                X, ys, self._cat, theta0=self._theta, n_restarts=self.n_fit_restarts,
-                seed=int(self._rng(1).integers(2**31)),
+            self._model = kernels.GPModel.fit(
+                self._X, ys, self._cat,
+                theta0=None if self._model is None else self._model.theta,
+                n_restarts=self.n_fit_restarts, seed=int(self._rng(1).integers(2**31)),
             )
             self._fit_n = n
-            self._L, _ = kernels.factorize(X, ys, self._cat, self._theta)
-            return
-        assert self._L is not None and self._theta is not None
-        m = self._L.shape[0]
-        if n > m:
-            old, new = X[:m], X[m:]
-            k12 = kernels.matern52(old, new, self._cat, self._theta)
-            k22 = kernels.matern52(new, new, self._cat, self._theta)
-            k22[np.diag_indices_from(k22)] += math.exp(self._theta[-1])
-            L = kernels.cholesky_extend(self._L, k12, k22)
-            if np.all(np.isfinite(L)):
-                self._L = L
-            else:  # numerically singular extension: refactor from scratch
-                self._L, _ = kernels.factorize(X, ys, self._cat, self._theta)
+        else:
+            assert self._model is not None
+            self._model = self._model.update(self._X, ys)
+        return self._model
 
     # -- suggesting -----------------------------------------------------------
     def _suggest(self) -> dict[str, Any]:
@@ -295,48 +281,31 @@ class BayesianStrategy(Strategy):
 
     def _model_point_unlimited(self) -> dict[str, Any]:
         ys = self._transformed_y()
-        self._fit(ys)
-        X, L, theta, cat = self._X, self._L, self._theta, self._cat
-        assert L is not None and theta is not None
+        model = self._fit(ys)
         pending = np.array([self._features(p) for p in self.pending]).reshape(-1, len(self._dims))
         if len(pending):
-            X, L, ys = self._with_fantasies(X, L, ys, pending)
-        alpha = kernels.solve_lower_t(L, kernels.solve_lower(L, ys))
+            model = model.fantasize(pending, self._fantasy_values(model, pending))
         # The incumbent includes the fantasies: a believed value counts as observed,
         # so improving on a pending point is worth nothing and batches spread out.
-        best = float(ys.min())
+        best = float(model.y.min())
         candidates, exclude = self._candidates()
         if len(candidates) == 0:
-            from ..errors import StrategyExhausted
-
             raise StrategyExhausted("every point of the finite space has been suggested")
-        z, _ = kernels.maximize_acquisition(
-            X, L, alpha, cat, theta, ACQUISITIONS[self.acquisition], best, self.beta,
-            candidates, self._levels, self._n_levels, n_restarts=self.n_restarts,
-            exclude=exclude, avoid=pending, radius=self.batch_radius,
+        acqf = kernels.PosteriorAcquisition(model, ACQUISITIONS[self.acquisition], best, self.beta)
+        z, _ = kernels.maximize(
+            acqf, candidates, self._levels, self._n_levels, self._cat,
+            n_restarts=self.n_restarts, exclude=exclude, avoid=pending, radius=self.batch_radius,
             starts=self._X[np.argsort(self._y)[:1]] if self.polish_incumbent else None,
         )
         return self._params(z)
 
-    def _with_fantasies(
-        self, X: np.ndarray, L: np.ndarray, ys: np.ndarray, P: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Add the pending points ``P`` with the posterior mean as value (kriging believer)."""
-        assert self._theta is not None
-        theta, cat = self._theta, self._cat
-        alpha = kernels.solve_lower_t(L, kernels.solve_lower(L, ys))
-        mean, _ = kernels.posterior(X, L, alpha, cat, theta, P)
+    def _fantasy_values(self, model: kernels.GPModel, P: np.ndarray) -> np.ndarray | None:
+        """What pending points are believed to give: the posterior mean (None) or a constant."""
         if self.fantasy == "liar-mean":
-            mean = np.full(len(P), ys.mean())
-        elif self.fantasy == "liar-max":
-            mean = np.full(len(P), ys.max())
-        k12 = kernels.matern52(X, P, cat, theta)
-        k22 = kernels.matern52(P, P, cat, theta)
-        k22[np.diag_indices_from(k22)] += 1e-6  # believed exactly: the variance collapses there
-        L2 = kernels.cholesky_extend(L, k12, k22)
-        if not np.all(np.isfinite(L2)):
-            return X, L, ys
-        return np.vstack([X, P]), L2, np.concatenate([ys, mean])
+            return np.full(len(P), model.y.mean())
+        if self.fantasy == "liar-max":
+            return np.full(len(P), model.y.max())
+        return None
 
     def _candidates(self) -> tuple[np.ndarray, np.ndarray]:
         """Points to score, and the points already tried or pending (never suggested again)."""
@@ -357,7 +326,7 @@ class BayesianStrategy(Strategy):
         # Local candidates: Gaussian steps around the best observations.
         order = np.argsort(self._y)[:5]
         centres = self._X[order]
-        ls = np.exp(self._theta[:d]) if self._theta is not None else np.full(d, 0.2)
+        ls = self._model.length_scales if self._model is not None else np.full(d, 0.2)
         steps = rng.normal(size=(len(centres), 64, d)) * np.minimum(ls, 0.5) * 0.5
         local = np.clip(centres[:, None, :] + steps, 0.0, 1.0).reshape(-1, d)
         for j in range(d):
