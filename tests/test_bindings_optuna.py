@@ -318,11 +318,11 @@ def test_failed_and_pruned_trials_are_told_as_hpcore_records_them(told):
 
 
 def test_strategy_is_reused_and_refit_on_its_schedule(monkeypatch):
-    import hpcore.kernels
+    import hpcore.kernels.model
     from hpcore.strategies.bayesian import BayesianStrategy
 
     fits, builds = [], []
-    fit_gp, init = hpcore.kernels.fit_gp, BayesianStrategy.__init__
+    fit_gp, init = hpcore.kernels.model.fit_gp, BayesianStrategy.__init__
 
     def count_fit(X, *a, **k):
         fits.append(len(X))
@@ -332,7 +332,7 @@ def test_strategy_is_reused_and_refit_on_its_schedule(monkeypatch):
         builds.append(1)
         init(self, *a, **k)
 
-    monkeypatch.setattr(hpcore.kernels, "fit_gp", count_fit)
+    monkeypatch.setattr(hpcore.kernels.model, "fit_gp", count_fit)  # what GPModel.fit calls
     monkeypatch.setattr(BayesianStrategy, "__init__", count_init)
     sampler = HpcoreSampler(seed=0, n_startup_trials=10)
     study = _study(sampler)

@@ -85,7 +85,7 @@ import numpy as np
 from ..errors import ArgumentError
 from ..kernels import GPModel, standardize
 from ..space import Categorical, Dimension, Integer
-from .view import View, coordinate, scored, view
+from .view import View, scored, view
 
 __all__ = ["importance"]
 
@@ -113,26 +113,18 @@ def _design(
     if len(done) > max_trials:
         keep = np.sort(rng.choice(len(done), max_trials, replace=False))
         done = [done[i] for i in keep]
-    dims = list(v.space.values())
-    keys = list(v.space)
-    rows, values, skipped = [], [], 0
-    for t in done:
-        row = [
-            coordinate(dim, t.params[k]) if k in t.params else None for k, dim in zip(keys, dims)
-        ]
-        if any(c is None for c in row):
-            skipped += 1
-            continue
-        rows.append(row)
-        values.append(t.value)
+    X = v.space.model_arrays([t.params for t in done])  # NaN: a value outside the space
+    fits = np.all(np.isfinite(X), axis=1)
+    skipped = int(len(done) - fits.sum())
+    X = X[fits]
+    values = [t.value for t, ok in zip(done, fits) if ok]
     if skipped:
         warnings.warn(
             f"importance: {skipped} trial(s) with parameters outside the search space were "
             "left out.",
             stacklevel=3,
         )
-    X = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(dims))
-    return X, np.asarray(values, dtype=np.float64)
+    return np.ascontiguousarray(X), np.asarray(values, dtype=np.float64)
 
 
 def _grid(dim: Dimension, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -161,34 +161,13 @@ def _choose_params(study: _Study, params: Sequence[str] | None, what: str) -> li
 # ---------------------------------------------------------------------------
 
 
-def _choice_index(dim: Categorical, value: Any) -> float:
-    """Index of ``value`` among the choices (a stored repr matches too), else NaN."""
-    try:
-        return float(dim.index(value))
-    except ValueError:
-        pass
-    for i, c in enumerate(dim.choices):
-        if repr(c) == value or repr(c) == repr(value) or str(c) == str(value):
-            return float(i)
-    return math.nan
-
-
-def _feature(dim: Dimension, value: Any) -> float:
-    """The GP input of one value: unit-cube coordinate, or category index."""
-    if isinstance(dim, Categorical):
-        return _choice_index(dim, value)
-    try:
-        return dim.to_unit(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def _level(dim: Dimension, value: Any) -> float:
     """Position of a value on a [0, 1] axis: unit-cube coordinate (log space for
     log dimensions), categoricals at the centres of equal bins."""
     if isinstance(dim, Categorical):
-        return (_choice_index(dim, value) + 0.5) / len(dim.choices)
-    return _feature(dim, value)
+        level = dim.match(value)
+        return math.nan if level is None else (level + 0.5) / len(dim.choices)
+    return dim.to_unit(value) if dim.contains(value) else math.nan
 
 
 def _axis_value(dim: Dimension, u: np.ndarray) -> np.ndarray:
@@ -438,7 +417,8 @@ def plot_slice(obj: Any, params: Sequence[str] | None = None) -> Figure:
     for ax, key in zip(axes, keys):
         dim = study.space[key]
         if isinstance(dim, Categorical):
-            x = np.array([_choice_index(dim, t.params.get(key)) for t in done])
+            x = np.array([math.nan if (i := dim.match(t.params.get(key))) is None else i
+                          for t in done], dtype=np.float64)
             x = x + rng.uniform(-0.15, 0.15, len(x))
             ax.set_xticks(range(len(dim.choices)), labels=[_label(c) for c in dim.choices])
             ax.set_xlim(-0.5, len(dim.choices) - 0.5)
@@ -519,7 +499,7 @@ def plot_contour(
         done = sorted([best, *(others[i] for i in pick)], key=lambda t: t.trial_id)
     names = list(study.space)
     dims = [study.space[k] for k in names]
-    X = np.array([[_feature(d, t.params.get(k)) for k, d in zip(names, dims)] for t in done])
+    X = study.space.model_arrays([t.params for t in done])  # NaN: outside the space
     y = np.array([t.value for t in done], dtype=np.float64)
     ok = np.all(np.isfinite(X), axis=1)
     X, y, done = X[ok], y[ok], [t for t, k in zip(done, ok) if k]
@@ -528,12 +508,12 @@ def plot_contour(
             "plot_contour needs at least 3 trials whose parameters lie in the space; "
             f"{study.name!r} has {len(y)}."
         )
-    cat = np.array([isinstance(d, Categorical) for d in dims], dtype=np.float64)
+    cat = study.space.model_cat
     scaled = kernels.standardize(y)
     ys, mu, sd = scaled if scaled is not None else (y - y.mean(), float(y.mean()), 1.0)
     model = kernels.GPModel.fit(X, ys, cat, seed=0)
 
-    anchor = np.array([_feature(d, best.params.get(k)) for k, d in zip(names, dims)])
+    anchor = study.space.model_features(best.params)
     ix, iy = names.index(keys[0]), names.index(keys[1])
     grids, coords = [], []
     for j in (ix, iy):

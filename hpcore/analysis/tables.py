@@ -22,7 +22,7 @@ from .._io import jsonable, write_text_atomic
 from ..errors import ArgumentError
 from ..space import Categorical
 from ..trial import FrozenTrial, TrialState, to_records
-from .view import choice_index, scored, state_of, view
+from .view import scored, state_of, view
 
 __all__ = ["trials_table", "top_k", "param_summary", "to_records", "format_table", "save_results"]
 
@@ -223,7 +223,7 @@ def param_summary(obj: Any, top: float = 0.1) -> dict[str, dict[str, Any]]:
         if isinstance(dim, Categorical):
             counts = [0] * len(dim.choices)
             for v in values:
-                level = choice_index(dim, v)
+                level = dim.match(v)
                 if level is not None:
                     counts[level] += 1
             info["top_counts"] = list(zip(dim.choices, counts))

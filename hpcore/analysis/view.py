@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ArgumentError
-from ..space import Categorical, Dimension, SearchSpace
+from ..space import SearchSpace
 from ..trial import FrozenTrial, TrialState
 
-__all__ = ["View", "view", "scored", "state_of", "choice_index", "coordinate"]
+__all__ = ["View", "view", "scored", "state_of"]
 
 
 @dataclass(frozen=True)
@@ -72,26 +72,3 @@ def scored(view: View) -> list[FrozenTrial]:
     ]
     sign = 1.0 if view.mode == "min" else -1.0
     return sorted(done, key=lambda t: (sign * t.value, t.trial_id))  # type: ignore[operator]
-
-
-def choice_index(dim: Categorical, value: Any) -> int | None:
-    """Index of ``value`` among the choices, also for a choice a study stored by its repr."""
-    try:
-        return dim.index(value)
-    except ValueError:
-        pass
-    text = repr(value)
-    for i, choice in enumerate(dim.choices):
-        if isinstance(choice, str) and choice == text:
-            return i
-    return None
-
-
-def coordinate(dim: Dimension, value: Any) -> float | None:
-    """The coordinate the importance model sees: unit cube, or a level index."""
-    if isinstance(dim, Categorical):
-        level = choice_index(dim, value)
-        return None if level is None else float(level)
-    return dim.to_unit(value) if dim.contains(value) else None
-
-

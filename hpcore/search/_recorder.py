@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .._io import jsonable
+from ..space import Categorical
 from ..storage import Storage, StudyInfo, Tracker
 from ..trial import FrozenTrial, best_of
 
@@ -164,23 +165,12 @@ class Recorder:
 
 
 def _stored_choices(space: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """Map stored values back to the space's choices.
-
-    Choices that are not plain data (a class, a function) are stored as
-    their ``repr``; the choice with that ``repr`` is put back.
-    """
-    from ..space import Categorical
-    from ..space.dimensions import same_value
-
+    """Map stored values back to the space's choices (:meth:`Categorical.match`'s one rule:
+    a choice that is not plain data was stored as its ``repr``)."""
     out = dict(params)
     for key, dim in space.items():
-        if key not in out or not isinstance(dim, Categorical):
-            continue
-        value = out[key]
-        if any(same_value(value, c) for c in dim.choices):
-            continue
-        for choice in dim.choices:
-            if repr(choice) == value:
-                out[key] = choice
-                break
+        if key in out and isinstance(dim, Categorical):
+            level = dim.match(out[key])
+            if level is not None:
+                out[key] = dim.choices[level]
     return out

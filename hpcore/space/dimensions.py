@@ -325,6 +325,24 @@ class Categorical(Dimension):
                 return i
         raise ValueError(f"{value!r} is not one of {list(self.choices)!r}")
 
+    def match(self, value: Any) -> int | None:
+        """Position of ``value`` among the choices, also as a study stored it; None if absent.
+
+        The one rule for a stored choice: a choice that is not plain data (a
+        class, a function) is stored as its ``repr``, so a string equal to a
+        choice's ``repr`` is that choice; and in a space rebuilt from JSON,
+        where such a choice *is* its ``repr``, the original object matches it.
+        """
+        for i, c in enumerate(self.choices):
+            if same_value(c, value):
+                return i
+        for i, c in enumerate(self.choices):
+            if (isinstance(value, str) and repr(c) == value) or (
+                isinstance(c, str) and not isinstance(value, str) and c == repr(value)
+            ):
+                return i
+        return None
+
     def from_unit(self, u: np.ndarray) -> list[Any]:
         k = len(self.choices)
         idx = np.minimum(np.floor(np.asarray(u, dtype=np.float64) * k), k - 1).astype(np.int64)

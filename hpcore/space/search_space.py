@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import SearchSpaceError
 from .dimensions import (
+    Categorical,
     Dimension,
     _as_dimension,
     _is_real_number,
@@ -22,6 +23,8 @@ from .dimensions import (
 )
 
 __all__ = ["SearchSpace", "Grid"]
+
+_MISSING = object()  # a key absent from a parameter dict
 
 
 def _flatten(spec: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -229,6 +232,65 @@ class SearchSpace(Mapping[str, Dimension]):
         """Encode parameters as the centre of their cell in the unit cube, shape ``(d,)``."""
         self.check_params(params)
         return np.array([dim.to_unit(params[k]) for k, dim in self._dims.items()])
+
+    # The model's view -------------------------------------------------------
+    # A GP sees reals and integers by their unit-cube coordinate (integers at the
+    # centre of their bin: only values a config can take) and categoricals by the
+    # index of their level (compared by equality: a Hamming distance). This is the
+    # one place trials become model arrays (the strategy, importance, the plots).
+    @property
+    def model_cat(self) -> np.ndarray:
+        """(d,) float64: 1.0 on categorical dimensions."""
+        return np.array([isinstance(d, Categorical) for d in self._dims.values()],
+                        dtype=np.float64)
+
+    def model_features(self, params: Mapping[str, Any]) -> np.ndarray:
+        """(d,) float64: the model's coordinates of ``params``; NaN for a missing key or a
+        value outside its dimension (a stored choice matches by :meth:`Categorical.match`)."""
+        row = np.empty(len(self._dims))
+        for j, (key, dim) in enumerate(self._dims.items()):
+            value = params.get(key, _MISSING)
+            if isinstance(dim, Categorical):
+                level = dim.match(value)
+                row[j] = np.nan if level is None else level
+            else:
+                row[j] = dim.to_unit(value) if dim.contains(value) else np.nan
+        return row
+
+    def model_arrays(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """(n, d) float64: :meth:`model_features` of each parameter dict."""
+        out = np.empty((len(rows), len(self._dims)))
+        for i, params in enumerate(rows):
+            out[i] = self.model_features(params)
+        return out
+
+    def from_model_features(self, z: np.ndarray) -> dict[str, Any]:
+        """The parameters at the model's coordinates ``z`` (d,) (levels rounded)."""
+        out: dict[str, Any] = {}
+        for j, (key, dim) in enumerate(self._dims.items()):
+            if isinstance(dim, Categorical):
+                out[key] = dim.choices[int(round(z[j]))]
+            else:
+                out[key] = dim.from_unit(np.array([z[j]]))[0]
+        return out
+
+    def model_levels(self, max_levels: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """The allowed model coordinates of each discrete dimension, NaN-padded (d, k), and
+        how many (d,) int64; 0 for a continuous one (an integer with more than
+        ``max_levels`` values is optimised as continuous and rounded when decoded)."""
+        per_dim: list[np.ndarray] = []
+        for dim in self._dims.values():
+            if isinstance(dim, Categorical):
+                per_dim.append(np.arange(len(dim.choices), dtype=np.float64))
+            elif dim.cardinality is not None and dim.cardinality <= max_levels:
+                per_dim.append(np.array([dim.to_unit(v) for v in dim.grid_values("")]))
+            else:
+                per_dim.append(np.empty(0))
+        width = max(1, max(len(p) for p in per_dim))
+        levels = np.full((len(per_dim), width), np.nan)
+        for j, p in enumerate(per_dim):
+            levels[j, : len(p)] = p
+        return levels, np.array([len(p) for p in per_dim], dtype=np.int64)
 
     def sample(self, rng: np.random.Generator, n: int | None = None) -> Any:
         """Draw one parameter dict (``n=None``) or a list of ``n`` from ``rng``."""

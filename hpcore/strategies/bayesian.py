@@ -54,7 +54,7 @@ import numpy as np
 from .. import kernels
 from ..errors import StrategyExhausted
 from ..kernels import blas_threads
-from ..space import Categorical, SearchSpace
+from ..space import SearchSpace
 from ..trial import FrozenTrial, TrialState
 from .base import Strategy
 from .random import RandomStrategy
@@ -163,8 +163,8 @@ class BayesianStrategy(Strategy):
         self._n_asked = 0  # suggestions made so far, resumed ones included
         self._dims = list(self.space.values())
         d = len(self._dims)
-        self._cat = np.array([isinstance(dim, Categorical) for dim in self._dims], dtype=np.float64)
-        self._levels, self._n_levels = self._discrete_levels()
+        self._cat = self.space.model_cat
+        self._levels, self._n_levels = self.space.model_levels(_MAX_LEVELS)
         cardinality = self.space.cardinality
         self._grid_features: np.ndarray | None = None
         if cardinality is not None and cardinality <= exhaustive_limit:
@@ -176,50 +176,25 @@ class BayesianStrategy(Strategy):
         self._fit_n = 0
         self._seen: set[bytes] = set()
 
-    # -- features -------------------------------------------------------------
-    def _discrete_levels(self) -> tuple[np.ndarray, np.ndarray]:
-        """Allowed GP coordinates of each discrete dimension (NaN-padded)."""
-        per_dim: list[np.ndarray] = []
-        for dim in self._dims:
-            if isinstance(dim, Categorical):
-                per_dim.append(np.arange(len(dim.choices), dtype=np.float64))
-            elif dim.cardinality is not None and dim.cardinality <= _MAX_LEVELS:
-                per_dim.append(np.array([dim.to_unit(v) for v in dim.grid_values("")]))
-            else:
-                per_dim.append(np.empty(0))
-        width = max(1, max(len(p) for p in per_dim))
-        levels = np.full((len(per_dim), width), np.nan)
-        for j, p in enumerate(per_dim):
-            levels[j, : len(p)] = p
-        return levels, np.array([len(p) for p in per_dim], dtype=np.int64)
-
+    # -- features (the space's model view: hpcore.space.SearchSpace.model_features) --
     def _features(self, params: Mapping[str, Any]) -> np.ndarray:
-        row = np.empty(len(self._dims))
-        for j, (key, dim) in enumerate(self.space.items()):
-            value = params[key]
-            row[j] = dim.index(value) if isinstance(dim, Categorical) else dim.to_unit(value)
-        return row
+        return self.space.model_features(params)
 
     def _params(self, z: np.ndarray) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for j, (key, dim) in enumerate(self.space.items()):
-            if isinstance(dim, Categorical):
-                out[key] = dim.choices[int(round(z[j]))]
-            else:
-                out[key] = dim.from_unit(np.array([z[j]]))[0]
-        return out
+        return self.space.from_model_features(z)
 
     # -- learning -------------------------------------------------------------
     def _observe(self, observation: FrozenTrial, was_pending: bool) -> None:
         modelled = observation.state is TrialState.COMPLETED or (
             observation.state is TrialState.STOPPED and self.stopped_trials == "last-value"
         )
-        if modelled and observation.value is not None:
+        x = self._features(observation.params)
+        # A point outside the space (told, never asked) has NaN features: not modelled.
+        if modelled and observation.value is not None and np.all(np.isfinite(x)):
             if math.isfinite(observation.value):
-                x = self._features(observation.params)
                 self._X = np.vstack([self._X, x[None, :]])
                 self._y.append(observation.value)
-        self._seen.add(self._key(self._features(observation.params)))
+        self._seen.add(self._key(x))
 
     @staticmethod
     def _key(z: np.ndarray) -> bytes:
