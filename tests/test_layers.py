@@ -53,7 +53,7 @@ ALLOWED: dict[str, set[str]] = {
     "execution": {"helpers", "trial"},
     "storage": {"helpers", "space", "trial"},
     "orchestration": _BELOW_ORCHESTRATION - {"kernels"},
-    "analysis": _BELOW_ORCHESTRATION | {"orchestration"},
+    "analysis": {"helpers", "kernels", "space", "trial"},  # reads trials; never a study store
     "interfaces": _BELOW_ORCHESTRATION | {"orchestration", "analysis"},
     "edges": _BELOW_ORCHESTRATION | {"orchestration", "analysis"},
     "facade": set(LAYERS),

@@ -36,14 +36,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import ArgumentError
-from ..space import Categorical, Dimension, Integer, SearchSpace
-from ..trial import FrozenTrial, TrialState
+from ..space import Categorical, Integer
+from ..trial import TrialState
+from ._draw import (
+    _COLOURS,
+    _FAILED,
+    _axis_value,
+    _best_so_far,
+    _choose_params,
+    _figure,
+    _label,
+    _level,
+    _numeric,
+)
+from .curves import plot_comparison, plot_learning_curves
+from .view import view
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -57,164 +69,6 @@ __all__ = [
     "plot_learning_curves",
     "plot_comparison",
 ]
-
-#: Marker colours by outcome, shared by every plot.
-_COLOURS = {
-    "completed": "#1f77b4",
-    "stopped": "#ff7f0e",
-    "failed": "#d62728",
-    "best": "#2ca02c",
-    "other": "#7f7f7f",
-}
-_FAILED = (TrialState.FAILED, TrialState.TIMED_OUT)
-
-
-# ---------------------------------------------------------------------------
-# One view of a search or a stored study
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class _Study:
-    """What the plots read, whatever object they were given."""
-
-    name: str
-    strategy: str
-    metric: str | None
-    mode: str
-    space: SearchSpace
-    trials: list[FrozenTrial]
-
-    @property
-    def label(self) -> str:
-        return self.metric or "value"
-
-    def sign(self, value: float) -> float:
-        return value if self.mode == "min" else -value
-
-    def scored(self) -> list[FrozenTrial]:
-        """Completed and stopped trials with a finite value, by trial id."""
-        return sorted(
-            (t for t in self.trials if t.state.can_be_best and _finite(t.value)),
-            key=lambda t: t.trial_id,
-        )
-
-    @property
-    def best(self) -> FrozenTrial | None:
-        done = self.scored()
-        return min(done, key=lambda t: (self.sign(t.value), t.trial_id)) if done else None  # type: ignore[arg-type]
-
-    def need_scored(self, what: str, at_least: int = 1) -> list[FrozenTrial]:
-        """The scored trials, or an error naming what is missing."""
-        done = self.scored()
-        if len(done) < at_least:
-            counts: dict[str, int] = {}
-            for t in self.trials:
-                counts[str(t.state)] = counts.get(str(t.state), 0) + 1
-            have = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"
-            raise ArgumentError(
-                f"{what} needs at least {at_least} completed (or stopped) trial"
-                f"{'s' if at_least > 1 else ''} with a value; {self.name!r} has "
-                f"{len(done)} (trials: {have})."
-            )
-        return done
-
-
-def _finite(value: Any) -> bool:
-    return value is not None and math.isfinite(value)
-
-
-def _study(obj: Any) -> _Study:
-    """A :class:`_Study` from a search or a :class:`~hpcore.storage.StudyResults`."""
-    from ..search.base import BaseSearch
-    from ..storage.study import StudyResults
-
-    if isinstance(obj, StudyResults):
-        space = SearchSpace.from_json(obj.space)
-        return _Study(obj.name, obj.strategy, obj.metric, obj.mode, space, list(obj.trials))
-    if isinstance(obj, BaseSearch):
-        name = type(obj).__name__
-        return _Study(name, name, obj.metric, obj.mode, obj.space, list(obj.trials))
-    raise ArgumentError(
-        f"expected a search (RandomSearch, BayesianSearch, ...) or a StudyResults from "
-        f"hpcore.load(root), got {type(obj).__name__}."
-    )
-
-
-def _choose_params(study: _Study, params: Sequence[str] | None, what: str) -> list[str]:
-    keys = list(study.space)
-    if params is None:
-        return keys
-    if isinstance(params, str):
-        params = [params]
-    chosen = list(params)
-    unknown = [p for p in chosen if p not in study.space]
-    if unknown:
-        raise ArgumentError(f"{what}: unknown parameter(s) {unknown}; the space has {keys}.")
-    if not chosen:
-        raise ArgumentError(f"{what}: params is empty; choose some of {keys}.")
-    return chosen
-
-
-# ---------------------------------------------------------------------------
-# Coordinates
-# ---------------------------------------------------------------------------
-
-
-def _level(dim: Dimension, value: Any) -> float:
-    """Position of a value on a [0, 1] axis: unit-cube coordinate (log space for
-    log dimensions), categoricals at the centres of equal bins."""
-    if isinstance(dim, Categorical):
-        level = dim.match(value)
-        return math.nan if level is None else (level + 0.5) / len(dim.choices)
-    return dim.to_unit(value) if dim.contains(value) else math.nan
-
-
-def _axis_value(dim: Dimension, u: np.ndarray) -> np.ndarray:
-    """Parameter values at unit coordinates ``u``, continuous (integers not rounded)."""
-    u = np.asarray(u, dtype=np.float64)
-    if isinstance(dim, Integer):
-        a, b = dim._edges()
-    else:
-        a, b = (math.log(dim.low), math.log(dim.high)) if dim.log else (dim.low, dim.high)  # type: ignore[attr-defined]
-    x = a + u * (b - a)
-    return np.exp(x) if getattr(dim, "log", False) else x
-
-
-def _label(value: Any, width: int = 18) -> str:
-    text = f"{value:.4g}" if isinstance(value, float) else str(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _numeric(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-# ---------------------------------------------------------------------------
-# Figures
-# ---------------------------------------------------------------------------
-
-
-def _figure(width: float, height: float) -> Figure:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - matplotlib is in the dev extra
-        raise ImportError(
-            'hpcore plots need matplotlib: pip install "hpcore[plot]" (or matplotlib)'
-        ) from exc
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def _best_so_far(values: Sequence[float], mode: str) -> np.ndarray:
-    """Running best of ``values`` (NaN for a missing value, carried over)."""
-    v = np.asarray(values, dtype=np.float64)
-    fill = np.inf if mode == "min" else -np.inf
-    acc = (np.minimum if mode == "min" else np.maximum).accumulate(np.where(np.isnan(v), fill, v))
-    return np.where(np.isinf(acc), np.nan, acc)
-
 
 def plot_history(obj: Any) -> Figure:
     """The value of every trial by trial id, and the best value so far.
@@ -233,7 +87,7 @@ def plot_history(obj: Any) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    study = _study(obj)
+    study = view(obj)
     done = study.need_scored("plot_history")
     fig = _figure(8, 4.5)
     ax = fig.add_subplot()
@@ -297,7 +151,7 @@ def plot_importance(obj: Any, importances: Mapping[str, float] | None = None) ->
         Precomputed importances; by default
         :func:`hpcore.analysis.importance(obj) <hpcore.analysis.importance>`.
     """
-    study = _study(obj)
+    study = view(obj)
     if importances is None:
         study.need_scored("plot_importance", at_least=2)
     imp = _importances(obj, importances)
@@ -336,7 +190,7 @@ def plot_parallel_coordinates(obj: Any, params: Sequence[str] | None = None) -> 
     from matplotlib.collections import LineCollection
     from matplotlib.colors import Normalize
 
-    study = _study(obj)
+    study = view(obj)
     keys = _choose_params(study, params, "plot_parallel_coordinates")
     done = study.need_scored("plot_parallel_coordinates")
     values = np.array([t.value for t in done], dtype=np.float64)
@@ -403,7 +257,7 @@ def plot_slice(obj: Any, params: Sequence[str] | None = None) -> Figure:
     params : sequence of str, optional
         Parameters to show (default: all).
     """
-    study = _study(obj)
+    study = view(obj)
     keys = _choose_params(study, params, "plot_slice")
     done = study.need_scored("plot_slice")
     nrows, ncols = _grid_shape(len(keys))
@@ -476,7 +330,7 @@ def plot_contour(
     """
     from .. import kernels
 
-    study = _study(obj)
+    study = view(obj)
     if len(study.space) < 2:
         raise ArgumentError(
             f"plot_contour needs two parameters; the space has only {list(study.space)}."
@@ -571,164 +425,4 @@ def plot_contour(
     ax.legend(loc="best", fontsize="small")
     return fig
 
-
-def _curve(trial: FrozenTrial, metric: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """A trial's reported (step, value) pairs: ``value``, else the metric's key."""
-    steps, values = [], []
-    for r in trial.reports:
-        v = r.get("value", r.get(metric) if metric else None)
-        if v is not None and "step" in r and math.isfinite(float(v)):
-            steps.append(float(r["step"]))
-            values.append(float(v))
-    return np.array(steps), np.array(values)
-
-
-def plot_learning_curves(obj: Any, max_trials: int = 50) -> Figure:
-    """Each trial's reported curve: value against step.
-
-    Completed trials are blue, stopped ones orange and end in a cross
-    where they were stopped, failed ones red and dotted; the best trial is
-    a thick green line. With more than ``max_trials`` curves, the best
-    trial and others evenly spread over the trial ids are drawn.
-
-    Parameters
-    ----------
-    obj : BaseSearch or StudyResults
-    max_trials : int
-        Most curves to draw.
-    """
-    if isinstance(max_trials, bool) or not isinstance(max_trials, int) or max_trials < 1:
-        raise ArgumentError(f"max_trials must be an int >= 1, got {max_trials!r}.")
-    study = _study(obj)
-    curves = {}
-    for t in sorted(study.trials, key=lambda t: t.trial_id):
-        steps, values = _curve(t, study.metric)
-        if len(steps):
-            curves[t.trial_id] = (t, steps, values)
-    if not curves:
-        raise ArgumentError(
-            f"plot_learning_curves needs reported curves; no trial of {study.name!r} "
-            "called trial.report(step, value) (give train_fn a second argument, the trial)."
-        )
-    best = study.best
-    ids = list(curves)
-    if len(ids) > max_trials:
-        rest = [i for i in ids if best is None or i != best.trial_id]
-        n_rest = max_trials - (1 if best is not None and best.trial_id in curves else 0)
-        pick = np.linspace(0, len(rest) - 1, n_rest).round().astype(int) if n_rest else []
-        ids = sorted({rest[i] for i in pick} | ({best.trial_id} & set(curves) if best else set()))
-    fig = _figure(8, 4.8)
-    ax = fig.add_subplot()
-    ends_x, ends_y = [], []
-    seen: set[str] = set()
-    for tid in ids:
-        t, steps, values = curves[tid]
-        if best is not None and tid == best.trial_id:
-            continue
-        if t.state is TrialState.STOPPED:
-            kind, style = "stopped", "-"
-            ends_x.append(steps[-1])
-            ends_y.append(values[-1])
-        elif t.state in _FAILED:
-            kind, style = "failed", ":"
-        elif t.state is TrialState.COMPLETED:
-            kind, style = "completed", "-"
-        else:
-            kind, style = "other", "--"
-        ax.plot(steps, values, style, color=_COLOURS[kind], lw=1, alpha=0.6,
-                label=None if kind in seen else kind)
-        seen.add(kind)
-    if ends_x:
-        ax.plot(ends_x, ends_y, "x", color=_COLOURS["stopped"], ms=8, mew=2,
-                label="stopped here", gid="stopped")
-    if best is not None and best.trial_id in curves:
-        _, steps, values = curves[best.trial_id]
-        ax.plot(steps, values, "-", color=_COLOURS["best"], lw=3,
-                label=f"best (trial {best.trial_id})", gid="best", zorder=5)
-        if best.state is TrialState.STOPPED:
-            ax.plot([steps[-1]], [values[-1]], "x", color=_COLOURS["stopped"], ms=8, mew=2,
-                    gid="stopped-best", zorder=6)
-    ax.set_xlabel("step")
-    ax.set_ylabel(study.label)
-    shown = f"{len(ids)} of {len(curves)}" if len(ids) < len(curves) else f"{len(curves)}"
-    ax.set_title(f"{study.name}: learning curves ({shown} trials)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
-    return fig
-
-
-def _best_curve(obj: Any) -> tuple[np.ndarray, str, str | None]:
-    """Best value so far against trial number (1, 2, ...), the mode and the metric."""
-    study = _study(obj)
-    finished = sorted((t for t in study.trials if t.state.is_finished), key=lambda t: t.trial_id)
-    values = [t.value if t.state.can_be_best and _finite(t.value) else math.nan
-              for t in finished]
-    return _best_so_far(values, study.mode), study.mode, study.metric
-
-
-def plot_comparison(groups: Mapping[str, Any]) -> Figure:
-    """Several searches, each run with one or more seeds: best so far by trial number.
-
-    For each group, the median over its runs of the best value after
-    ``n`` trials is a line and the 25th-75th percentiles a band; at each
-    trial number only the runs that got that far (and have a value by
-    then) count.
-
-    Parameters
-    ----------
-    groups : mapping of str to a sequence of searches or studies
-        E.g. ``{"random": [s0, s1, s2], "bayesian": [b0, b1, b2]}``; a
-        single search stands for a group of one. All must share one mode.
-    """
-    if not isinstance(groups, Mapping) or not groups:
-        raise ArgumentError(
-            "plot_comparison needs a non-empty mapping of group names to searches, e.g. "
-            "{'random': [search1, search2], 'bayesian': [search3]}."
-        )
-    modes: dict[str, set[str]] = {}
-    metric = None
-    data: dict[str, list[np.ndarray]] = {}
-    for name, runs in groups.items():
-        members = list(runs) if isinstance(runs, (list, tuple)) else [runs]
-        if not members:
-            raise ArgumentError(f"plot_comparison: group {name!r} has no searches.")
-        data[str(name)] = []
-        for run in members:
-            curve, mode, m = _best_curve(run)
-            modes.setdefault(str(name), set()).add(mode)
-            metric = metric or m
-            data[str(name)].append(curve)
-    all_modes = set().union(*modes.values())
-    if len(all_modes) > 1:
-        found = {k: sorted(v) for k, v in modes.items()}
-        raise ArgumentError(
-            f"plot_comparison: every search must share one mode (min or max); got {found}."
-        )
-    if all(np.all(np.isnan(c)) for runs in data.values() for c in runs):
-        raise ArgumentError("plot_comparison: no search has a completed trial with a value.")
-    fig = _figure(8, 4.8)
-    ax = fig.add_subplot()
-    colours = [f"C{i}" for i in range(10)]
-    for i, (name, runs) in enumerate(data.items()):
-        n = max(len(c) for c in runs)
-        table = np.full((len(runs), n), np.nan)
-        for r, c in enumerate(runs):
-            table[r, : len(c)] = c
-        has = np.any(~np.isnan(table), axis=0)
-        x = np.arange(1, n + 1)[has]
-        sub = table[:, has]
-        med = np.nanmedian(sub, axis=0)
-        q1, q3 = np.nanpercentile(sub, [25, 75], axis=0)
-        colour = colours[i % len(colours)]
-        ax.plot(x, med, drawstyle="steps-post", color=colour, lw=2,
-                label=f"{name} (median of {len(runs)})", gid=f"median:{name}")
-        ax.fill_between(x, q1, q3, step="post", color=colour, alpha=0.2, lw=0)
-    ax.set_xlabel("trial number")
-    ax.set_ylabel(f"best {metric or 'value'} so far")
-    mode = all_modes.pop()
-    ax.set_title(f"best {metric or 'value'} so far ({'lower' if mode == 'min' else 'higher'} is "
-                 "better; band: 25th-75th percentile)")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
-    return fig
 

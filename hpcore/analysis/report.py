@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from .._io import jsonable, write_text_atomic
+from .._version import __version__
 from ..errors import HpcoreError
-from ..trial import FrozenTrial
+from ..trial import FrozenTrial, ranked
+from .view import view
 
 __all__ = ["write_report", "PLOTS"]
 
@@ -157,17 +159,17 @@ def write_report(
     pathlib.Path
         The ``report.html`` file.
     """
-    from .._version import __version__
-    from . import plots
-
-    study = plots._study(obj)
+    study = view(obj)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     title = title if title is not None else f"hpcore report: {study.name}"
-    best = study.best
-    keys = list(study.space)
-    label = study.label
+    page = _page(title, _summary(obj, study), _trials(study), _figures(obj, out, importances))
+    return write_text_atomic(out / "report.html", page)
 
+
+def _summary(obj: Any, study: Any) -> list[str]:
+    """The summary table, and the best parameters and config as JSON."""
+    best, label = study.best, study.label
     counts: dict[str, int] = {}
     for t in study.trials:
         counts[str(t.state)] = counts.get(str(t.state), 0) + 1
@@ -194,11 +196,16 @@ def write_report(
         config_json = json.dumps(jsonable(obj.best_config), indent=2)
         summary.append(f'<h3>Best parameters</h3><pre id="best-params">{_e(params_json)}</pre>')
         summary.append(f'<h3>Best config</h3><pre id="best-config">{_e(config_json)}</pre>')
+    return summary
 
-    scored = sorted(study.scored(), key=lambda t: (study.sign(t.value), t.trial_id))  # type: ignore[arg-type]
-    best_id = None if best is None else best.trial_id
+
+def _trials(study: Any) -> list[str]:
+    """The best trials, then every trial by id (folded)."""
+    scored = ranked(study.trials, study.mode)
+    best_id = None if study.best is None else study.best.trial_id
     everything = sorted(study.trials, key=lambda t: t.trial_id)
-    table = [
+    keys, label = list(study.space), study.label
+    return [
         f"<p>The {min(TOP_ROWS, len(scored))} best of {len(scored)} completed or stopped trials"
         f" ({'lowest' if study.mode == 'min' else 'highest'} {_e(label)} first).</p>",
         _trials_table(scored[:TOP_ROWS], keys, label, best_id),
@@ -206,6 +213,11 @@ def write_report(
         _trials_table(everything, keys, label, best_id),
         "</details>",
     ]
+
+
+def _figures(obj: Any, out: Path, importances: Mapping[str, float] | None) -> list[str]:
+    """Each plot saved as PNG in ``out`` and embedded, or the reason it was not drawn."""
+    from . import plots
 
     imp, imp_missing = _importances(obj, importances)
     draw = {
@@ -239,9 +251,12 @@ def write_report(
             f'<figure><img src="data:image/png;base64,{data}" alt="{_e(heading)}">'
             f"<figcaption>{_e(caption)}</figcaption></figure>"
         )
+    return figures
 
+
+def _page(title: str, summary: list[str], table: list[str], figures: list[str]) -> str:
     when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    page = "\n".join(
+    return "\n".join(
         [
             "<!DOCTYPE html>",
             '<html lang="en">',
@@ -273,4 +288,3 @@ def write_report(
             "",
         ]
     )
-    return write_text_atomic(out / "report.html", page)

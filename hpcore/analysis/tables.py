@@ -22,7 +22,7 @@ from .._io import jsonable, write_text_atomic
 from ..errors import ArgumentError
 from ..space import Categorical
 from ..trial import FrozenTrial, TrialState, to_records
-from .view import scored, state_of, view
+from .view import scored, view
 
 __all__ = ["trials_table", "top_k", "param_summary", "to_records", "format_table", "save_results"]
 
@@ -138,7 +138,7 @@ def trials_table(obj: Any, states: Iterable[str | TrialState] | str | None = Non
     v = view(obj)
     keep = _states(states)
     trials = sorted(
-        (t for t in v.trials if keep is None or state_of(t) in keep), key=lambda t: t.trial_id
+        (t for t in v.trials if keep is None or t.state in keep), key=lambda t: t.trial_id
     )
     param_keys = list(v.space)
     metric_keys: list[str] = []
@@ -151,7 +151,7 @@ def trials_table(obj: Any, states: Iterable[str | TrialState] | str | None = Non
     for t in trials:
         row: dict[str, Any] = {
             "trial_id": t.trial_id,
-            "state": str(state_of(t)),
+            "state": str(t.state),
             "value": t.value,
             "duration": t.duration,
             "attempts": t.attempts,

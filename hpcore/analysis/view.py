@@ -5,26 +5,61 @@ with ``trials``, ``space`` and ``mode`` (``metric`` optional).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ArgumentError
 from ..space import SearchSpace
-from ..trial import FrozenTrial, TrialState
+from ..trial import FrozenTrial, best_of, ranked
 
-__all__ = ["View", "view", "scored", "state_of"]
+__all__ = ["View", "view", "scored"]
 
 
 @dataclass(frozen=True)
 class View:
-    """What every function here reads: trials, the space, metric and mode."""
+    """What every analysis function, plot and the report read: trials, the space,
+    metric and mode, and the study's name and strategy."""
 
     trials: list[FrozenTrial]
     space: SearchSpace
     metric: str | None
     mode: str
+    name: str = "search"
+    strategy: str = "search"
+
+    @property
+    def label(self) -> str:
+        """The metric's name, or ``'value'``."""
+        return self.metric or "value"
+
+    def sign(self, value: float) -> float:
+        """``value`` as minimised (negated for ``mode='max'``)."""
+        return value if self.mode == "min" else -value
+
+    def scored(self) -> list[FrozenTrial]:
+        """Completed and stopped trials with a finite value, by trial id."""
+        return sorted(scored(self), key=lambda t: t.trial_id)
+
+    @property
+    def best(self) -> FrozenTrial | None:
+        """The best trial (:func:`hpcore.trial.best_of`'s one rule)."""
+        return best_of(self.trials, self.mode)
+
+    def need_scored(self, what: str, at_least: int = 1) -> list[FrozenTrial]:
+        """The scored trials by id, or an error naming what is missing."""
+        done = self.scored()
+        if len(done) < at_least:
+            counts: dict[str, int] = {}
+            for t in self.trials:
+                counts[str(t.state)] = counts.get(str(t.state), 0) + 1
+            have = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"
+            raise ArgumentError(
+                f"{what} needs at least {at_least} completed (or stopped) trial"
+                f"{'s' if at_least > 1 else ''} with a value; {self.name!r} has "
+                f"{len(done)} (trials: {have})."
+            )
+        return done
 
 
 def _is_json_space(space: Any) -> bool:
@@ -56,19 +91,11 @@ def view(obj: Any) -> View:
         rebuilt = SearchSpace.from_json(space)
     else:
         rebuilt = SearchSpace(space)
-    return View(list(trials), rebuilt, getattr(obj, "metric", None), mode)
-
-
-def state_of(trial: FrozenTrial) -> TrialState:
-    return trial.state if isinstance(trial.state, TrialState) else TrialState(trial.state)
+    kind = type(obj).__name__
+    return View(list(trials), rebuilt, getattr(obj, "metric", None), mode,
+                name=str(getattr(obj, "name", kind)), strategy=str(getattr(obj, "strategy", kind)))
 
 
 def scored(view: View) -> list[FrozenTrial]:
-    """Completed or stopped trials with a finite value, best first (earliest among ties)."""
-    done = [
-        t
-        for t in view.trials
-        if state_of(t).can_be_best and t.value is not None and math.isfinite(t.value)
-    ]
-    sign = 1.0 if view.mode == "min" else -1.0
-    return sorted(done, key=lambda t: (sign * t.value, t.trial_id))  # type: ignore[operator]
+    """Completed or stopped trials with a finite value, best first (:func:`hpcore.trial.ranked`)."""
+    return ranked(view.trials, view.mode)

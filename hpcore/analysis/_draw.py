@@ -1,0 +1,103 @@
+"""What every plot shares: colours, the figure, axis coordinates and labels, the best so far."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ArgumentError
+from ..space import Categorical, Dimension, Integer
+from ..trial import TrialState
+from .view import View
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
+
+#: Marker colours by outcome, shared by every plot.
+_COLOURS = {
+    "completed": "#1f77b4",
+    "stopped": "#ff7f0e",
+    "failed": "#d62728",
+    "best": "#2ca02c",
+    "other": "#7f7f7f",
+}
+_FAILED = (TrialState.FAILED, TrialState.TIMED_OUT)
+
+
+def _choose_params(study: View, params: Sequence[str] | None, what: str) -> list[str]:
+    keys = list(study.space)
+    if params is None:
+        return keys
+    if isinstance(params, str):
+        params = [params]
+    chosen = list(params)
+    unknown = [p for p in chosen if p not in study.space]
+    if unknown:
+        raise ArgumentError(f"{what}: unknown parameter(s) {unknown}; the space has {keys}.")
+    if not chosen:
+        raise ArgumentError(f"{what}: params is empty; choose some of {keys}.")
+    return chosen
+
+
+# ---------------------------------------------------------------------------
+# Coordinates
+# ---------------------------------------------------------------------------
+
+
+def _level(dim: Dimension, value: Any) -> float:
+    """Position of a value on a [0, 1] axis: unit-cube coordinate (log space for
+    log dimensions), categoricals at the centres of equal bins."""
+    if isinstance(dim, Categorical):
+        level = dim.match(value)
+        return math.nan if level is None else (level + 0.5) / len(dim.choices)
+    return dim.to_unit(value) if dim.contains(value) else math.nan
+
+
+def _axis_value(dim: Dimension, u: np.ndarray) -> np.ndarray:
+    """Parameter values at unit coordinates ``u``, continuous (integers not rounded)."""
+    u = np.asarray(u, dtype=np.float64)
+    if isinstance(dim, Integer):
+        a, b = dim._edges()
+    else:
+        a, b = (math.log(dim.low), math.log(dim.high)) if dim.log else (dim.low, dim.high)  # type: ignore[attr-defined]
+    x = a + u * (b - a)
+    return np.exp(x) if getattr(dim, "log", False) else x
+
+
+def _label(value: Any, width: int = 18) -> str:
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _numeric(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+# ---------------------------------------------------------------------------
+# Figures
+# ---------------------------------------------------------------------------
+
+
+def _figure(width: float, height: float) -> Figure:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:  # pragma: no cover - matplotlib is in the dev extra
+        raise ImportError(
+            'hpcore plots need matplotlib: pip install "hpcore[plot]" (or matplotlib)'
+        ) from exc
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _best_so_far(values: Sequence[float], mode: str) -> np.ndarray:
+    """Running best of ``values`` (NaN for a missing value, carried over)."""
+    v = np.asarray(values, dtype=np.float64)
+    fill = np.inf if mode == "min" else -np.inf
+    acc = (np.minimum if mode == "min" else np.maximum).accumulate(np.where(np.isnan(v), fill, v))
+    return np.where(np.isinf(acc), np.nan, acc)
