@@ -131,3 +131,23 @@ def test_the_maximiser_takes_any_acquisition_object():
                                      kernels.LOG_EI, float(y.min()), 2.0, c, *none, n_restarts=2)
     np.testing.assert_array_equal(a[0], b[0])
     assert a[1] == b[1]
+
+
+def test_the_public_kernels_convert_their_inputs_and_name_a_wrong_argument():
+    mean, var = [0.1, -0.2, 0.3], np.array([1, 2, 3])  # a list and an int array
+    got = kernels.acquisition(kernels.EI, mean, var, 0.0, 2.0)
+    want = kernels.acquisition(kernels.EI, np.array(mean), var.astype(float), 0.0, 2.0)
+    np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="`var` must have length 3"):
+        kernels.acquisition(kernels.EI, mean, [1.0, 2.0], 0.0, 2.0)
+    with pytest.raises(ValueError, match="`mean` must be a 1-D array"):
+        kernels.acquisition_grad(kernels.EI, [[0.1]], [1.0], 0.0, 2.0)
+    Z = np.asfortranarray([[0.4, 1.7], [0.9, 0.2]])  # not C-contiguous
+    levels = np.array([[np.nan, np.nan], [0.0, 2.0]])
+    np.testing.assert_array_equal(kernels.snap(Z, levels, [0, 2]), [[0.4, 2.0], [0.9, 0.0]])
+    with pytest.raises(ValueError, match="`n_levels`"):
+        kernels.snap(Z, levels, [0, 5])
+    assert kernels.erfcx(0.0) == pytest.approx(1.0)
+    np.testing.assert_allclose(kernels.erfcx([[0.0, 30.0]]), [[1.0, 1 / (30 * np.sqrt(np.pi))]],
+                               rtol=1e-3)
+    np.testing.assert_allclose(kernels.yeo_johnson([1, 2], 1.0), [1.0, 2.0])

@@ -19,16 +19,15 @@ calls (GP matrices are small: extra threads only contend).
 """
 
 from ._threads import blas_threads
-from .acqf import (
-    EI,
-    LOG_EI,
-    LOG_PI,
-    PI,
-    UCB,
+from .acqf import EI, LOG_EI, LOG_PI, PI, UCB
+from .checked import (  # the jitted kernels behind checked, converting wrappers
     acquisition,
     acquisition_grad,
     erfcx,
     log_h,
+    snap,
+    yeo_johnson,
+    yeo_johnson_llf,
 )
 from .gp import (
     default_theta,
@@ -47,11 +46,10 @@ from .optimize import (
     maximize,
     maximize_acquisition,
     score_candidates,
-    snap,
 )
 from .predict import posterior, posterior_grad
 from .warmup import warmup
-from .warp import fit_yeo_johnson, yeo_johnson, yeo_johnson_llf
+from .warp import fit_yeo_johnson
 
 __all__ = [
     # matern
