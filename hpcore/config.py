@@ -7,9 +7,13 @@ nest freely; the base is never mutated.
 
 A key that passes through a value that is neither (``'training.lr.x'``
 where ``lr`` is a float) is a :class:`~hpcore.errors.ConfigError`. A missing
-key in a mapping is created (as a new ``dict`` for intermediate levels); a
-missing field of a dataclass is an error, since a dataclass lists its
-fields and a new one would be a typo.
+field of a dataclass is always an error, since a dataclass lists its fields
+and a new one would be a typo. A key missing from a mapping is refused
+before any trial runs by :func:`check_config_keys` (with a did-you-mean),
+unless the search was told ``allow_new_keys=True`` or the key goes into an
+empty mapping (an empty base config, or an empty section such as
+``{'model': {}}``, is there to be filled by the search); :func:`apply_params`
+itself creates it (as a new ``dict`` for intermediate levels).
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ import dataclasses
 from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 
-__all__ = ["apply_params", "get_path", "check_config_keys", "flatten_config"]
+__all__ = ["apply_params", "get_path", "has_path", "check_config_keys", "flatten_config"]
 
 
 def _is_dataclass_instance(obj: Any) -> bool:
@@ -102,13 +106,48 @@ def get_path(config: Any, key: str) -> Any:
     return node
 
 
-def check_config_keys(base_config: Any, params: Mapping[str, Any]) -> None:
+def check_config_keys(
+    base_config: Any, params: Mapping[str, Any], allow_new_keys: bool = False
+) -> None:
     """Raise ``ConfigError`` now if ``params`` cannot be applied to ``base_config``.
 
     Used before the first trial, with any one point of the space, so that a
-    bad key fails the search before anything runs.
+    bad key fails the search before anything runs. A key that is not in
+    ``base_config`` is refused, with the closest existing key, unless
+    ``allow_new_keys``: a typo (``'train.lrr'`` for ``'training.lr'``) would
+    otherwise search nothing, every trial running the base value. An empty
+    mapping, the whole config or one section of it, takes any key.
     """
     apply_params(base_config, params)
+    if allow_new_keys or base_config is None:
+        return
+    new = [key for key in params if not has_path(base_config, key)]
+    if new:
+        known = [k for k, _ in flatten_config(base_config)]
+        lines = "\n".join(f"  - '{k}': {did_you_mean(k, known)}" for k in new)
+        raise ConfigError(
+            f"{len(new)} searched key{'s are' if len(new) > 1 else ' is'} not in base_config:"
+            f"\n{lines}\nFix the spelling, or pass allow_new_keys=True to the search (in a "
+            f"spec file: allow_new_keys = true in [options]) to add new keys on purpose."
+        )
+
+
+def has_path(config: Any, key: str) -> bool:
+    """Whether the dotted ``key`` names a value of ``config``, or a place in an empty
+    mapping of it (a section left empty for the search to fill)."""
+    node = config
+    for part in key.split("."):
+        if isinstance(node, Mapping):
+            if not node:
+                return True
+            if part not in node:
+                return False
+            node = node[part]
+        elif _is_dataclass_instance(node) and part in {f.name for f in dataclasses.fields(node)}:
+            node = getattr(node, part)
+        else:
+            return False
+    return True
 
 
 def flatten_config(config: Any, prefix: str = "") -> Iterable[tuple[str, Any]]:

@@ -34,7 +34,8 @@ class ConfigError(HpcoreError, ValueError):
 
 
 class ResultError(HpcoreError, TypeError):
-    """``train_fn`` broke its contract: wrong return type or missing metric.
+    """``train_fn`` broke its contract: wrong return type, missing metric, or a
+    ``trial.report`` with its arguments swapped.
 
     Unlike a failing trial (which is recorded and the search goes on), this
     is a bug in the user's code that every trial would repeat, so the

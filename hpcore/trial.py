@@ -93,6 +93,8 @@ class Trial:
     attempt: int = 0
     #: Budget of this trial (Hyperband's resource: epochs, steps...), or None.
     budget: float | None = None
+    #: The search's metric: ``report(step, **{metric: v})`` reports the value.
+    metric: str | None = None
     #: Asked after each report: a reason to stop, or None (set by the executor).
     stop_check: Callable[[], str | None] | None = field(default=None, repr=False)
     stop_reason: str | None = field(default=None, repr=False)
@@ -125,9 +127,12 @@ class Trial:
         Parameters
         ----------
         step : int
-            Epoch, iteration or any increasing counter.
+            Epoch, iteration or any increasing counter: the first argument
+            (Optuna's ``report(value, step)`` has the other order; a step
+            that is not a whole number is refused, so a swap cannot pass).
         value : float, optional
-            The value of the search's metric at this step.
+            The value of the search's metric at this step. It may also be
+            given by the metric's name: ``trial.report(3, val_loss=0.25)``.
         **metrics
             Other named values to keep alongside it.
 
@@ -136,10 +141,21 @@ class Trial:
         TrialStopped
             When a stopping rule decided, on an earlier report, that this
             trial should stop (check :attr:`should_stop` to end on your own).
+        ResultError
+            When ``step`` is not a whole number, or the metric is given both
+            as ``value`` and by name; the search stops at once, since every
+            trial would repeat the mistake.
         """
         if self.should_stop:
             raise TrialStopped(f"trial {self.trial_id} was stopped: {self.stop_reason}")
-        entry: dict[str, Any] = {"step": int(step), "time": time.time()}
+        if self.metric is not None and self.metric in metrics:
+            if value is not None:
+                raise ResultError(
+                    f"trial.report({step!r}, {value!r}, {self.metric}=...): the metric "
+                    f"{self.metric!r} was given twice; give it once, as the value or by name."
+                )
+            value = metrics.pop(self.metric)
+        entry: dict[str, Any] = {"step": _step(step, value), "time": time.time()}
         if value is not None:
             entry["value"] = float(value)
         entry.update({k: float(v) for k, v in metrics.items()})
@@ -157,6 +173,21 @@ class Trial:
         if self.stop_reason is None and self.stop_check is not None:
             self.stop_reason = self.stop_check()
         return self.stop_reason is not None
+
+
+def _step(step: Any, value: Any) -> int:
+    """``step`` as an int; a float that is not whole (a swapped value) is refused."""
+    whole = isinstance(step, numbers.Integral) or (
+        isinstance(step, numbers.Real) and math.isfinite(step) and float(step).is_integer()
+    )
+    if isinstance(step, bool) or not whole:
+        swap = f" (did you mean report({value!r}, {step!r})?)" if value is not None else ""
+        raise ResultError(
+            f"trial.report(step, value): step must be a whole number (an epoch or iteration "
+            f"count), got {step!r}{swap}. The step comes first, then the value; Optuna's "
+            f"report(value, step) has the other order."
+        )
+    return int(step)
 
 
 @dataclass(frozen=True)

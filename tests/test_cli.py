@@ -594,3 +594,18 @@ def test_demo_quick_runs_a_real_search_and_writes_results(tmp_path):
     assert summary["bayesian"]["experiment_root"] == str(tmp_path / "demo" / "bayesian")
     status = _hpcore("status", tmp_path / "demo" / "bayesian")
     assert status.returncode == 0 and "4 finished" in status.stdout
+
+
+def test_run_check_refuses_a_key_missing_from_base_config(tmp_path):
+    (tmp_path / "spec_train.py").write_text(SPEC_TRAIN_MODULE)
+    (tmp_path / "search.toml").write_text(SPEC.replace('"training.lr" =', '"train.lrr" ='))
+    out = _hpcore("run", "search.toml", "--check", cwd=tmp_path)
+    assert out.returncode == 1
+    assert "'train.lrr': did you mean 'training.lr'?" in out.stderr
+    assert "Traceback" not in out.stderr and not (tmp_path / "experiments").exists()
+    # Adding the key on purpose is an option of the search.
+    opted = SPEC.replace('"training.lr" =', '"training.momentum" =').replace(
+        'acquisition = "ei"', 'acquisition = "ei"\nallow_new_keys = true')
+    (tmp_path / "search.toml").write_text(opted)
+    out = _hpcore("run", "search.toml", "--check", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr

@@ -106,3 +106,54 @@ def test_every_applied_value_reads_back(params):
     cfg = apply_params({}, params)
     for key, value in params.items():
         assert get_path(cfg, key) == value
+
+
+# -- keys missing from base_config (issue 15: a typo searched nothing) ----------------
+
+
+@pytest.mark.parametrize("make", ["GridSearch", "RandomSearch", "BayesianSearch"])
+def test_a_searched_key_missing_from_base_config_is_refused_with_did_you_mean(make):
+    import hpcore
+
+    base = {"training": {"lr": 0.1, "batch_size": 32}, "model": {"hidden_dim": 64}}
+    with pytest.raises(ConfigError) as info:
+        getattr(hpcore, make)(base_config=base, search_space={"train.lrr": [0.1, 0.01]},
+                              n_trials=2)
+    msg = str(info.value)
+    assert "'train.lrr'" in msg and "did you mean 'training.lr'?" in msg
+    assert "allow_new_keys=True" in msg
+
+
+def test_hyperband_resource_key_missing_from_base_config_is_refused():
+    import hpcore
+
+    with pytest.raises(ConfigError, match="did you mean 'training.epochs'"):
+        hpcore.HyperbandSearch(base_config={"training": {"epochs": 1, "lr": 0.1}},
+                               search_space={"training.lr": [0.1, 0.01]},
+                               resource_key="training.epoch", max_resource=9, n_trials=9)
+
+
+def test_new_keys_are_an_explicit_choice_and_empty_sections_take_any_key():
+    import hpcore
+
+    base = {"training": {"lr": 0.1}, "model": {}}
+    space = {"training.momentum": [0.0, 0.9]}
+    with pytest.raises(ConfigError, match="'training.momentum'"):
+        hpcore.GridSearch(base_config=base, search_space=space)
+    search = hpcore.GridSearch(base_config=base, search_space=space, allow_new_keys=True)
+    best, _ = search.run(lambda c: c["training"]["momentum"])
+    assert best == {"training": {"lr": 0.1, "momentum": 0.0}, "model": {}}
+    # An empty section, or an empty/None base_config, is there to be filled.
+    hpcore.GridSearch(base_config=base, search_space={"model.width": [1, 2]})
+    hpcore.GridSearch(base_config={}, search_space={"a.b": [1, 2]})
+    hpcore.GridSearch(base_config=None, search_space={"a.b": [1, 2]})
+    with pytest.raises(Exception, match="allow_new_keys must be True or False"):
+        hpcore.GridSearch(base_config=base, search_space=space, allow_new_keys="yes")
+
+
+def test_a_dataclass_config_names_missing_keys_too():
+    from hpcore.config import check_config_keys
+
+    with pytest.raises(ConfigError, match="no field 'lrr'"):
+        check_config_keys(Config(), {"training.lrr": 0.1}, allow_new_keys=True)
+    check_config_keys(Config(), {"training.lr": 0.1, "model.extra.x": 1})  # an empty dict field

@@ -35,6 +35,7 @@ def test_seed_grid_example_runs_every_point_once():
         search_space={"training.lr": [0.001, 0.0001], "training.batch_size": [64, 128, 256]},
         metric="val_loss",
         mode="min",
+        allow_new_keys=True,  # batch_size is not in base_config: added on purpose
     )
     best_config, best_score = search.run(train_fn, n_jobs=1)
     assert len(seen) == 6 and len(set(seen)) == 6
@@ -319,7 +320,7 @@ def test_results_table_and_files_record_failures(tmp_path):
     assert csv_lines[0] == "trial_id,state,value,duration,error,mode,x" and len(csv_lines) == 5
 
 
-def test_progress_bar_only_on_a_terminal(capsys):
+def test_progress_bar_only_on_a_terminal(capsys, caplog):
     import io
 
     from hpcore.search._progress import Progress
@@ -335,10 +336,14 @@ def test_progress_bar_only_on_a_terminal(capsys):
     bar.update(2, 0.5, 1, force=True)
     bar.close()
     assert "[##########          ] 2/4  best 0.5  running 1" in tty.getvalue()
-    # Under pytest stderr is not a terminal: the default draws nothing.
+    # Under pytest stderr is not a terminal: the default draws no bar but logs a line
+    # per trial (to the hpcore logger; tests/test_console.py sees them in a real log).
     search = RandomSearch({}, {"x": Real(0, 1)}, n_trials=3, random_state=0)
-    search.run(lambda c: c["x"])
+    with caplog.at_level("INFO", logger="hpcore"):
+        search.run(lambda c: c["x"])
     assert capsys.readouterr().err == ""
+    assert [r.getMessage()[:12] for r in caplog.records] == ["[1/3] trial ", "[2/3] trial ",
+                                                             "[3/3] trial "]
 
 
 def test_callbacks_are_told_start_each_trial_and_end_in_order():

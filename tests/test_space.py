@@ -550,3 +550,23 @@ def test_from_json_names_the_key_of_a_bad_description():
     lossy = SearchSpace({"a": Categorical([[64, 64], (64, 64)])}).to_json()
     with pytest.raises(SearchSpaceError, match="duplicate choice"):
         SearchSpace.from_json(json.loads(json.dumps(lossy)))
+
+
+@pytest.mark.parametrize("log", ["yes", "no", 1, 0, None, "False"])
+@pytest.mark.parametrize("kind", ["Real", "Integer"])
+def test_log_accepts_only_booleans(kind, log):
+    # log="no" used to be truthy, so it meant log=True.
+    import hpcore
+
+    with pytest.raises(SearchSpaceError, match=f"{kind}: `log` must be True or False"):
+        getattr(hpcore, kind)(1, 10, log=log)
+    with pytest.raises(SearchSpaceError, match=f"{kind} 'x': `log` must be True or False"):
+        hpcore.SearchSpace({"x": _unchecked(getattr(hpcore, kind), log)})
+    assert getattr(hpcore, kind)(1, 10, log=np.bool_(True)).log
+
+
+def _unchecked(cls, log):
+    """A dimension built around __post_init__, as a subclass or a copy might be."""
+    dim = cls(1, 10)
+    object.__setattr__(dim, "log", log)
+    return dim

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from helpers import train_fns
 from hypothesis import given
@@ -171,3 +172,55 @@ def test_a_wall_time_budget_stops_launching_and_stops_running_trials():
 
 def test_trial_stopped_is_importable_from_the_top():
     assert issubclass(TrialStopped, Exception)
+
+
+# -- trial.report's argument order (issue 15: a swapped report silently did nothing) ----
+
+
+def test_a_report_with_value_and_step_swapped_stops_the_search_naming_the_order():
+    from hpcore import ResultError
+
+    def fn(config, trial):
+        for epoch in range(5):
+            trial.report(0.5 / (epoch + 1), epoch)  # Optuna's order
+        return 0.1
+
+    search = GridSearch({}, {"level": [0.0, 1.0, 2.0]})
+    with pytest.raises(ResultError) as info:
+        search.run(fn, stopping=MedianStopping(grace_steps=1, min_trials=1))
+    msg = str(info.value)
+    assert "step must be a whole number" in msg and "did you mean report(0, 0.5)?" in msg
+    assert len(search.trials) == 1  # the first trial said it; nothing else ran
+
+
+@pytest.mark.parametrize("step", [0.5, float("nan"), True, "3"])
+def test_a_step_that_is_not_a_whole_number_is_refused(step):
+    from hpcore import ResultError
+    from hpcore.trial import Trial
+
+    with pytest.raises(ResultError, match="step must be a whole number"):
+        Trial(0, {}).report(step, 1.0)
+
+
+def test_the_metric_can_be_reported_by_its_name_and_stopping_sees_it():
+    def fn(config, trial):
+        for step in range(30):
+            trial.report(step, val_loss=config["level"], grad_norm=0.5)
+        return {"val_loss": config["level"]}
+
+    search = GridSearch({}, {"level": [0.0, 0.1, 5.0, 6.0]}, metric="val_loss")
+    search.run(fn, stopping=MedianStopping(grace_steps=3, min_trials=2))
+    assert [t.state for t in search.trials] == [TrialState.COMPLETED] * 2 + [
+        TrialState.STOPPED] * 2
+    first = search.trials[0].reports[0]
+    assert first["value"] == 0.0 and first["grad_norm"] == 0.5 and "val_loss" not in first
+    # Integral floats and numpy integers are steps too.
+    from hpcore import ResultError
+    from hpcore.trial import Trial
+
+    handle = Trial(0, {}, metric="val_loss")
+    handle.report(2.0, 1.0)
+    handle.report(np.int64(3), val_loss=0.5)
+    assert [r["step"] for r in handle.reports] == [2, 3]
+    with pytest.raises(ResultError, match="given twice"):
+        handle.report(4, 0.1, val_loss=0.2)

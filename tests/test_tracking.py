@@ -404,16 +404,20 @@ def test_the_curves_of_running_trials_are_stored_as_they_come(tmp_path):
     seen: list[list[int]] = []
 
     def watch():
-        for _ in range(3000):  # a guard against hanging, not a time limit
-            try:
-                trials = hpcore.load(root).trials
-            except FileNotFoundError:
-                trials = []
-            if trials and trials[0].state is TrialState.RUNNING and len(trials[0].reports) == 3:
-                seen.append([r["step"] for r in trials[0].reports])
-                break
-            time.sleep(0.1)
-        release.touch()
+        try:
+            for _ in range(3000):  # a guard against hanging, not a time limit
+                try:
+                    trials = hpcore.load(root).trials
+                except FileNotFoundError:  # the driver has not created the study yet
+                    trials = []
+                if trials and trials[0].state is TrialState.RUNNING and len(
+                    trials[0].reports
+                ) == 3:
+                    seen.append([r["step"] for r in trials[0].reports])
+                    break
+                time.sleep(0.1)
+        finally:  # whatever happened, the trial must not wait for ever
+            release.touch()
 
     watcher = threading.Thread(target=watch)
     watcher.start()

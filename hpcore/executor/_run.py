@@ -88,7 +88,8 @@ def run_trial(
     """
     trial, dir = job.trial, job.dir
     handle = Trial(trial.trial_id, dict(trial.params), job.config, dir,
-                   devices=tuple(trial.devices), attempt=trial.attempt, budget=trial.budget)
+                   devices=tuple(trial.devices), attempt=trial.attempt, budget=trial.budget,
+                   metric=objective.metric)
     if report_hook is not None:
         handle.add_report_hook(report_hook)
     handle.stop_check = stop_check

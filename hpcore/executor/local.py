@@ -40,7 +40,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 import types
 from collections.abc import Iterator, Sequence
@@ -51,7 +50,8 @@ from typing import Any
 
 from ..errors import ExecutorError
 from ..trial import FrozenTrial, TrialState
-from ._run import Job, Objective, run_trial
+from ._run import Job, Objective
+from ._worker import PassedFd, dumps, worker_main
 from .base import OUTPUT_TAIL, Executor
 from .resources import Device, plan_slots
 
@@ -65,14 +65,6 @@ _THREAD_VARS = (
     "NUMEXPR_NUM_THREADS",
     "NUMBA_NUM_THREADS",
 )
-
-
-def _dumps(obj: Any) -> bytes:
-    """Pickle with cloudpickle: what the user's ``__main__`` defines (train_fn, a lambda,
-    a closure, a notebook cell's function or class) travels by value."""
-    import cloudpickle
-
-    return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 @contextlib.contextmanager
@@ -118,105 +110,6 @@ def _environ(updates: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _watch_parent(parent_pid: int) -> None:
-    """Kill this worker's process group once the driver is gone (``kill -9``)."""
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent_pid:
-            os.killpg(os.getpgrp(), signal.SIGKILL)
-
-
-@contextlib.contextmanager
-def _output_to(path: Path | None) -> Iterator[None]:
-    """Send file descriptors 1 and 2 (and Python's streams) to ``path`` inside the block."""
-    if path is None:
-        yield
-        return
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    saved = os.dup(1), os.dup(2)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        yield
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for f in (*saved, fd):
-            os.close(f)
-
-
-def _worker_main(conn: Connection, payload: bytes, parent_pid: int) -> None:
-    """Body of a worker process: run tasks from ``conn`` until told to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C
-    with contextlib.suppress(OSError):
-        os.setpgrp()  # lead a group: killing it reaches the trial's own children
-    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
-    for stream in (sys.stdout, sys.stderr):  # lines reach the log (and the echo) at once
-        with contextlib.suppress(Exception):
-            stream.reconfigure(line_buffering=True)
-    objective: Objective = pickle.loads(payload)
-    while True:
-        try:
-            data = conn.recv_bytes()
-        except (EOFError, OSError):
-            return
-        msg = pickle.loads(data)
-        if msg is None:
-            return
-        if msg[0] == "stop":  # a stop request that came after its trial ended
-            continue
-        job: Job = msg[1]
-        trial = job.trial
-        # The trial's clock (trial_timeout) starts now, not when it was submitted: a
-        # fresh worker first spends seconds importing and unpickling train_fn.
-        conn.send_bytes(pickle.dumps(("started", trial.trial_id), protocol=pickle.HIGHEST_PROTOCOL))
-        forward, stop_check = _channel(conn, trial.trial_id)
-        with _output_to(job.log_path):
-            ended = run_trial(objective, job, forward, stop_check)
-        conn.send_bytes(_result_bytes(ended))
-
-
-def _result_bytes(ended: FrozenTrial) -> bytes:
-    """The pickled record; a failed one if the trial's own values cannot be pickled."""
-    try:
-        return _dumps(ended)
-    except Exception as exc:  # an unpicklable metric or report
-        failed = FrozenTrial(ended.trial_id, ended.params, TrialState.FAILED,
-                             error=f"the trial's result could not be sent back: {exc}",
-                             start=ended.start, end=ended.end, devices=ended.devices,
-                             host=ended.host, attempts=ended.attempts, budget=ended.budget)
-        return _dumps(failed)
-
-
-def _channel(conn: Connection, trial_id: int):
-    """The worker's side of live reporting: send reports, collect stop requests.
-
-    Reports go to the driver as ``("report", trial_id, entry)``; the driver
-    answers only when it wants the trial to stop, with ``("stop",
-    trial_id, reason)``, which is picked up (without blocking) when the
-    trial next reports or checks ``trial.should_stop``.
-    """
-    reason: list[str] = []
-
-    def forward(entry: dict[str, Any]) -> None:
-        conn.send_bytes(pickle.dumps(("report", trial_id, entry), protocol=pickle.HIGHEST_PROTOCOL))
-
-    def stop_check() -> str | None:
-        while not reason and conn.poll():
-            msg = pickle.loads(conn.recv_bytes())
-            if isinstance(msg, tuple) and msg[0] == "stop" and msg[1] == trial_id:
-                reason.append(msg[2])
-        return reason[0] if reason else None
-
-    return forward, stop_check
-
-
 def _exit_reason(exitcode: int | None) -> str:
     if exitcode is None:
         return "the worker process stopped answering"
@@ -245,6 +138,9 @@ class _Worker:
     echoed: int = 0  # bytes of the trial's log already echoed
     partial: bytes = field(default=b"")  # an echoed line still waiting for its newline
     own_log: bool = False  # the log is a temporary file of the executor
+    # An unnamed file (nothing to leave behind) with the worker's start-up output.
+    startup: Any = None
+    ran: bool = False  # it has started a trial: its start-up went well
 
 
 class LocalProcessExecutor(Executor):
@@ -326,15 +222,13 @@ class LocalProcessExecutor(Executor):
 
     def start(self, objective: Objective) -> None:
         try:
-            self._payload = _dumps(objective)
+            self._payload = dumps(objective)
         except Exception as exc:
             raise ExecutorError(
                 f"train_fn cannot be sent to worker processes ({type(exc).__name__}: {exc}). "
                 "Make what it uses picklable (an open file, a lock or a live connection "
                 "cannot be sent), or run with n_jobs=1."
             ) from exc
-        if self._log_dir is None:
-            self._log_dir = tempfile.mkdtemp(prefix="hpcore-logs-")
         while len(self._workers) < self.n_workers:
             self._workers.append(self._spawn(self.slots[len(self._workers)]))
 
@@ -346,31 +240,35 @@ class LocalProcessExecutor(Executor):
             env = {var: str(self.threads_per_worker) for var in _THREAD_VARS}
         if self.gpus_per_trial > 0:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, slot))
+        startup = tempfile.TemporaryFile()
         process = self._ctx.Process(
-            target=_worker_main,
-            args=(child, self._payload, os.getpid()),
+            target=worker_main,
+            args=(child, self._payload, os.getpid(), PassedFd(startup.fileno())),
             daemon=True,
             name="hpcore-worker",
         )
         with _environ(env), _main_module_hidden():
             process.start()
         child.close()
-        return _Worker(process, parent, slot)
+        return _Worker(process, parent, slot, startup=startup)
 
     def submit(self, trial: FrozenTrial, config: Any, dir: Path | None = None) -> None:
         for i, w in enumerate(self._workers):
             if w.trial is None:
                 if not w.process.is_alive():
+                    if not w.ran:
+                        raise self._startup_failed(w)
                     self._reap(w)
                     w = self._workers[i] = self._spawn(w.slot)
                 trial = replace(trial, devices=tuple(w.slot))  # type: ignore[arg-type]
                 w.own_log = dir is None
                 if w.own_log:
-                    assert self._log_dir is not None
+                    if self._log_dir is None:
+                        self._log_dir = _log_dir()
                     log = Path(self._log_dir) / f"trial-{trial.trial_id}-{trial.attempt}.log"
                 else:
                     log = Path(dir) / "trial.log"  # type: ignore[arg-type]
-                w.conn.send_bytes(_dumps(("run", Job(trial, config, dir, log))))
+                w.conn.send_bytes(dumps(("run", Job(trial, config, dir, log))))
                 w.trial, w.log_path = trial, log
                 w.started = False
                 w.echoed, w.partial = 0, b""
@@ -420,6 +318,8 @@ class LocalProcessExecutor(Executor):
                 while w.conn.poll():
                     msg = pickle.loads(w.conn.recv_bytes())
                     if isinstance(msg, tuple) and msg[0] == "started":
+                        if not w.ran:
+                            self._started_up(w)
                         w.started = True
                         if self.trial_timeout:
                             w.deadline = time.monotonic() + self.trial_timeout
@@ -434,6 +334,8 @@ class LocalProcessExecutor(Executor):
                 outcome = None
             if outcome is None and w.process.sentinel not in ready and w.process.is_alive():
                 continue  # only reports arrived; the trial goes on
+            if outcome is None and not w.ran:  # it died before running anything
+                raise self._startup_failed(w)
             if outcome is None:  # the process died mid-trial
                 w.process.join(timeout=5)
                 outcome = replace(trial, state=TrialState.FAILED,
@@ -508,6 +410,26 @@ class LocalProcessExecutor(Executor):
             sys.stdout.write(text)
             sys.stdout.flush()
 
+    def _started_up(self, w: _Worker) -> None:
+        """The worker started its first trial: show what its start-up printed."""
+        w.ran = True
+        text = _read_all(w.startup)
+        if text and self.echo_output:
+            sys.stderr.write("".join(f"[worker] {line}\n" for line in text.splitlines()))
+            sys.stderr.flush()
+
+    def _startup_failed(self, w: _Worker) -> ExecutorError:
+        """The error for a worker that died before its first trial: no trial can run."""
+        w.process.join(timeout=5)
+        tail = (_read_all(w.startup) or "").strip()[-STARTUP_TAIL:]
+        quoted = "\n".join("    " + line for line in tail.splitlines()) or "    (nothing)"
+        return ExecutorError(
+            f"a worker process could not start ({_exit_reason(w.process.exitcode)}), so no "
+            f"trial can run; the search stops. The end of its output:\n{quoted}\n"
+            "A worker imports train_fn's module afresh: that import must work in a new "
+            "process (the same sys.path, its dependencies installed)."
+        )
+
     def _kill_group(self, w: _Worker, sig: int) -> None:
         """Send ``sig`` to the worker and every process of its group."""
         pid = w.process.pid
@@ -528,6 +450,8 @@ class LocalProcessExecutor(Executor):
         w.process.join(timeout=5)
         w.conn.close()
         w.process.close()
+        if w.startup is not None:
+            w.startup.close()
 
     def shutdown(self, cancel: bool = False) -> list[FrozenTrial]:
         interrupted = []
@@ -563,6 +487,41 @@ class LocalProcessExecutor(Executor):
             shutil.rmtree(self._log_dir, ignore_errors=True)
             self._log_dir = None
         return ended
+
+
+def _log_dir() -> str:
+    """A temporary folder for the logs of untracked trials (a tracked trial's log is in
+    its own folder), named by this process's id; those of drivers that died without
+    removing theirs (``kill -9``) are removed first."""
+    base = Path(tempfile.gettempdir())
+    for old in base.glob("hpcore-logs-*-*"):
+        pid = old.name.split("-")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"hpcore-logs-{os.getpid()}-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
+
+
+#: Characters of a failed worker start-up's output quoted in the error.
+STARTUP_TAIL = 3000
+
+
+def _read_all(f: Any) -> str | None:
+    """The whole content of an open (unnamed) file, read without moving its offset."""
+    try:
+        size = os.fstat(f.fileno()).st_size
+        return os.pread(f.fileno(), size, 0).decode("utf-8", "replace") or None
+    except (OSError, ValueError):
+        return None
 
 
 def _tail(path: Path, n: int) -> str | None:

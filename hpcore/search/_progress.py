@@ -1,16 +1,20 @@
-"""What ``search.run`` shows on the console while it runs.
+"""What ``search.run`` shows while it runs.
 
-By default a one-line progress bar,
+In a terminal, a one-line progress bar,
 ``[#######.............] 14/40  best 0.0831  running 2  elapsed 0:01:12``,
 redrawn in place on stderr after every finished trial (and at most every
-0.2 s otherwise). It is drawn only when stderr is a terminal, so logs, CI
-and notebooks' captured streams stay clean; ``verbose=0`` turns it off,
-``verbose=1`` prints a line per trial instead (and a line when the run
-resumes a study, retries a trial or ends early).
+0.2 s otherwise). Elsewhere (nohup, a batch scheduler, CI, a file) a line
+per event instead, as it happens: each finished trial, a resume, a retry,
+an early end. The lines go through the ``hpcore`` logger (INFO; what the
+user must know, WARNING); when the program has not configured logging, a
+handler that writes them to stderr is attached for the run.
+``verbose=1`` asks for the lines in a terminal too, ``verbose=0`` for
+neither (warnings still show).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 import time
@@ -18,7 +22,10 @@ from typing import Any, TextIO
 
 from ..trial import FrozenTrial, TrialState
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "logger"]
+
+#: The logger of every line a search run writes (``logging.getLogger("hpcore")``).
+logger = logging.getLogger("hpcore")
 
 
 class Progress:
@@ -33,6 +40,18 @@ class Progress:
         self.t0 = time.monotonic()
         self._last = 0.0
         self._width = 0
+        self._level = logger.level
+        self._handler = _console_handler(self.stream)
+
+    @classmethod
+    def for_verbose(cls, total: int, verbose: int | bool | None) -> Progress:
+        """The console ``verbose`` asks for: ``None`` a bar in a terminal, else lines."""
+        if verbose is not None and not isinstance(verbose, (bool, int)):
+            raise TypeError(f"verbose must be None, a bool or an int, got {verbose!r}.")
+        terminal = cls.wanted(None)
+        if verbose is None:
+            return cls(total, terminal, lines=not terminal)
+        return cls(total, False, lines=bool(verbose))
 
     @staticmethod
     def wanted(verbose: int | bool | None, stream: TextIO | None = None) -> bool:
@@ -67,14 +86,32 @@ class Progress:
         if self.enabled and self._width:
             self.stream.write("\n")
             self.stream.flush()
+        if self._handler is not None:
+            logger.removeHandler(self._handler)
+            logger.setLevel(self._level)
+            self._handler = None
 
-    # -- a line per event (verbose) ----------------------------------------------
+    # -- a line per event ------------------------------------------------------------
     def _say(self, text: str) -> None:
         if self.lines:
-            print(text, file=sys.stderr, flush=True)
+            logger.info(text)
+
+    def warn(self, text: str) -> None:
+        """A line the user must see whatever ``verbose`` says (above the bar)."""
+        if self.enabled and self._width:
+            self.stream.write("\n")
+            self._width = 0
+        logger.warning(text)
 
     def resumed(self, root: Any, n_finished: int, n_rerun: int) -> None:
         self._say(f"resuming {root}: {n_finished} finished trial(s), {n_rerun} to run again")
+
+    def nothing_to_run(self, root: Any, n_stored: int, budget: int) -> None:
+        self.warn(
+            f"{root} already holds {n_stored} trial(s) of the {budget} this search may run: "
+            f"nothing to run, so the stored best is returned. To run more, raise n_trials; "
+            f"to start anew, pass resume=False or another experiment_root."
+        )
 
     def ended_early(self, reason: str) -> None:
         self._say(f"search ended early: {reason}")
@@ -104,3 +141,16 @@ def _short(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}" if math.isfinite(value) else str(value)
     return repr(value)
+
+
+def _console_handler(stream: TextIO) -> logging.Handler | None:
+    """A stderr handler for the ``hpcore`` logger while a run lasts, unless the program
+    configured logging itself (a handler on ``hpcore``, or on the root logger)."""
+    if logger.handlers or logging.getLogger().handlers:
+        return None
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+    return handler

@@ -160,6 +160,11 @@ class BaseSearch(BestOfTrials, ABC):
         How many trials to run in all.
     random_state : int, optional
         Seed; the same seed gives the same suggestions.
+    allow_new_keys : bool
+        Let searched keys that ``base_config`` lacks be added to it. By
+        default such a key is refused before any trial, with the closest
+        existing key: a typo would otherwise search nothing. An empty (or
+        ``None``) ``base_config`` takes any key.
     """
 
     def __init__(
@@ -170,6 +175,7 @@ class BaseSearch(BestOfTrials, ABC):
         mode: str = "min",
         n_trials: int | None = None,
         random_state: int | None = None,
+        allow_new_keys: bool = False,
     ) -> None:
         if search_space is None:
             raise ArgumentError("search_space is required: a dict of dotted keys to dimensions.")
@@ -198,7 +204,14 @@ class BaseSearch(BestOfTrials, ABC):
         self.stop_reason: str | None = None
         # A point of the space applied to the base config: bad dotted keys fail here.
         probe = self.space.sample(np.random.default_rng(0))
-        check_config_keys(base_config, probe)
+        if not isinstance(allow_new_keys, bool):
+            raise ArgumentError(f"allow_new_keys must be True or False, got {allow_new_keys!r}.")
+        self.allow_new_keys = allow_new_keys
+        check_config_keys(base_config, probe, allow_new_keys or self._checks_keys_itself)
+
+    #: A search that sets more keys than the space's (Hyperband's resource_key)
+    #: checks for keys missing from base_config itself, once it knows them all.
+    _checks_keys_itself = False
 
     # -- to be provided by each search ----------------------------------------
     @abstractmethod
@@ -325,7 +338,7 @@ class BaseSearch(BestOfTrials, ABC):
         loop = RunLoop(
             self, strategy, executor, recorder,
             EarlyStopper(as_rule(stopping), search_budget, self.metric, self.mode),
-            Progress(budget, Progress.wanted(verbose), lines=bool(verbose)),
+            Progress.for_verbose(budget, verbose),
             objective=Objective(train_fn, self.metric),
             budget=budget,
             max_retries=int(max_retries),

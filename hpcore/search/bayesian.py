@@ -66,6 +66,7 @@ class BayesianSearch(BaseSearch):
         n_initial_points: int = 10,
         acquisition: str = "logei",
         beta: float = 2.0,
+        allow_new_keys: bool = False,
         **strategy_options: Any,
     ) -> None:
         if acquisition not in ACQUISITION_NAMES:
@@ -80,7 +81,8 @@ class BayesianSearch(BaseSearch):
             raise ArgumentError(f"n_initial_points must be an int >= 1, got {n_initial_points!r}.")
         if not beta >= 0:
             raise ArgumentError(f"beta must be >= 0, got {beta!r}.")
-        super().__init__(base_config, search_space, metric, mode, n_trials, random_state)
+        super().__init__(base_config, search_space, metric, mode, n_trials, random_state,
+                         allow_new_keys=allow_new_keys)
         self.n_initial_points = n_initial_points
         self.acquisition = acquisition
         self.beta = float(beta)

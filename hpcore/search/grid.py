@@ -48,8 +48,10 @@ class GridSearch(BaseSearch):
         n_trials: int | None = None,
         random_state: int | None = None,
         shuffle: bool = False,
+        allow_new_keys: bool = False,
     ) -> None:
-        super().__init__(base_config, search_space, metric, mode, n_trials, random_state)
+        super().__init__(base_config, search_space, metric, mode, n_trials, random_state,
+                         allow_new_keys=allow_new_keys)
         self.shuffle = shuffle
         self.size = self.space.grid().size  # raises for a Real without grid_points
 

@@ -85,6 +85,8 @@ class HyperbandSearch(BaseSearch):
     206
     """
 
+    _checks_keys_itself = True
+
     def __init__(
         self,
         base_config: Any = None,
@@ -100,8 +102,10 @@ class HyperbandSearch(BaseSearch):
         random_state: int | None = None,
         brackets: int = 1,
         sampler: str = "random",
+        allow_new_keys: bool = False,
     ) -> None:
-        super().__init__(base_config, search_space, metric, mode, n_trials, random_state)
+        super().__init__(base_config, search_space, metric, mode, n_trials, random_state,
+                         allow_new_keys=allow_new_keys)
         if resource_key is None:
             raise ArgumentError(
                 "resource_key is required: the dotted config key that receives each trial's "
@@ -138,7 +142,7 @@ class HyperbandSearch(BaseSearch):
             )
         # The budget is set at resource_key on top of the space's values: check it fits now.
         probe = self.space.sample(np.random.default_rng(0))
-        check_config_keys(base_config, {**probe, resource_key: strategy.ladder[-1]})
+        check_config_keys(base_config, {**probe, resource_key: strategy.ladder[-1]}, allow_new_keys)
         self._strategy: HyperbandStrategy | ASHAStrategy | None = None
 
     def _make_strategy(self) -> HyperbandStrategy | ASHAStrategy:

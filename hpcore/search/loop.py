@@ -174,7 +174,9 @@ class RunLoop:
         self.next_id = max((t.trial_id for t in stored), default=-1) + 1
         self.n_done = len(finished)
         self.best = best_of(stored, self.search.mode)
-        if stored:
+        if stored and not rerun and self.started >= self.budget:
+            self.progress.nothing_to_run(self.recorder.root, len(stored), self.budget)
+        elif stored:
             self.progress.resumed(self.recorder.root, len(finished), len(rerun))
 
     def _close(self, error: BaseException | None) -> None:

@@ -45,8 +45,10 @@ class RandomSearch(BaseSearch):
         n_trials: int | None = 10,
         random_state: int | None = None,
         quasi: bool = False,
+        allow_new_keys: bool = False,
     ) -> None:
-        super().__init__(base_config, search_space, metric, mode, n_trials, random_state)
+        super().__init__(base_config, search_space, metric, mode, n_trials, random_state,
+                         allow_new_keys=allow_new_keys)
         self.quasi = quasi
 
     def _make_strategy(self) -> RandomStrategy:

@@ -71,7 +71,17 @@ class Dimension:
         raise NotImplementedError
 
 
+def _check_log(kind: str, log: Any, key: str | None = None) -> None:
+    # Only a bool: log="no" is truthy, so a string would silently mean log=True.
+    if not isinstance(log, (bool, np.bool_)):
+        where = f"{kind} '{key}'" if key is not None else kind
+        raise SearchSpaceError(
+            f"{where}: `log` must be True or False, got {log!r} ({type(log).__name__})."
+        )
+
+
 def _check_bounds(key: str, kind: str, low: Any, high: Any, log: bool) -> None:
+    _check_log(kind, log, key)
     for name, value in (("low", low), ("high", high)):
         if not _is_real_number(value):
             raise SearchSpaceError(
@@ -123,6 +133,9 @@ class Real(Dimension):
     high: float
     log: bool = False
     grid_points: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_log("Real", self.log)
 
     def check(self, key: str) -> None:
         _check_bounds(key, "Real", self.low, self.high, self.log)
@@ -197,6 +210,9 @@ class Integer(Dimension):
     low: int
     high: int
     log: bool = False
+
+    def __post_init__(self) -> None:
+        _check_log("Integer", self.log)
 
     def check(self, key: str) -> None:
         for name, value in (("low", self.low), ("high", self.high)):

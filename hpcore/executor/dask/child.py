@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 from ...trial import FrozenTrial, TrialState
 from .._run import Job, run_trial
 from ..base import OUTPUT_TAIL
-from ..local import _THREAD_VARS, _dumps, _exit_reason
+from .._worker import dumps as _dumps
+from ..local import _THREAD_VARS, _exit_reason
 from .runs import _Placement, _stop_reason, _unloadable, _visible_devices
 
 if TYPE_CHECKING:

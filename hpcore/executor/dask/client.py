@@ -92,7 +92,7 @@ from ...errors import ArgumentError, ExecutorError
 from ...trial import FrozenTrial
 from .._run import Job, Objective
 from ..base import Executor
-from ..local import _dumps
+from .._worker import dumps as _dumps
 from .cluster import _cluster_slots, _failed
 from .worker import (
     _close_run,
