@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from ...trial import FrozenTrial, TrialState
 from .._run import Job, run_trial
-from ..base import OUTPUT_TAIL
 from .._worker import dumps as _dumps
+from ..base import OUTPUT_TAIL
 from ..local import _THREAD_VARS, _exit_reason
 from .runs import _Placement, _stop_reason, _unloadable, _visible_devices
 

@@ -91,8 +91,8 @@ from typing import Any
 from ...errors import ArgumentError, ExecutorError
 from ...trial import FrozenTrial
 from .._run import Job, Objective
-from ..base import Executor
 from .._worker import dumps as _dumps
+from ..base import Executor
 from .cluster import _cluster_slots, _failed
 from .worker import (
     _close_run,
