@@ -300,6 +300,7 @@ def stored(tmp_path_factory):
         },
         n_trials=60,
         random_state=0,
+        allow_new_keys=True,
     )
     search.run(_train, experiment_root=root)
     return search, hpcore.load(root)

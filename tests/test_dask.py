@@ -432,7 +432,7 @@ MODES = [pytest.param({}, id="thread"), pytest.param({"trial_timeout": 600}, id=
 @pytest.mark.parametrize("mode", MODES)
 def test_a_search_stops_hopeless_trials_long_before_their_last_step(client, mode):
     space = {"level": [0.0, 0.05, 0.1, 5.0, 6.0, 7.0]}
-    search = GridSearch({"steps": 200, "pause": 0.02}, space)
+    search = GridSearch({"steps": 200, "pause": 0.02}, space, allow_new_keys=True)
     search.run(train_fns.curve, executor=DaskExecutor(client, **mode),
                stopping=MedianStopping(grace_steps=3, min_trials=2))
     hopeless = [t for t in search.trials if t.params["level"] >= 5.0]

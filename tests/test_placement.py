@@ -107,7 +107,7 @@ def _running_at_each_start(recs: list[dict]) -> list[list[dict]]:
 @pytest.mark.slow
 def test_each_running_trial_sees_only_its_own_gpu(tmp_path):
     search = RandomSearch({"sleep": 0.4, "out": str(tmp_path)}, {"x": Real(0, 1)},
-                          n_trials=12, random_state=0)
+                          n_trials=12, random_state=0, allow_new_keys=True)
     search.run(train_fns.placement, n_jobs=8, gpus_per_trial=1, devices=[0, 1, 2, 3])
     recs = _records(tmp_path)
     assert len(recs) == 12
@@ -125,7 +125,7 @@ def test_each_running_trial_sees_only_its_own_gpu(tmp_path):
 @pytest.mark.slow
 def test_fractional_gpus_share_a_device_two_at_a_time(tmp_path):
     search = RandomSearch({"sleep": 0.4, "out": str(tmp_path)}, {"x": Real(0, 1)},
-                          n_trials=8, random_state=0)
+                          n_trials=8, random_state=0, allow_new_keys=True)
     search.run(train_fns.placement, n_jobs=4, gpus_per_trial=0.5, devices=[0, 1])
     recs = _records(tmp_path)
     for concurrent in _running_at_each_start(recs):
@@ -139,7 +139,7 @@ def test_fractional_gpus_share_a_device_two_at_a_time(tmp_path):
 @pytest.mark.slow
 def test_gpus_per_trial_with_one_job_still_sets_the_device(tmp_path):
     search = RandomSearch({"sleep": 0.0, "out": str(tmp_path)}, {"x": Real(0, 1)},
-                          n_trials=2, random_state=0)
+                          n_trials=2, random_state=0, allow_new_keys=True)
     search.run(train_fns.placement, gpus_per_trial=2, devices=[3, 1])
     assert {r["visible"] for r in _records(tmp_path)} == {"3,1"}
     assert all(r["pid"] != os.getpid() for r in _records(tmp_path))
@@ -160,7 +160,8 @@ def _gone(pid: int) -> bool:
 
 @pytest.mark.slow
 def test_a_hung_trial_is_killed_with_its_children_and_recorded_timed_out(tmp_path):
-    search = RandomSearch({"out": str(tmp_path)}, {"x": Real(0, 1)}, n_trials=3, random_state=0)
+    search = RandomSearch({"out": str(tmp_path)}, {"x": Real(0, 1)}, n_trials=3, random_state=0,
+                          allow_new_keys=True)
     search.run(train_fns.hangs_with_child, n_jobs=2, trial_timeout=2.0)
     states = {t.trial_id: t.state for t in search.trials}
     assert states == {0: TrialState.TIMED_OUT, 1: TrialState.COMPLETED, 2: TrialState.COMPLETED}
@@ -176,14 +177,15 @@ def test_a_hung_trial_is_killed_with_its_children_and_recorded_timed_out(tmp_pat
 
 @pytest.mark.slow
 def test_failed_trials_are_retried_and_a_killed_worker_is_a_failure(tmp_path):
-    search = RandomSearch({"out": str(tmp_path)}, {"x": Real(0, 1)}, n_trials=3, random_state=0)
+    search = RandomSearch({"out": str(tmp_path)}, {"x": Real(0, 1)}, n_trials=3, random_state=0,
+                          allow_new_keys=True)
     search.run(train_fns.fails_first_time, n_jobs=2, max_retries=1)
     assert all(t.state is TrialState.COMPLETED and t.attempts == 2 for t in search.trials)
 
     out2 = tmp_path / "die"
     out2.mkdir()
     search = RandomSearch({"out": str(out2), "die": True}, {"x": Real(0, 1)}, n_trials=2,
-                          random_state=0)
+                          random_state=0, allow_new_keys=True)
     with pytest.raises(Exception, match="no trial completed"):
         search.run(train_fns.fails_first_time, n_jobs=2)  # no retries: both die
     assert all(t.state is TrialState.FAILED and "SIGKILL" in t.error for t in search.trials)
@@ -191,7 +193,7 @@ def test_failed_trials_are_retried_and_a_killed_worker_is_a_failure(tmp_path):
     out3 = tmp_path / "die-retry"
     out3.mkdir()
     search = RandomSearch({"out": str(out3), "die": True}, {"x": Real(0, 1)}, n_trials=2,
-                          random_state=0)
+                          random_state=0, allow_new_keys=True)
     search.run(train_fns.fails_first_time, n_jobs=2, max_retries=2)
     assert [t.attempts for t in search.trials] == [2, 2]
     assert all(t.state is TrialState.COMPLETED for t in search.trials)

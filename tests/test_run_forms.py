@@ -80,3 +80,24 @@ def test_an_interactive_interpreter(tmp_path: Path) -> None:
     session = SCRIPT.replace("\n\n\n", "\n\n") + "\n"
     _check(subprocess.run([sys.executable, "-q", "-i"], input=session, cwd=tmp_path,
                           capture_output=True, text=True, timeout=600))
+
+
+def test_a_jupyter_notebook(tmp_path: Path) -> None:
+    """The cells run in a real Jupyter kernel (ipykernel, driven by nbclient)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    cells = [c for c in SCRIPT.split("\n\n\n") if c.strip()]  # a cell per block, as people write
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    stdout = "".join(
+        out.get("text", "") for cell in nb.cells for out in cell.get("outputs", [])
+        if out.get("name") == "stdout"
+    )
+    errors = [out for cell in nb.cells for out in cell.get("outputs", [])
+              if out.get("output_type") == "error"]
+    assert not errors, errors
+    assert "RESULT ['completed'] 6 True True" in stdout, stdout
+    assert stdout.count("main ran in") == 1, stdout

@@ -103,7 +103,7 @@ def test_median_never_stops_the_best_curve(mine, others):
 
 def test_hopeless_trials_are_stopped_and_recorded_with_their_last_value():
     space = {"level": [0.0, 0.1, 5.0, 6.0]}
-    search = GridSearch({"steps": 30}, space)
+    search = GridSearch({"steps": 30}, space, allow_new_keys=True)
     search.run(train_fns.curve, stopping=MedianStopping(grace_steps=3, min_trials=2))
     states = [t.state for t in search.trials]
     assert states == [TrialState.COMPLETED] * 2 + [TrialState.STOPPED] * 2
@@ -115,7 +115,7 @@ def test_hopeless_trials_are_stopped_and_recorded_with_their_last_value():
 
 
 def test_a_trial_may_catch_trial_stopped_and_return():
-    search = GridSearch({"steps": 30}, {"level": [0.0, 5.0]})
+    search = GridSearch({"steps": 30}, {"level": [0.0, 5.0]}, allow_new_keys=True)
     search.run(train_fns.curve_catches_stop, stopping=ThresholdStopping(1.0, after_step=2))
     bad = search.trials[1]
     assert bad.state is TrialState.STOPPED and bad.value == -123.0
@@ -140,7 +140,7 @@ def test_should_stop_can_be_polled_instead():
 @pytest.mark.slow
 def test_stopping_works_across_processes_long_before_the_last_step():
     space = {"level": [0.0, 0.05, 0.1, 5.0, 6.0, 7.0]}
-    search = GridSearch({"steps": 300, "pause": 0.01}, space)
+    search = GridSearch({"steps": 300, "pause": 0.01}, space, allow_new_keys=True)
     search.run(train_fns.curve, n_jobs=2,
                stopping=MedianStopping(grace_steps=3, min_trials=2))
     hopeless = [t for t in search.trials if t.params["level"] >= 5.0]
@@ -152,7 +152,7 @@ def test_stopping_works_across_processes_long_before_the_last_step():
 
 
 def test_a_target_value_ends_the_search():
-    search = RandomSearch({"steps": 3}, {"level": Real(0, 1)}, n_trials=200, random_state=0)
+    search = RandomSearch({"steps": 3}, {"level": Real(0, 1)}, n_trials=200, random_state=0, allow_new_keys=True)
     search.run(train_fns.curve, search_budget=SearchBudget(target=0.5))
     assert search.stop_reason is not None and "target" in search.stop_reason
     assert len(search.trials) < 200
@@ -162,7 +162,7 @@ def test_a_target_value_ends_the_search():
 @pytest.mark.slow
 def test_a_wall_time_budget_stops_launching_and_stops_running_trials():
     search = RandomSearch({"steps": 1000, "pause": 0.01}, {"level": Real(0, 1)},
-                          n_trials=100, random_state=0)
+                          n_trials=100, random_state=0, allow_new_keys=True)
     search.run(train_fns.curve, n_jobs=2, search_budget=SearchBudget(max_seconds=3.0))
     assert "max_seconds" in search.stop_reason
     assert len(search.trials) == 2  # each trial would take 10 s

@@ -30,7 +30,8 @@ SPACE = {"x": Real(0.0, 1.0)}
 
 
 def _search(n_trials=6, seed=0, **base):
-    return RandomSearch(dict(base), SPACE, metric="val_loss", n_trials=n_trials, random_state=seed)
+    return RandomSearch(dict(base), SPACE, metric="val_loss", n_trials=n_trials, random_state=seed,
+                        allow_new_keys=True)
 
 
 # -- tracking ---------------------------------------------------------------------
@@ -126,8 +127,8 @@ def test_running_again_continues_to_n_trials_like_one_uninterrupted_run(tmp_path
 def test_grid_resume_skips_points_already_done(tmp_path):
     root = tmp_path / "exp"
     space = {"x": [0.1, 0.2, 0.3], "n": Integer(0, 2)}
-    GridSearch({"sleep": 0}, space, n_trials=4).run(train_fns.sleepy_value, experiment_root=root)
-    search = GridSearch({"sleep": 0}, space)
+    GridSearch({"sleep": 0}, space, n_trials=4, allow_new_keys=True).run(train_fns.sleepy_value, experiment_root=root)
+    search = GridSearch({"sleep": 0}, space, allow_new_keys=True)
     search.run(train_fns.sleepy_value, experiment_root=root)
     points = [(t.params["x"], t.params["n"]) for t in search.trials]
     assert len(points) == 9 and len(set(points)) == 9
@@ -136,9 +137,9 @@ def test_grid_resume_skips_points_already_done(tmp_path):
 def test_bayesian_resume_tells_the_model_the_stored_trials(tmp_path):
     root = tmp_path / "exp"
     kw = dict(metric=None, n_initial_points=3, random_state=1)
-    hpcore.BayesianSearch({"sleep": 0}, SPACE, n_trials=5, **kw).run(
+    hpcore.BayesianSearch({"sleep": 0}, SPACE, n_trials=5, allow_new_keys=True, **kw).run(
         train_fns.sleepy_value, experiment_root=root)
-    search = hpcore.BayesianSearch({"sleep": 0}, SPACE, n_trials=8, **kw)
+    search = hpcore.BayesianSearch({"sleep": 0}, SPACE, n_trials=8, allow_new_keys=True, **kw)
     search.run(train_fns.sleepy_value, experiment_root=root)
     xs = [t.params["x"] for t in search.trials]
     assert len(xs) == 8 and len(set(xs)) == 8  # nothing suggested twice across runs
@@ -148,10 +149,12 @@ def test_bayesian_resume_tells_the_model_the_stored_trials(tmp_path):
 def test_a_changed_space_metric_or_mode_is_refused_with_the_fix(tmp_path):
     root = tmp_path / "exp"
     _search(n_trials=2, sleep=0).run(train_fns.sleepy_value, experiment_root=root)
-    other = RandomSearch({"sleep": 0}, {"x": Real(0.0, 2.0)}, n_trials=3, random_state=0)
+    other = RandomSearch({"sleep": 0}, {"x": Real(0.0, 2.0)}, n_trials=3, random_state=0,
+                         allow_new_keys=True)
     with pytest.raises(StudyMismatchError, match="resume=False"):
         other.run(train_fns.sleepy_value, experiment_root=root)
-    maxed = RandomSearch({"sleep": 0}, SPACE, mode="max", n_trials=3, random_state=0)
+    maxed = RandomSearch({"sleep": 0}, SPACE, mode="max", n_trials=3, random_state=0,
+                         allow_new_keys=True)
     with pytest.raises(StudyMismatchError, match="mode"):
         maxed.run(train_fns.sleepy_value, experiment_root=root)
     # resume=False starts afresh.
@@ -209,7 +212,7 @@ KILLABLE = textwrap.dedent(
 
     if __name__ == "__main__":
         search = RandomSearch({"sleep": 0.1}, {"x": Real(0, 1), "n": Integer(0, 3)},
-                              n_trials=40, random_state=5)
+                              n_trials=40, random_state=5, allow_new_keys=True)
         search.run(train_fns.sleepy_value, n_jobs=int(sys.argv[2]), experiment_root=sys.argv[1])
     """
 )
@@ -248,7 +251,7 @@ def test_kill_9_at_random_moments_then_resume_loses_and_duplicates_nothing(tmp_p
     assert [t.trial_id for t in study.trials] == list(range(40))
     assert all(t.state is TrialState.COMPLETED for t in study.trials)
     reference = RandomSearch({"sleep": 0}, {"x": Real(0, 1), "n": Integer(0, 3)},
-                             n_trials=40, random_state=5)
+                             n_trials=40, random_state=5, allow_new_keys=True)
     reference.run(train_fns.sleepy_value)
     assert [t.params for t in study.trials] == [t.params for t in reference.trials]
     assert [t.value for t in study.trials] == [t.value for t in reference.trials]
@@ -269,7 +272,7 @@ def _valued(config, trial):
 def test_best_always_holds_the_best_finished_trial(tmp_path_factory, values, mode):
     root = tmp_path_factory.mktemp("exp")
     search = RandomSearch({"values": values}, SPACE, mode=mode, n_trials=len(values),
-                          random_state=0)
+                          random_state=0, allow_new_keys=True)
     seen = []
 
     def fn(config, trial):
@@ -421,7 +424,8 @@ def test_the_curves_of_running_trials_are_stored_as_they_come(tmp_path):
 
     watcher = threading.Thread(target=watch)
     watcher.start()
-    search = RandomSearch({"release": str(release)}, {"x": Real(0, 1)}, n_trials=1)
+    search = RandomSearch({"release": str(release)}, {"x": Real(0, 1)}, n_trials=1,
+                          allow_new_keys=True)
     search.run(train_fns.reports_then_waits, n_jobs=2, experiment_root=root, verbose=0)
     watcher.join()
     assert seen == [[0, 1, 2]]
