@@ -322,3 +322,25 @@ def test_shutdown_ends_workers_still_starting_up_without_the_grace_period(tmp_pa
     # Each got SIGTERM once it did not leave at once; a SIGKILL (no marker) would mean
     # that shutdown waited out the trials' grace period for it first.
     assert sorted(int(p.name.split("-")[1]) for p in tmp_path.iterdir()) == pids
+
+
+@pytest.mark.slow
+def test_processes_a_trial_starts_in_their_own_session_end_with_it(tmp_path):
+    # Trial 0 hangs and is killed at its timeout; trial 1 returns and leaves its
+    # processes running. Neither trial's processes outlive it (issue 15).
+    search = RandomSearch({"out": str(tmp_path), "x": 0.0}, {"x": Real(0, 1)}, n_trials=2,
+                          random_state=0)
+    try:
+        search.run(train_fns.starts_session_children, n_jobs=2, trial_timeout=3.0)
+    finally:
+        pids = [int(p) for f in sorted(tmp_path.glob("pids-*")) for p in f.read_text().split()]
+        for pid in pids:
+            for _ in range(100):  # the kill is immediate; allow the kernel to reap
+                if _gone(pid):
+                    break
+                time.sleep(0.05)
+        left = [pid for pid in pids if not _gone(pid)]
+        for pid in left:  # never leave them behind, even when the test fails
+            os.kill(pid, signal.SIGKILL)
+    assert [t.state for t in search.trials] == [TrialState.TIMED_OUT, TrialState.COMPLETED]
+    assert len(pids) == 4 and left == []

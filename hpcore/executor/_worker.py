@@ -26,7 +26,7 @@ from typing import Any
 from ..trial import FrozenTrial, TrialState
 from ._run import Job, Objective, run_trial
 
-__all__ = ["worker_main", "PassedFd", "dumps"]
+__all__ = ["worker_main", "PassedFd", "dumps", "descendants", "kill_descendants"]
 
 
 def dumps(obj: Any) -> bytes:
@@ -38,11 +38,74 @@ def dumps(obj: Any) -> bytes:
 
 
 def _watch_parent(parent_pid: int) -> None:
-    """Kill this worker's process group once the driver is gone (``kill -9``)."""
+    """Kill this worker's process group and descendants once the driver is gone (``kill -9``)."""
     while True:
         time.sleep(0.5)
         if os.getppid() != parent_pid:
+            kill_descendants(os.getpid())
             os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+# -- every process a trial started -------------------------------------------------
+# A trial's children are in its worker's process group, unless one starts its own
+# session (subprocess's start_new_session=True, a daemon's double fork): killing the
+# group misses those. So the worker becomes a "child subreaper" (Linux): orphaned
+# descendants are re-parented to it instead of to init, and the parent links under
+# /proc always lead back to it. The driver (or the worker) kills that tree.
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux); whether it worked."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid`` (from /proc's parent links; empty where there is no /proc)."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in entries:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        children.setdefault(ppid, []).append(int(name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_descendants(pid: int, sig: int = signal.SIGKILL) -> list[int]:
+    """Send ``sig`` to every process below ``pid``; the pids it reached."""
+    reached = []
+    for child in descendants(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(child, sig)
+            reached.append(child)
+    return reached
+
+
+def _reap_leftovers() -> None:
+    """Kill what a finished trial left running, and collect the exit statuses."""
+    for child in kill_descendants(os.getpid()):
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(child, os.WNOHANG)
 
 
 @contextlib.contextmanager
@@ -95,6 +158,7 @@ def worker_main(conn: Connection, payload: bytes, parent_pid: int, startup_fd: i
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver handles Ctrl-C
     with contextlib.suppress(OSError):
         os.setpgrp()  # lead a group: killing it reaches the trial's own children
+    become_subreaper()
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     for stream in (sys.stdout, sys.stderr):  # lines reach the log (and the echo) at once
         with contextlib.suppress(Exception):
@@ -104,6 +168,8 @@ def worker_main(conn: Connection, payload: bytes, parent_pid: int, startup_fd: i
         _serve(conn, objective)
     except (BrokenPipeError, ConnectionResetError, EOFError):
         pass  # the driver is gone (killed): no one to report to, and no traceback to show
+    finally:
+        _reap_leftovers()
 
 
 def _load_objective(payload: bytes, startup_fd: int) -> Objective:
@@ -138,6 +204,7 @@ def _serve(conn: Connection, objective: Objective) -> None:
         forward, stop_check = _channel(conn, trial.trial_id)
         with _output_to(job.log_path):
             ended = run_trial(objective, job, forward, stop_check)
+        _reap_leftovers()  # the trial is over: so is every process it started
         conn.send_bytes(_result_bytes(ended))
 
 

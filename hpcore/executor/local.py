@@ -51,7 +51,7 @@ from typing import Any
 from ..errors import ExecutorError
 from ..trial import FrozenTrial, TrialState
 from ._run import Job, Objective
-from ._worker import PassedFd, dumps, worker_main
+from ._worker import PassedFd, dumps, kill_descendants, worker_main
 from .base import OUTPUT_TAIL, Executor
 from .resources import Device, plan_slots
 
@@ -141,6 +141,7 @@ class _Worker:
     # An unnamed file (nothing to leave behind) with the worker's start-up output.
     startup: Any = None
     ran: bool = False  # it has started a trial: its start-up went well
+    tree: list[int] = field(default_factory=list)  # processes below it that were signalled
 
 
 class LocalProcessExecutor(Executor):
@@ -431,10 +432,14 @@ class LocalProcessExecutor(Executor):
         )
 
     def _kill_group(self, w: _Worker, sig: int) -> None:
-        """Send ``sig`` to the worker and every process of its group."""
+        """Send ``sig`` to the worker, every process of its group and every process below
+        it (those a trial started in a session of their own too)."""
         pid = w.process.pid
         if pid is None:
             return
+        # Remembered: once the worker exits, those in their own session are re-parented
+        # away from it, and the SIGKILL that follows a SIGTERM must still reach them.
+        w.tree = sorted(set(w.tree) | set(kill_descendants(pid, sig)))
         try:
             os.killpg(pid, sig)
         except (ProcessLookupError, PermissionError, OSError):
@@ -447,6 +452,9 @@ class LocalProcessExecutor(Executor):
         else:  # the worker is gone; make sure its trial's children are too
             with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
                 os.killpg(w.process.pid, signal.SIGKILL)
+        for pid in w.tree:
+            with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+                os.kill(pid, signal.SIGKILL)
         w.process.join(timeout=5)
         w.conn.close()
         w.process.close()

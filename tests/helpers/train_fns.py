@@ -174,3 +174,24 @@ def reports_then_waits(config, trial):
             break
         time.sleep(0.1)
     return 0.1
+
+
+def starts_session_children(config, trial):
+    """Starts processes in sessions of their own (one directly, one through a parent that
+    exits: a daemon's double fork), writes their pids, then hangs (trial 0) or returns."""
+    import subprocess
+    import sys
+
+    sleeper = [sys.executable, "-c", "import time; time.sleep(300)"]
+    direct = subprocess.Popen(sleeper, start_new_session=True)
+    starter = subprocess.run(
+        [sys.executable, "-c",
+         "import subprocess, sys; p = subprocess.Popen(sys.argv[1:], start_new_session=True,"
+         " stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); print(p.pid)", *sleeper],
+        capture_output=True, text=True, check=True,
+    )
+    with open(os.path.join(config["out"], f"pids-{trial.trial_id}"), "w") as f:
+        f.write(f"{direct.pid} {int(starter.stdout)}")
+    if trial.trial_id == 0:
+        time.sleep(300)
+    return config["x"]
