@@ -144,6 +144,13 @@ def load_model(directory: str | os.PathLike[str], model: Any = None) -> Any:
     model : torch.nn.Module, optional
         For a torch state dict: a freshly built module to load it into
         (returned). Without it, the state dict itself is returned.
+
+    Warnings
+    --------
+    A pickled model (``model.pkl``) is loaded with :mod:`pickle`, which
+    runs whatever code the file says: load models only from experiment
+    roots you trust (your own, not a downloaded one). A torch model
+    (``model.pt``) is loaded with ``weights_only=True``, which runs no code.
     """
     directory = Path(directory)
     if (directory / MODEL_TORCH).exists():

@@ -68,7 +68,11 @@ class StudyResults(BestOfTrials):
         return Tracker(self.root).trial_dir(trial_id)
 
     def load_best_model(self, model: Any = None) -> Any:
-        """The best trial's saved model (see :func:`hpcore.storage.load_model`)."""
+        """The best trial's saved model (see :func:`hpcore.storage.load_model`).
+
+        A pickled model (``model.pkl``) runs the pickle's code as it loads: load
+        only from roots you trust. Torch models load with ``weights_only=True``.
+        """
         if self.best_dir is None:
             raise FileNotFoundError(f"{self.root} has no best/ folder (no completed, tracked trial)")
         return load_model(self.best_dir, model)
