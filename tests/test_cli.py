@@ -609,3 +609,22 @@ def test_run_check_refuses_a_key_missing_from_base_config(tmp_path):
     (tmp_path / "search.toml").write_text(opted)
     out = _hpcore("run", "search.toml", "--check", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
+
+
+def test_status_best_and_compare_escape_terminal_control_characters(tmp_path):
+    # A study name, a metric, a parameter name and a choice carrying escape sequences
+    # (clear the screen, move the cursor, a carriage return, a right-to-left override).
+    evil = "\x1b[2J\x1b[H\rfake\u202e"
+    root = tmp_path / "evil"
+    search = hpcore.GridSearch({}, {f"opt{evil}": [f"adam{evil}", "sgd"]},
+                               metric=f"loss{evil}")
+    search.run(lambda c: {f"loss{evil}": 0.1 if "sgd" in c[f"opt{evil}"] else 0.2},
+               experiment_root=root, study_name=f"study{evil}", verbose=0)
+    outputs = [_hpcore("status", root), _hpcore("best", root), _hpcore("compare", root, root)]
+    for out in outputs:
+        assert out.returncode == 0, out.stderr
+        for text in (out.stdout, out.stderr):
+            assert "\x1b" not in text and "\r" not in text and "\u202e" not in text, text
+    status = outputs[0].stdout
+    assert "study\\x1b[2J\\x1b[H\\rfake\\u202e" in status
+    assert "\\x1b[2J" in outputs[1].stderr  # the metric in the header line

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -56,6 +57,27 @@ def _driver(root: Path) -> tuple[dict[str, Any] | None, Any]:
     return holder, planned
 
 
+# Terminal control characters (and the bidirectional overrides that reorder what a line
+# shows) in strings a trial or a user supplied are printed escaped: a study name or a
+# choice holding "\x1b[2J" must not clear the screen or fake lines of the output.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_OR_BREAK = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
+def _field(value: Any) -> str:
+    """One value on one line: control characters and line breaks escaped."""
+    return _CONTROL_OR_BREAK.sub(_escaped, str(value))
+
+
+def _out(text: str, file: Any = None) -> None:
+    """Print ``text`` with any control character left in it escaped (line breaks kept)."""
+    print(_CONTROL.sub(_escaped, text), file=file or sys.stdout, flush=True)
+
+
 def _num(value: Any) -> str:
     if value is None:
         return "-"
@@ -67,7 +89,7 @@ def _num(value: Any) -> str:
 def _short(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}" if math.isfinite(value) else str(value)
-    return repr(value) if isinstance(value, str) else str(value)
+    return _field(repr(value) if isinstance(value, str) else value)
 
 
 def _clock(seconds: float | None) -> str:
@@ -78,7 +100,7 @@ def _clock(seconds: float | None) -> str:
 
 
 def _params_text(params: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={_short(v)}" for k, v in params.items())
+    return ", ".join(f"{_field(k)}={_short(v)}" for k, v in params.items())
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
@@ -110,15 +132,15 @@ def _status_text(root: str, last: int) -> tuple[str, bool]:
     counts = study.counts()
     finished = [t for t in study.trials if t.state.is_finished]
     running = [t for t in study.trials if t.state is TrialState.RUNNING]
-    label = study.metric or "value"
+    label = _field(study.metric or "value")
     lines = [
-        f"study     {study.name}: {study.strategy}, {label} "
+        f"study     {_field(study.name)}: {_field(study.strategy)}, {label} "
         f"({'minimised' if study.mode == 'min' else 'maximised'}), "
         + ("no seed" if study.seed is None else f"seed {study.seed}"),
         f"root      {root}",
     ]
     if holder is not None:
-        who = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}"
+        who = f"pid {_field(holder.get('pid', '?'))} on {_field(holder.get('host', '?'))}"
         since = holder.get("since")
         running_for = f", for {_clock(now - since)}" if isinstance(since, (int, float)) else ""
         lines.append(f"driver    running ({who}{running_for})")
@@ -140,7 +162,7 @@ def _status_text(root: str, last: int) -> tuple[str, bool]:
     else:
         lines.append(f"best      {label}={_num(best.value)} (trial {best.trial_id}, {best.state})")
         for key, value in best.params.items():
-            lines.append(f"          {key} = {_short(value)}")
+            lines.append(f"          {_field(key)} = {_short(value)}")
     if running:
         lines += ["", f"running ({len(running)})"]
         rows = []
@@ -189,7 +211,7 @@ def _live_reports(study: Any, trial: Any) -> tuple[dict[str, Any], int]:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     if args.watch is None:
-        print(_status_text(args.root, args.last)[0])
+        _out(_status_text(args.root, args.last)[0])
         return 0
     clear = sys.stdout.isatty()
     try:
@@ -199,7 +221,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 sys.stdout.write("\x1b[H\x1b[2J")
             else:
                 print(f"--- {time.strftime('%H:%M:%S')}")
-            print(text, flush=True)
+            _out(text)
             if not alive:
                 print("\nthe search's driver is not running: stopped watching.", flush=True)
                 return 0
@@ -236,12 +258,12 @@ def _cmd_best(args: argparse.Namespace) -> int:
         text = dump.safe_dump(doc, sort_keys=False, default_flow_style=False).rstrip("\n")
     else:
         text = json.dumps(doc, indent=2)
-    print(
-        f"best {study.metric or 'value'}={_num(best.value)} (trial {best.trial_id} of "
-        f"{len(study.trials)}) in {args.root}",
+    _out(
+        f"best {_field(study.metric or 'value')}={_num(best.value)} (trial {best.trial_id} of "
+        f"{len(study.trials)}) in {_field(args.root)}",
         file=sys.stderr,
     )
-    print(text)
+    _out(text)
     return 0
 
 
@@ -282,9 +304,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     modes = {s.mode for s in studies}
     metrics = {s.metric for s in studies}
     if len(metrics) > 1 or len(modes) > 1:
-        what = ", ".join(f"{n}: {s.metric} ({s.mode})" for n, s in zip(labels, studies))
-        print(f"note: the studies optimise different metrics or modes ({what}); their "
-              "values do not compare.", file=sys.stderr)
+        what = ", ".join(f"{n}: {_field(s.metric)} ({s.mode})" for n, s in zip(labels, studies))
+        _out(f"note: the studies optimise different metrics or modes ({what}); their "
+             "values do not compare.", file=sys.stderr)
     winner = None
     if len(modes) == 1:
         sign = 1.0 if modes == {"min"} else -1.0
@@ -299,16 +321,16 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         ends = [t.end for t in s.trials if t.end is not None]
         wall = max(ends) - min(starts) if starts and ends else None
         rows.append([
-            name + (" *" if i == winner else ""),
-            s.strategy,
-            f"{s.metric or 'value'} ({s.mode})",
+            _field(name) + (" *" if i == winner else ""),
+            _field(s.strategy),
+            f"{_field(s.metric or 'value')} ({s.mode})",
             f"{len(finished)}/{len(s.trials)}",
             _num(None if best is None else best.value),
             "-" if best is None else f"{best.trial_id + 1}/{len(s.trials)}",
             "-" if wall is None else f"{wall:.1f}s",
         ])
     header = ["study", "strategy", "metric", "finished", "best value", "trials to best", "time"]
-    print(_table(header, rows, right=(3, 4, 5, 6)))
+    _out(_table(header, rows, right=(3, 4, 5, 6)))
     if args.out:
         _need_matplotlib("hpcore compare --out")
         from ..analysis.plots import plot_comparison
