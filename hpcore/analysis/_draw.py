@@ -27,6 +27,26 @@ _COLOURS = {
 }
 _FAILED = (TrialState.FAILED, TrialState.TIMED_OUT)
 
+#: Text properties of every string drawn from user data (parameter names, choices,
+#: metric, study and group names): drawn as typed, never parsed as mathtext or TeX,
+#: so ``$5`` stays ``$5`` and ``a$_$b`` cannot break a figure.
+PLAIN: dict[str, Any] = {"parse_math": False, "usetex": False}
+
+
+def _legend(ax: Any, **kwargs: Any) -> Any:
+    """``ax.legend(**kwargs)`` with its labels drawn as plain text."""
+    legend = ax.legend(**kwargs)
+    for text in legend.get_texts():
+        text.set(**PLAIN)
+    return legend
+
+
+def _colorbar(fig: Figure, mappable: Any, label: str, **kwargs: Any) -> Any:
+    """``fig.colorbar`` with ``label`` drawn as plain text."""
+    bar = fig.colorbar(mappable, **kwargs)
+    bar.set_label(label, **PLAIN)
+    return bar
+
 
 def _choose_params(study: View, params: Sequence[str] | None, what: str) -> list[str]:
     keys = list(study.space)

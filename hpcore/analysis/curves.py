@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ArgumentError
 from ..trial import FrozenTrial, TrialState, is_finite
-from ._draw import _COLOURS, _FAILED, _best_so_far, _figure
+from ._draw import _COLOURS, _FAILED, PLAIN, _best_so_far, _figure, _legend
 from .view import view
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,11 +102,11 @@ def plot_learning_curves(obj: Any, max_trials: int = 50) -> Figure:
             ax.plot([steps[-1]], [values[-1]], "x", color=_COLOURS["stopped"], ms=8, mew=2,
                     gid="stopped-best", zorder=6)
     ax.set_xlabel("step")
-    ax.set_ylabel(study.label)
+    ax.set_ylabel(study.label, **PLAIN)
     shown = f"{len(ids)} of {len(curves)}" if len(ids) < len(curves) else f"{len(curves)}"
-    ax.set_title(f"{study.name}: learning curves ({shown} trials)")
+    ax.set_title(f"{study.name}: learning curves ({shown} trials)", **PLAIN)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    _legend(ax, loc="best", fontsize="small")
     return fig
 
 
@@ -177,10 +177,10 @@ def plot_comparison(groups: Mapping[str, Any]) -> Figure:
                 label=f"{name} (median of {len(runs)})", gid=f"median:{name}")
         ax.fill_between(x, q1, q3, step="post", color=colour, alpha=0.2, lw=0)
     ax.set_xlabel("trial number")
-    ax.set_ylabel(f"best {metric or 'value'} so far")
+    ax.set_ylabel(f"best {metric or 'value'} so far", **PLAIN)
     mode = all_modes.pop()
     ax.set_title(f"best {metric or 'value'} so far ({'lower' if mode == 'min' else 'higher'} is "
-                 "better; band: 25th-75th percentile)")
+                 "better; band: 25th-75th percentile)", **PLAIN)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    _legend(ax, loc="best", fontsize="small")
     return fig

@@ -46,11 +46,14 @@ from ..trial import TrialState
 from ._draw import (
     _COLOURS,
     _FAILED,
+    PLAIN,
     _axis_value,
     _best_so_far,
     _choose_params,
+    _colorbar,
     _figure,
     _label,
+    _legend,
     _level,
     _numeric,
 )
@@ -116,11 +119,11 @@ def plot_history(obj: Any) -> Figure:
     if np.all(values > 0) and values.max() / values.min() > 1e3:
         ax.set_yscale("log")
     ax.set_xlabel("trial")
-    ax.set_ylabel(study.label)
+    ax.set_ylabel(study.label, **PLAIN)
     direction = "lower" if study.mode == "min" else "higher"
-    ax.set_title(f"{study.name}: {study.label} by trial ({direction} is better)")
+    ax.set_title(f"{study.name}: {study.label} by trial ({direction} is better)", **PLAIN)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    _legend(ax, loc="best", fontsize="small")
     return fig
 
 
@@ -161,10 +164,10 @@ def plot_importance(obj: Any, importances: Mapping[str, float] | None = None) ->
     y = np.arange(len(names))[::-1]
     bars = ax.barh(y, [imp[n] for n in names], color=_COLOURS["completed"])
     ax.bar_label(bars, labels=[f"{imp[n]:.3f}" for n in names], padding=3, fontsize="small")
-    ax.set_yticks(y, labels=names)
+    ax.set_yticks(y, labels=names, **PLAIN)
     ax.set_xlabel("importance")
     ax.set_xlim(0, max(max(imp.values()) * 1.15, 1e-12))
-    ax.set_title(f"{study.name}: parameter importance for {study.label}")
+    ax.set_title(f"{study.name}: parameter importance for {study.label}", **PLAIN)
     return fig
 
 
@@ -223,19 +226,19 @@ def plot_parallel_coordinates(obj: Any, params: Sequence[str] | None = None) -> 
                 u = np.array([dim.to_unit(int(v)) for v in vals])
             ticks = [(float(p), _label(float(v))) for p, v in zip(u, vals)]
         for pos, text in ticks:
-            ax.text(xs[j] + 0.03, pos, text, fontsize="x-small", va="center", ha="left",
+            ax.text(xs[j] + 0.03, pos, text, fontsize="x-small", va="center", ha="left", **PLAIN,
                     bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 1})
     for pos in np.linspace(0.0, 1.0, 5):
         ax.text(xs[-1] + 0.03, pos, _label(lo + pos * span if hi > lo else lo),
                 fontsize="x-small", va="center", ha="left")
-    ax.set_xticks(xs, labels=[*keys, study.label], rotation=20, ha="right")
+    ax.set_xticks(xs, labels=[*keys, study.label], rotation=20, ha="right", **PLAIN)
     ax.set_yticks([])
     ax.set_xlim(-0.1, xs[-1] + 0.5)
     ax.set_ylim(-0.04, 1.04)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    fig.colorbar(lines, ax=ax, label=study.label, pad=0.01)
-    ax.set_title(f"{study.name}: parallel coordinates ({len(done)} trials)")
+    _colorbar(fig, lines, study.label, ax=ax, pad=0.01)
+    ax.set_title(f"{study.name}: parallel coordinates ({len(done)} trials)", **PLAIN)
     return fig
 
 
@@ -274,7 +277,8 @@ def plot_slice(obj: Any, params: Sequence[str] | None = None) -> Figure:
             x = np.array([math.nan if (i := dim.match(t.params.get(key))) is None else i
                           for t in done], dtype=np.float64)
             x = x + rng.uniform(-0.15, 0.15, len(x))
-            ax.set_xticks(range(len(dim.choices)), labels=[_label(c) for c in dim.choices])
+            ax.set_xticks(range(len(dim.choices)), labels=[_label(c) for c in dim.choices],
+                          **PLAIN)
             ax.set_xlim(-0.5, len(dim.choices) - 0.5)
         else:
             x = np.array([_numeric(t.params.get(key)) for t in done])
@@ -285,15 +289,15 @@ def plot_slice(obj: Any, params: Sequence[str] | None = None) -> Figure:
                 scatter = ax.scatter(x[mask], values[mask], c=ids[mask], cmap="viridis",
                                      vmin=ids.min(), vmax=max(ids.max(), ids.min() + 1),
                                      marker=marker, s=24)
-        ax.set_xlabel(key)
+        ax.set_xlabel(key, **PLAIN)
         ax.grid(alpha=0.3)
     for ax in axes[len(keys):]:
         ax.set_visible(False)
     for ax in axes[::ncols]:
-        ax.set_ylabel(study.label)
+        ax.set_ylabel(study.label, **PLAIN)
     if scatter is not None:
         fig.colorbar(scatter, ax=list(axes[: len(keys)]), label="trial", shrink=0.8)
-    fig.suptitle(f"{study.name}: {study.label} against each parameter (x: stopped)")
+    fig.suptitle(f"{study.name}: {study.label} against each parameter (x: stopped)", **PLAIN)
     return fig
 
 
@@ -394,7 +398,7 @@ def plot_contour(
     else:
         mesh = ax.contourf(cx, cy, surface, levels=14, cmap=cmap)
         ax.contour(cx, cy, surface, levels=14, colors="black", linewidths=0.3, alpha=0.5)
-    fig.colorbar(mesh, ax=ax, label=f"predicted {study.label}")
+    _colorbar(fig, mesh, f"predicted {study.label}", ax=ax)
     rng = np.random.default_rng(0)
     pts = []
     for j in (ix, iy):
@@ -412,17 +416,18 @@ def plot_contour(
                                     (iy, ax.set_yscale, ax.set_yticks)):
         dim = dims[j]
         if isinstance(dim, Categorical):
-            set_ticks(range(len(dim.choices)), labels=[_label(c) for c in dim.choices])
+            set_ticks(range(len(dim.choices)), labels=[_label(c) for c in dim.choices], **PLAIN)
         elif dim.log:  # type: ignore[attr-defined]
             set_scale("log")
-    ax.set_xlabel(keys[0])
-    ax.set_ylabel(keys[1])
+    ax.set_xlabel(keys[0], **PLAIN)
+    ax.set_ylabel(keys[1], **PLAIN)
     others = [k for k in names if k not in keys]
     ax.set_title(
         f"{study.name}: GP mean of {study.label}"
-        + ("\n(other parameters at the best trial's values)" if others else "")
+        + ("\n(other parameters at the best trial's values)" if others else ""),
+        **PLAIN,
     )
-    ax.legend(loc="best", fontsize="small")
+    _legend(ax, loc="best", fontsize="small")
     return fig
 
 
