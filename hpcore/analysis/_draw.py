@@ -88,6 +88,41 @@ def _axis_value(dim: Dimension, u: np.ndarray) -> np.ndarray:
     return np.exp(x) if getattr(dim, "log", False) else x
 
 
+#: Most labelled ticks on a log axis (slice and contour plots).
+MAX_LOG_TICKS = 5
+
+
+def _log_ticks(low: float, high: float, most: int = MAX_LOG_TICKS) -> list[float]:
+    """At most ``most`` round values in ``[low, high]`` for a log axis.
+
+    1, 2 and 5 times each power of ten; when that is too many, 1 and 3; then
+    the powers of ten alone, every n-th decade if need be. A range holding
+    fewer than two of them is labelled at its ends.
+    """
+    k0, k1 = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    for mantissas in ((1, 2, 5), (1, 3), (1,)):
+        ticks = [m * 10.0**k for k in range(k0, k1 + 1) for m in mantissas
+                 if low <= m * 10.0**k <= high]
+        if len(ticks) <= most:
+            break
+    else:
+        ticks = ticks[:: math.ceil(len(ticks) / most)]
+    return ticks if len(ticks) >= 2 else [float(low), float(high)]
+
+
+def _log_axis(axis: Any, dim: Dimension) -> None:
+    """Readable ticks on a log axis of ``dim``: a few round values, plain numbers
+    (integers for an :class:`Integer`), minor ticks unlabelled."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullFormatter
+
+    ticks = _log_ticks(dim.low, dim.high)  # type: ignore[attr-defined]
+    integer = isinstance(dim, Integer)
+    axis.set_major_locator(FixedLocator(ticks))
+    axis.set_major_formatter(FixedFormatter(
+        [str(round(t)) if integer else f"{t:g}" for t in ticks]))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _label(value: Any, width: int = 18) -> str:
     text = f"{value:.4g}" if isinstance(value, float) else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"

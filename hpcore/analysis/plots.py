@@ -55,6 +55,7 @@ from ._draw import (
     _label,
     _legend,
     _level,
+    _log_axis,
     _numeric,
 )
 from .curves import plot_comparison, plot_learning_curves
@@ -284,6 +285,9 @@ def plot_slice(obj: Any, params: Sequence[str] | None = None) -> Figure:
             x = np.array([_numeric(t.params.get(key)) for t in done])
             if dim.log:  # type: ignore[attr-defined]
                 ax.set_xscale("log")
+                pad = (dim.high / dim.low) ** 0.04  # type: ignore[attr-defined]
+                ax.set_xlim(dim.low / pad, dim.high * pad)  # type: ignore[attr-defined]
+                _log_axis(ax.xaxis, dim)
         for mask, marker in ((~stopped, "o"), (stopped, "x")):
             if mask.any():
                 scatter = ax.scatter(x[mask], values[mask], c=ids[mask], cmap="viridis",
@@ -412,13 +416,14 @@ def plot_contour(
     if b is not None:
         ax.scatter([pts[0][b]], [pts[1][b]], marker="*", s=220, color="red",
                    edgecolors="black", label=f"best (trial {best.trial_id})", zorder=4)
-    for j, set_scale, set_ticks in ((ix, ax.set_xscale, ax.set_xticks),
-                                    (iy, ax.set_yscale, ax.set_yticks)):
+    for j, set_scale, set_ticks, axis in ((ix, ax.set_xscale, ax.set_xticks, ax.xaxis),
+                                          (iy, ax.set_yscale, ax.set_yticks, ax.yaxis)):
         dim = dims[j]
         if isinstance(dim, Categorical):
             set_ticks(range(len(dim.choices)), labels=[_label(c) for c in dim.choices], **PLAIN)
         elif dim.log:  # type: ignore[attr-defined]
             set_scale("log")
+            _log_axis(axis, dim)
     ax.set_xlabel(keys[0], **PLAIN)
     ax.set_ylabel(keys[1], **PLAIN)
     others = [k for k in names if k not in keys]
