@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
 matplotlib = pytest.importorskip("matplotlib")
@@ -48,3 +47,43 @@ def test_slice_of_a_log_integer_has_tick_labels_that_do_not_overlap(low, high):
     texts = [t for t, _ in labels]
     assert all(t.isdigit() for t in texts), texts  # plain integers, not 2x10^1
     assert all(low <= int(t) <= high for t in texts)
+
+
+def _grid_study(value_of):
+    """Ten trials at x = 0, 1/9, ..., 1 (a real grid search), valued by ``value_of(x)``."""
+    search = GridSearch({}, {"x": Real(0.0, 1.0, grid_points=10)})
+    search.run(lambda c: value_of(c["x"]))
+    return search
+
+
+@pytest.mark.parametrize("bulk", [0.1, -1.0], ids=["positive", "negative"])
+def test_history_keeps_the_bulk_readable_next_to_one_outlier(bulk):
+    search = _grid_study(lambda x: 1e6 if x == 1.0 else bulk + 0.01 * x)
+    (outlier,) = [t for t in search.trials if t.value == 1e6]
+    values = [t.value for t in search.trials if t is not outlier]
+    ax = plots.plot_history(search).axes[0]
+    lo, hi = ax.get_ylim()
+    assert ax.get_yscale() == "linear"
+    assert lo <= min(values) and max(values) <= hi
+    # the bulk fills most of the axis instead of a sliver at its bottom
+    assert (max(values) - min(values)) / (hi - lo) > 0.8
+    (marks,) = [c for c in ax.collections if c.get_gid() == "off-scale"]
+    assert marks.get_label() == "above the axis (1)"
+    assert [tuple(p) for p in marks.get_offsets()] == [(outlier.trial_id, 0.98)]
+
+
+def test_history_of_values_over_many_decades_is_logarithmic_and_uncut():
+    search = _grid_study(lambda x: 10.0 ** (6 * x))
+    ax = plots.plot_history(search).axes[0]
+    assert ax.get_yscale() == "log"
+    lo, hi = ax.get_ylim()
+    assert lo <= 1.0 and 1e6 <= hi
+    assert not [c for c in ax.collections if c.get_gid() == "off-scale"]
+
+
+def test_history_of_ordinary_values_is_unchanged():
+    search = _grid_study(lambda x: (x - 0.3) ** 2)
+    ax = plots.plot_history(search).axes[0]
+    lo, hi = ax.get_ylim()
+    assert ax.get_yscale() == "linear" and lo <= 0.0 and 0.49 <= hi
+    assert not [c for c in ax.collections if c.get_gid() == "off-scale"]

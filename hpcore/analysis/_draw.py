@@ -123,6 +123,48 @@ def _log_axis(axis: Any, dim: Dimension) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
+#: A value axis is cut at the 10th-90th percentile range widened by this many of its
+#: widths on each side; values beyond are off the scale (marked at the edge).
+OFF_SCALE_WIDTHS = 2.0
+#: Decades the values on the scale must span for a log value axis.
+LOG_DECADES = 3
+
+
+def _value_scale(values: Sequence[float]) -> tuple[str, tuple[float, float] | None]:
+    """The value axis for ``values``: ``'log'`` or ``'linear'``, and limits (None: all fit).
+
+    Outliers are judged on log10 of the values when all are positive, else on
+    the values: beyond ``OFF_SCALE_WIDTHS`` times the 10th-90th percentile
+    range (at least a decade, or the median's size) past either percentile,
+    and only among four values or more. The axis is logarithmic when every
+    value is positive and those on the scale span more than ``LOG_DECADES``
+    decades; when some are off the scale, its limits are those of the others.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    positive = len(v) > 0 and bool(np.all(v > 0))
+    t = np.log10(v) if positive else v
+    kept = v
+    if len(v) >= 4:
+        p10, p90 = np.percentile(t, [10, 90])
+        width = p90 - p10 or (1.0 if positive else abs(float(np.median(t))) or 1.0)
+        inside = (t >= p10 - OFF_SCALE_WIDTHS * width) & (t <= p90 + OFF_SCALE_WIDTHS * width)
+        kept = v[inside]
+    log = positive and kept.max() / kept.min() > 10.0**LOG_DECADES
+    if len(kept) == len(v):
+        return ("log" if log else "linear"), None
+    return ("log" if log else "linear"), _padded(float(kept.min()), float(kept.max()), log)
+
+
+def _padded(lo: float, hi: float, log: bool) -> tuple[float, float]:
+    """``[lo, hi]`` widened by 5% of its span (in log space for a log axis)."""
+    if log:
+        a, b = _padded(math.log10(lo), math.log10(hi), False)
+        return 10.0**a, 10.0**b
+    pad = 0.05 * (hi - lo) or 0.05 * abs(lo) or 0.05
+    return lo - pad, hi + pad
+
+
 def _label(value: Any, width: int = 18) -> str:
     text = f"{value:.4g}" if isinstance(value, float) else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"

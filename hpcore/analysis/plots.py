@@ -57,6 +57,7 @@ from ._draw import (
     _level,
     _log_axis,
     _numeric,
+    _value_scale,
 )
 from .curves import plot_comparison, plot_learning_curves
 from .view import view
@@ -79,7 +80,10 @@ def plot_history(obj: Any) -> Figure:
 
     Completed trials are dots, stopped ones crosses at their last value,
     failed and timed-out ones red triangles along the bottom edge (they
-    have no value). The step line is the best value so far in the search's
+    have no value). Outliers do not flatten the rest: a value far outside
+    the others' range is left off the axis and marked by a hollow triangle
+    on the edge it is past, and values spanning more than three decades get
+    a log axis (the rule: :func:`hpcore.analysis._draw._value_scale`). The step line is the best value so far in the search's
     direction (lowest for ``mode='min'``, highest for ``'max'``); it ends
     at the best value.
 
@@ -116,9 +120,11 @@ def plot_history(obj: Any) -> Figure:
     keep = ~np.isnan(best)
     ax.plot(xs[keep], best[keep], drawstyle="steps-post", color=_COLOURS["best"], lw=2,
             label="best so far", zorder=2)
-    values = np.array([t.value for t in done])
-    if np.all(values > 0) and values.max() / values.min() > 1e3:
-        ax.set_yscale("log")
+    scale, limits = _value_scale([t.value for t in done])
+    ax.set_yscale(scale)
+    if limits is not None:
+        ax.set_ylim(*limits)
+        _mark_off_scale(ax, done, limits)
     ax.set_xlabel("trial")
     ax.set_ylabel(study.label, **PLAIN)
     direction = "lower" if study.mode == "min" else "higher"
@@ -126,6 +132,18 @@ def plot_history(obj: Any) -> Figure:
     ax.grid(alpha=0.3)
     _legend(ax, loc="best", fontsize="small")
     return fig
+
+
+def _mark_off_scale(ax: Any, done: Sequence[Any], limits: tuple[float, float]) -> None:
+    """Trials whose value lies beyond ``limits``: triangles on the edge they are past."""
+    above = [t for t in done if t.value > limits[1]]
+    below = [t for t in done if t.value < limits[0]]
+    for where, edge, marker, off in (("above", 0.98, "^", above), ("below", 0.06, "v", below)):
+        if off:
+            ax.scatter([t.trial_id for t in off], [edge] * len(off), marker=marker, s=46,
+                       facecolors="none", edgecolors=_COLOURS["other"], lw=1.4,
+                       transform=ax.get_xaxis_transform(), clip_on=False, zorder=4,
+                       label=f"{where} the axis ({len(off)})", gid="off-scale")
 
 
 def _importances(obj: Any, given: Mapping[str, float] | None) -> dict[str, float]:
