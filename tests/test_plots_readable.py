@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 matplotlib = pytest.importorskip("matplotlib")
@@ -13,7 +14,7 @@ matplotlib.use("Agg")
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
 from hpcore import GridSearch, Integer, RandomSearch, Real  # noqa: E402
-from hpcore.analysis import plots  # noqa: E402
+from hpcore.analysis import contour, plots  # noqa: E402
 
 
 def _drawn(fig):
@@ -87,3 +88,49 @@ def test_history_of_ordinary_values_is_unchanged():
     lo, hi = ax.get_ylim()
     assert ax.get_yscale() == "linear" and lo <= 0.0 and 0.49 <= hi
     assert not [c for c in ax.collections if c.get_gid() == "off-scale"]
+
+
+def _pixel(fig, ax, x, y):
+    """The RGB colour drawn at data point (x, y), a 5x5 median (0-1 floats), legend hidden."""
+    ax.get_legend().set_visible(False)
+    _drawn(fig)
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    px, py = ax.transData.transform((x, y))
+    row, col = int(round(rgba.shape[0] - py)), int(round(px))
+    return np.median(rgba[row - 2:row + 3, col - 2:col + 3, :3].reshape(-1, 3), axis=0) / 255
+
+
+def _bowl(c):
+    return (c["x"] - 0.3) ** 2 + 0.5 * c["y"]
+
+
+def test_contour_leaves_the_area_no_trial_backs_unpainted():
+    search = RandomSearch({}, {"x": Real(0.0, 1.0), "y": Real(0.0, 1.0)}, n_trials=4,
+                          random_state=0)
+    search.run(_bowl)
+    trials = np.array([[t.params["x"], t.params["y"]] for t in search.trials])
+    corners = np.array([[0.02, 0.02], [0.02, 0.98], [0.98, 0.02], [0.98, 0.98]])
+    far = corners[np.argmax([np.min(np.hypot(*(trials - c).T)) for c in corners])]
+    assert np.min(np.hypot(*(trials - far).T)) > 0.5  # no trial near that corner
+    fig = plots.plot_contour(search, params=["x", "y"])
+    ax = fig.axes[0]
+    grey = np.array(matplotlib.colors.to_rgb(contour.UNSURE_COLOUR))
+    np.testing.assert_allclose(_pixel(fig, ax, *far), grey, atol=0.02)
+    # the trials themselves are backed: the surface is painted next to them
+    near = trials[0] + np.array([0.02, 0.02])
+    assert np.abs(_pixel(fig, ax, *near) - grey).max() > 0.05
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "too few trials near (GP unsure)" in labels
+
+
+def test_contour_of_a_well_sampled_study_is_painted_everywhere():
+    search = GridSearch({}, {"x": Real(0.0, 1.0, grid_points=5),
+                             "y": Real(0.0, 1.0, grid_points=5)})
+    search.run(_bowl)
+    fig = plots.plot_contour(search, params=["x", "y"])
+    ax = fig.axes[0]
+    grey = np.array(matplotlib.colors.to_rgb(contour.UNSURE_COLOUR))
+    for corner in ((0.1, 0.1), (0.1, 0.9), (0.9, 0.1), (0.9, 0.9)):
+        assert np.abs(_pixel(fig, ax, *corner) - grey).max() > 0.05, corner
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "too few trials near (GP unsure)" not in labels

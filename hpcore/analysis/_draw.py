@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -198,3 +198,25 @@ def _best_so_far(values: Sequence[float], mode: str) -> np.ndarray:
     fill = np.inf if mode == "min" else -np.inf
     acc = (np.minimum if mode == "min" else np.maximum).accumulate(np.where(np.isnan(v), fill, v))
     return np.where(np.isinf(acc), np.nan, acc)
+
+
+def _importances(obj: Any, given: Mapping[str, float] | None) -> dict[str, float]:
+    if given is not None:
+        out = {str(k): float(v) for k, v in given.items()}
+    else:
+        try:
+            from .fanova import importance
+        except ImportError as exc:
+            raise ImportError(
+                "parameter importances come from hpcore.analysis.importance, which is not "
+                "available here; pass importances={'param': weight, ...}"
+            ) from exc
+        out = {str(k): float(v) for k, v in importance(obj).items()}
+    if not out:
+        raise ArgumentError("no parameter importances to plot (the mapping is empty).")
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
+def _value_cmap(mode: str) -> str:
+    # The best trials get the brightest colour in either direction.
+    return "viridis_r" if mode == "min" else "viridis"
