@@ -134,3 +134,34 @@ def test_contour_of_a_well_sampled_study_is_painted_everywhere():
         assert np.abs(_pixel(fig, ax, *corner) - grey).max() > 0.05, corner
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "too few trials near (GP unsure)" not in labels
+
+
+def _runs(n, seed0=0):
+    out = []
+    for seed in range(seed0, seed0 + n):
+        s = RandomSearch({}, {"x": Real(-1.0, 1.0)}, n_trials=5, random_state=seed)
+        s.run(lambda c: c["x"] ** 2)
+        out.append(s)
+    return out
+
+
+def test_comparison_of_single_runs_says_so_and_draws_no_band():
+    fig = plots.plot_comparison({"random": _runs(1), "sobol": _runs(1, seed0=5)})
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["random", "sobol"]
+    assert not any("median" in text for text in labels)
+    assert not [c for c in ax.collections if c.get_gid() and c.get_gid().startswith("band:")]
+    assert not ax.collections  # no (empty) interquartile band
+    assert "band" not in ax.get_title() and "percentile" not in ax.get_title()
+    (line,) = [ln for ln in ax.get_lines() if ln.get_gid() == "run:random"]
+    assert line.get_label() == "random"
+
+
+def test_comparison_mixing_single_runs_and_groups_bands_only_the_groups():
+    fig = plots.plot_comparison({"seeds": _runs(3), "one": _runs(1, seed0=7)})
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["seeds (median of 3)", "one"]
+    assert [c.get_gid() for c in ax.collections] == ["band:seeds"]
+    assert "band: 25th-75th percentile" in ax.get_title()
