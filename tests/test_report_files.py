@@ -3,6 +3,9 @@ and every file written without following a planted symlink."""
 
 from __future__ import annotations
 
+import csv
+import html
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +18,7 @@ matplotlib.use("Agg")
 from helpers import plot_fns  # noqa: E402
 
 import hpcore  # noqa: E402
-from hpcore.analysis import plots  # noqa: E402
+from hpcore.analysis import plots, save_results  # noqa: E402
 from hpcore.analysis.report import PLOTS, write_report  # noqa: E402
 
 
@@ -77,3 +80,50 @@ def test_a_report_with_dollar_signs_writes_every_png_and_the_page(dollar_root, t
     for stem, _, _ in PLOTS:
         assert (out / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", stem
     assert "$x^$" in text and "fee$_$" in text
+
+
+def _two_metrics(config):
+    loss = (config["x"] - 0.3) ** 2
+    return {"val_loss": loss, "val_acc": 1.0 - loss, "note": "not a number"}
+
+
+@pytest.fixture(scope="module")
+def two_metrics(tmp_path_factory):
+    root = tmp_path_factory.mktemp("metrics") / "root"
+    search = hpcore.RandomSearch({}, {"x": hpcore.Real(0.0, 1.0)}, metric="val_loss",
+                                 n_trials=5, random_state=0)
+    search.run(_two_metrics, experiment_root=root)
+    return search, root
+
+
+def _cells(row_html):
+    return [html.unescape(c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row_html)]
+
+
+def test_extra_metrics_are_columns_of_the_report_tables(two_metrics, tmp_path):
+    search, root = two_metrics
+    text = write_report(hpcore.load(root), tmp_path / "out",
+                        importances={"x": 1.0}).read_text(encoding="utf-8")
+    everything = text.split("<details>", 1)[1].split("</details>", 1)[0]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", everything, flags=re.S)
+    header = _cells(rows[0])
+    assert header == ["trial", "state", "val_loss", "time (s)", "x", "val_acc", "error"]
+    for t, row in zip(sorted(search.trials, key=lambda t: t.trial_id), rows[1:]):
+        assert _cells(row)[5] == f"{t.metrics['val_acc']:.6g}"
+    top = text.split('<section id="trials">', 1)[1].split("<details>", 1)[0]
+    assert "<th>val_acc</th>" in top
+
+
+@pytest.mark.parametrize("source", ["search", "loaded study"])
+def test_extra_metrics_are_columns_of_trials_csv(two_metrics, tmp_path, source):
+    search, root = two_metrics
+    obj = search if source == "search" else hpcore.load(root)
+    save_results(obj, tmp_path)
+    with open(tmp_path / "trials.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["trial_id", "state", "value", "duration", "error", "x", "val_acc"]
+    by_id = {t.trial_id: t for t in search.trials}
+    for row in rows:
+        t = by_id[int(row["trial_id"])]
+        assert float(row["val_acc"]) == t.metrics["val_acc"]
+        assert float(row["value"]) == t.metrics["val_loss"]

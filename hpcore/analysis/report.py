@@ -9,7 +9,8 @@ or archived as it is. The page holds
 * a summary: study name, strategy, metric and mode, trials by state, the
   best value and the best trial's parameters and full config as JSON;
 * the trials table: the 20 best, and every trial in a collapsed
-  ``<details>`` block;
+  ``<details>`` block; a column per parameter, then one per other metric a
+  trial returned (``val_acc`` beside ``metric='val_loss'``);
 * every plot; one that cannot be drawn (no reported curves, a single
   parameter for the contour, importances unavailable) is named with the
   reason instead.
@@ -34,6 +35,7 @@ from .._io import jsonable, write_text_atomic
 from .._version import __version__
 from ..errors import HpcoreError
 from ..trial import FrozenTrial, ranked
+from .tables import extra_metrics
 from .view import view
 
 __all__ = ["write_report", "PLOTS"]
@@ -96,9 +98,10 @@ def _param(value: Any) -> str:
 
 
 def _trials_table(
-    trials: list[FrozenTrial], keys: list[str], metric: str, best_id: int | None
+    trials: list[FrozenTrial], keys: list[str], metric: str, best_id: int | None,
+    extra: dict[str, str],
 ) -> str:
-    head = ["trial", "state", metric, "time (s)", *keys, "error"]
+    head = ["trial", "state", metric, "time (s)", *keys, *extra.values(), "error"]
     out = ['<div class="scroll"><table>', "<thead><tr>"]
     out += [f"<th>{_e(h)}</th>" for h in head]
     out.append("</tr></thead><tbody>")
@@ -112,6 +115,7 @@ def _trials_table(
             f'<td class="num">{"–" if t.duration is None else f"{t.duration:.3g}"}</td>',
         ]
         cells += [f"<td>{_e(_param(t.params[k])) if k in t.params else ''}</td>" for k in keys]
+        cells += [f'<td class="num">{_e(_number(t.metrics.get(m)))}</td>' for m in extra]
         cells.append(f"<td>{_e(error)}</td>")
         out.append(f"<tr{cls}>{''.join(cells)}</tr>")
     out.append("</tbody></table></div>")
@@ -205,12 +209,14 @@ def _trials(study: Any) -> list[str]:
     best_id = None if study.best is None else study.best.trial_id
     everything = sorted(study.trials, key=lambda t: t.trial_id)
     keys, label = list(study.space), study.label
+    extra = extra_metrics(everything, study.metric,
+                          taken=["trial", "state", label, "time (s)", *keys, "error"])
     return [
         f"<p>The {min(TOP_ROWS, len(scored))} best of {len(scored)} completed or stopped trials"
         f" ({'lowest' if study.mode == 'min' else 'highest'} {_e(label)} first).</p>",
-        _trials_table(scored[:TOP_ROWS], keys, label, best_id),
+        _trials_table(scored[:TOP_ROWS], keys, label, best_id, extra),
         f"<details><summary>All {len(everything)} trials, by id</summary>",
-        _trials_table(everything, keys, label, best_id),
+        _trials_table(everything, keys, label, best_id, extra),
         "</details>",
     ]
 
