@@ -127,3 +127,91 @@ def test_extra_metrics_are_columns_of_trials_csv(two_metrics, tmp_path, source):
         t = by_id[int(row["trial_id"])]
         assert float(row["val_acc"]) == t.metrics["val_acc"]
         assert float(row["value"]) == t.metrics["val_loss"]
+
+
+# ---------------------------------------------------------------------------
+# report files are written inside the report folder, never through a symlink
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def small_root(tmp_path):
+    root = tmp_path / "root"
+    search = hpcore.RandomSearch({}, {"x": hpcore.Real(0.0, 1.0), "y": hpcore.Real(0.0, 1.0)},
+                                 n_trials=4, random_state=0)
+    search.run(lambda c: c["x"] + c["y"], experiment_root=root)
+    return root
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+@pytest.mark.parametrize("how", ["python", "cli"])
+def test_a_report_folder_that_is_a_symlink_is_refused(small_root, tmp_path, how):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "history.png").write_bytes(b"not yours")
+    (outside / "report.html").write_text("not yours either")
+    before = _snapshot(outside)
+    (small_root / "report").symlink_to(outside, target_is_directory=True)
+    if how == "python":
+        with pytest.raises(hpcore.ArgumentError, match=r"root/report.* is a symbolic link"):
+            write_report(hpcore.load(small_root), small_root / "report")
+    else:
+        done = _hpcore("report", small_root)
+        assert done.returncode == 1
+        assert "hpcore report: error:" in done.stderr and "root/report" in done.stderr
+        assert "symbolic link" in done.stderr
+    assert _snapshot(outside) == before
+    assert (small_root / "report").is_symlink()  # left as it was
+
+
+def test_a_report_folder_that_is_a_file_is_refused(small_root):
+    (small_root / "report").write_text("a file")
+    done = _hpcore("report", small_root)
+    assert done.returncode == 1 and "not a folder" in done.stderr
+    assert (small_root / "report").read_text() == "a file"
+
+
+@pytest.mark.parametrize("how", ["python", "cli"])
+def test_symlinks_planted_in_the_report_folder_are_replaced_not_followed(
+    small_root, tmp_path, how
+):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for name in ("history.png", "report.html", "contour.png"):
+        (outside / name).write_bytes(b"precious " + name.encode())
+    before = _snapshot(outside)
+    report = small_root / "report"
+    report.mkdir()
+    for name in ("history.png", "report.html", "contour.png"):  # contour: a 'Not drawn' plot
+        (report / name).symlink_to(outside / name)
+    if how == "python":
+        write_report(hpcore.load(small_root), report, importances={"x": 0.5, "y": 0.5})
+    else:
+        done = _hpcore("report", small_root)
+        assert done.returncode == 0, done.stderr
+    assert _snapshot(outside) == before
+    for name in ("history.png", "report.html"):
+        assert not (report / name).is_symlink() and (report / name).is_file()
+    assert (report / "history.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p.name for p in report.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def test_compare_out_refuses_a_symlinked_folder_and_replaces_a_planted_png(small_root, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "comparison.png").write_bytes(b"precious")
+    link = tmp_path / "cmp-link"
+    link.symlink_to(outside, target_is_directory=True)
+    done = _hpcore("compare", small_root, small_root, "--out", link)
+    assert done.returncode == 1 and "symbolic link" in done.stderr
+    folder = tmp_path / "cmp"
+    folder.mkdir()
+    (folder / "comparison.png").symlink_to(outside / "comparison.png")
+    done = _hpcore("compare", small_root, small_root, "--out", folder)
+    assert done.returncode == 0, done.stderr
+    assert (outside / "comparison.png").read_bytes() == b"precious"
+    assert (folder / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

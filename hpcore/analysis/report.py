@@ -25,15 +25,16 @@ from __future__ import annotations
 import base64
 import datetime
 import html
+import io
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .._io import jsonable, write_text_atomic
+from .._io import jsonable, own_directory, write_bytes_atomic, write_text_atomic
 from .._version import __version__
-from ..errors import HpcoreError
+from ..errors import ArgumentError, HpcoreError
 from ..trial import FrozenTrial, ranked
 from .tables import extra_metrics
 from .view import view
@@ -151,7 +152,11 @@ def write_report(
         ``hpcore.load(root)`` (the usual case) or a search after ``run``.
     out_dir : path
         Created if missing; ``report.html`` and ``<plot>.png`` files are
-        written there (existing ones replaced).
+        written there (existing ones replaced). Each file is written to a
+        new temporary file in ``out_dir`` and renamed into place, so a
+        symbolic link planted under a file's name is replaced, never written
+        through; ``out_dir`` itself must not be a symbolic link
+        (:class:`~hpcore.ArgumentError` naming it, nothing written).
     title : str, optional
         Heading and ``<title>`` of the page; default ``"hpcore report: <study name>"``.
     importances : mapping of str to float, optional
@@ -164,11 +169,19 @@ def write_report(
         The ``report.html`` file.
     """
     study = view(obj)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = report_folder(out_dir)
     title = title if title is not None else f"hpcore report: {study.name}"
     page = _page(title, _summary(obj, study), _trials(study), _figures(obj, out, importances))
     return write_text_atomic(out / "report.html", page)
+
+
+def report_folder(out_dir: str | os.PathLike[str]) -> Path:
+    """``out_dir``, created if missing; an :class:`~hpcore.ArgumentError` naming it when
+    it is a symbolic link or not a folder (nothing is written through it)."""
+    try:
+        return own_directory(out_dir)
+    except NotADirectoryError as exc:
+        raise ArgumentError(f"report folder: {exc}") from None
 
 
 def _summary(obj: Any, study: Any) -> list[str]:
@@ -239,25 +252,30 @@ def _figures(obj: Any, out: Path, importances: Mapping[str, float] | None) -> li
         figures.append(f'<h3 id="plot-{stem}">{_e(heading)}</h3>')
         png = out / f"{stem}.png"
         if stem in ("importance", "contour") and imp is None:
-            reason = imp_missing
+            image, reason = None, imp_missing
         else:
-            try:
-                fig = draw[stem]()
-            except _CANNOT_DRAW as exc:
-                reason = str(exc)
-            else:
-                fig.savefig(png, dpi=100)
-                reason = None
-        if reason is not None:
-            png.unlink(missing_ok=True)  # no stale image from an earlier report
+            image, reason = _png(draw[stem])
+        if image is None:
+            png.unlink(missing_ok=True)  # no stale image (a planted link: the link goes)
             figures.append(f'<p class="skipped">Not drawn: {_e(reason)}</p>')
             continue
-        data = base64.b64encode(png.read_bytes()).decode("ascii")
+        write_bytes_atomic(png, image)
+        data = base64.b64encode(image).decode("ascii")
         figures.append(
             f'<figure><img src="data:image/png;base64,{data}" alt="{_e(heading)}">'
             f"<figcaption>{_e(caption)}</figcaption></figure>"
         )
     return figures
+
+
+def _png(draw: Any) -> tuple[bytes | None, str | None]:
+    """The figure ``draw()`` makes as PNG bytes, or None and why it could not be drawn."""
+    try:
+        buffer = io.BytesIO()
+        draw().savefig(buffer, format="png", dpi=100)
+    except _CANNOT_DRAW as exc:
+        return None, str(exc)
+    return buffer.getvalue(), None
 
 
 def _page(title: str, summary: list[str], table: list[str], figures: list[str]) -> str:
