@@ -201,6 +201,7 @@ def _best_so_far(values: Sequence[float], mode: str) -> np.ndarray:
 
 
 def _importances(obj: Any, given: Mapping[str, float] | None) -> dict[str, float]:
+    """``given`` or :func:`hpcore.analysis.importance`'s shares, the largest first."""
     if given is not None:
         out = {str(k): float(v) for k, v in given.items()}
     else:

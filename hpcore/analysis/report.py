@@ -45,7 +45,8 @@ __all__ = ["write_report", "PLOTS"]
 PLOTS: tuple[tuple[str, str, str], ...] = (
     ("history", "History", "The value of each trial and the best value so far."),
     ("importance", "Parameter importance", "How much each parameter explains the value."),
-    ("contour", "Contour", "The GP's predicted value over the two most important parameters."),
+    ("contour", "Contour", "The GP's predicted value over the two most important parameters "
+     "(grey where too few trials are near to tell)."),
     ("parallel_coordinates", "Parallel coordinates", "Every trial across every parameter."),
     ("slice", "Slices", "The value against each parameter."),
     ("learning_curves", "Learning curves", "Each trial's reported curve."),
