@@ -8,7 +8,9 @@ Atomic writes go to a new temporary file in the target's folder (created
 with ``O_EXCL``, so a planted file or symlink of that name is never
 followed) and are renamed over the target with ``os.replace``: a reader sees
 the old file or the new one, never half of one, and a symlink at the target
-is replaced, not written through.
+is replaced, not written through. :func:`own_directory` makes sure the
+folder itself is one (not a symlink to somewhere else) before files are
+written into it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import math
 import os
 import pickle
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -29,6 +32,8 @@ __all__ = [
     "jsonable",
     "write_text_atomic",
     "write_json_atomic",
+    "write_bytes_atomic",
+    "own_directory",
     "jsonl_writer",
     "save_model",
     "load_model",
@@ -85,6 +90,39 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
     path = Path(path)
     _replace_with(path, lambda f: f.write(text), "w")
+    return path
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; returns the path."""
+    path = Path(path)
+    _replace_with(path, lambda f: f.write(data), "wb")
+    return path
+
+
+def own_directory(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a folder of its own to write into, created (with its parents) if missing.
+
+    Raises
+    ------
+    NotADirectoryError
+        Naming ``path``, when it is a symbolic link (to a folder or not:
+        files written into it would land wherever it points) or exists and is
+        not a folder. Nothing is written or removed then.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True)
+    except FileExistsError:
+        pass
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        raise NotADirectoryError(
+            f"{path} is a symbolic link (to {os.readlink(path)}); refusing to write through "
+            "it: remove the link or choose another folder"
+        )
+    if not stat.S_ISDIR(mode):
+        raise NotADirectoryError(f"{path} exists and is not a folder; refusing to write there")
     return path
 
 

@@ -296,7 +296,7 @@ def test_comparison_draws_the_median_of_each_group(tmp_path):
     expected = [np.median([c[i] for c in curves if len(c) > i]) for i in range(8)]
     np.testing.assert_allclose(y, expected)
     assert list(median.get_xdata()) == list(range(1, 9))
-    (single,) = [ln for ln in ax.get_lines() if ln.get_gid() == "median:one"]
+    (single,) = [ln for ln in ax.get_lines() if ln.get_gid() == "run:one"]
     np.testing.assert_allclose(single.get_ydata(), curves[0])
 
 

@@ -3,7 +3,7 @@
 ``plot_learning_curves`` draws a study's curves (stopped trials end in a cross,
 the best is highlighted); ``plot_comparison`` draws several searches (groups of
 seeds): the best value so far against the trial number, median and
-interquartile band per group. Both are re-exported by :mod:`.plots`.
+interquartile band per group (a group of one run: its curve alone). Both are re-exported by :mod:`.plots`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ArgumentError
 from ..trial import FrozenTrial, TrialState, is_finite
-from ._draw import _COLOURS, _FAILED, _best_so_far, _figure
+from ._draw import _COLOURS, _FAILED, PLAIN, _best_so_far, _figure, _legend
 from .view import view
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,11 +102,11 @@ def plot_learning_curves(obj: Any, max_trials: int = 50) -> Figure:
             ax.plot([steps[-1]], [values[-1]], "x", color=_COLOURS["stopped"], ms=8, mew=2,
                     gid="stopped-best", zorder=6)
     ax.set_xlabel("step")
-    ax.set_ylabel(study.label)
+    ax.set_ylabel(study.label, **PLAIN)
     shown = f"{len(ids)} of {len(curves)}" if len(ids) < len(curves) else f"{len(curves)}"
-    ax.set_title(f"{study.name}: learning curves ({shown} trials)")
+    ax.set_title(f"{study.name}: learning curves ({shown} trials)", **PLAIN)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    _legend(ax, loc="best", fontsize="small")
     return fig
 
 
@@ -119,13 +119,32 @@ def _best_curve(obj: Any) -> tuple[np.ndarray, str, str | None]:
     return _best_so_far(values, study.mode), study.mode, study.metric
 
 
+def _draw_group(ax: Any, name: str, runs: list[np.ndarray], colour: str) -> None:
+    """One group's curve: a single run as it is, several as their median and band."""
+    n = max(len(c) for c in runs)
+    table = np.full((len(runs), n), np.nan)
+    for r, c in enumerate(runs):
+        table[r, : len(c)] = c
+    has = np.any(~np.isnan(table), axis=0)
+    x, sub = np.arange(1, n + 1)[has], table[:, has]
+    if len(runs) == 1:
+        ax.plot(x, sub[0], drawstyle="steps-post", color=colour, lw=2, label=name,
+                gid=f"run:{name}")
+        return
+    q1, med, q3 = np.nanpercentile(sub, [25, 50, 75], axis=0)
+    ax.plot(x, med, drawstyle="steps-post", color=colour, lw=2,
+            label=f"{name} (median of {len(runs)})", gid=f"median:{name}")
+    ax.fill_between(x, q1, q3, step="post", color=colour, alpha=0.2, lw=0, gid=f"band:{name}")
+
+
 def plot_comparison(groups: Mapping[str, Any]) -> Figure:
     """Several searches, each run with one or more seeds: best so far by trial number.
 
     For each group, the median over its runs of the best value after
     ``n`` trials is a line and the 25th-75th percentiles a band; at each
     trial number only the runs that got that far (and have a value by
-    then) count.
+    then) count. A group of one run is its own curve, labelled with the
+    group's name alone, without a band.
 
     Parameters
     ----------
@@ -161,26 +180,14 @@ def plot_comparison(groups: Mapping[str, Any]) -> Figure:
         raise ArgumentError("plot_comparison: no search has a completed trial with a value.")
     fig = _figure(8, 4.8)
     ax = fig.add_subplot()
-    colours = [f"C{i}" for i in range(10)]
     for i, (name, runs) in enumerate(data.items()):
-        n = max(len(c) for c in runs)
-        table = np.full((len(runs), n), np.nan)
-        for r, c in enumerate(runs):
-            table[r, : len(c)] = c
-        has = np.any(~np.isnan(table), axis=0)
-        x = np.arange(1, n + 1)[has]
-        sub = table[:, has]
-        med = np.nanmedian(sub, axis=0)
-        q1, q3 = np.nanpercentile(sub, [25, 75], axis=0)
-        colour = colours[i % len(colours)]
-        ax.plot(x, med, drawstyle="steps-post", color=colour, lw=2,
-                label=f"{name} (median of {len(runs)})", gid=f"median:{name}")
-        ax.fill_between(x, q1, q3, step="post", color=colour, alpha=0.2, lw=0)
+        _draw_group(ax, name, runs, f"C{i % 10}")
     ax.set_xlabel("trial number")
-    ax.set_ylabel(f"best {metric or 'value'} so far")
+    ax.set_ylabel(f"best {metric or 'value'} so far", **PLAIN)
     mode = all_modes.pop()
-    ax.set_title(f"best {metric or 'value'} so far ({'lower' if mode == 'min' else 'higher'} is "
-                 "better; band: 25th-75th percentile)")
+    band = "; band: 25th-75th percentile" if any(len(r) > 1 for r in data.values()) else ""
+    ax.set_title(f"best {metric or 'value'} so far "
+                 f"({'lower' if mode == 'min' else 'higher'} is better{band})", **PLAIN)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    _legend(ax, loc="best", fontsize="small")
     return fig

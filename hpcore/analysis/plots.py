@@ -40,20 +40,27 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import ArgumentError
 from ..space import Categorical, Integer
 from ..trial import TrialState
 from ._draw import (
     _COLOURS,
     _FAILED,
+    PLAIN,
     _axis_value,
     _best_so_far,
     _choose_params,
+    _colorbar,
     _figure,
+    _importances,
     _label,
+    _legend,
     _level,
+    _log_axis,
     _numeric,
+    _value_cmap,
+    _value_scale,
 )
+from .contour import plot_contour
 from .curves import plot_comparison, plot_learning_curves
 from .view import view
 
@@ -75,7 +82,10 @@ def plot_history(obj: Any) -> Figure:
 
     Completed trials are dots, stopped ones crosses at their last value,
     failed and timed-out ones red triangles along the bottom edge (they
-    have no value). The step line is the best value so far in the search's
+    have no value). Outliers do not flatten the rest: a value far outside
+    the others' range is left off the axis and marked by a hollow triangle
+    on the edge it is past, and values spanning more than three decades get
+    a log axis (the rule: :func:`hpcore.analysis._draw._value_scale`). The step line is the best value so far in the search's
     direction (lowest for ``mode='min'``, highest for ``'max'``); it ends
     at the best value.
 
@@ -112,33 +122,30 @@ def plot_history(obj: Any) -> Figure:
     keep = ~np.isnan(best)
     ax.plot(xs[keep], best[keep], drawstyle="steps-post", color=_COLOURS["best"], lw=2,
             label="best so far", zorder=2)
-    values = np.array([t.value for t in done])
-    if np.all(values > 0) and values.max() / values.min() > 1e3:
-        ax.set_yscale("log")
+    scale, limits = _value_scale([t.value for t in done])
+    ax.set_yscale(scale)
+    if limits is not None:
+        ax.set_ylim(*limits)
+        _mark_off_scale(ax, done, limits)
     ax.set_xlabel("trial")
-    ax.set_ylabel(study.label)
+    ax.set_ylabel(study.label, **PLAIN)
     direction = "lower" if study.mode == "min" else "higher"
-    ax.set_title(f"{study.name}: {study.label} by trial ({direction} is better)")
+    ax.set_title(f"{study.name}: {study.label} by trial ({direction} is better)", **PLAIN)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    _legend(ax, loc="best", fontsize="small")
     return fig
 
 
-def _importances(obj: Any, given: Mapping[str, float] | None) -> dict[str, float]:
-    if given is not None:
-        out = {str(k): float(v) for k, v in given.items()}
-    else:
-        try:
-            from .fanova import importance
-        except ImportError as exc:
-            raise ImportError(
-                "parameter importances come from hpcore.analysis.importance, which is not "
-                "available here; pass importances={'param': weight, ...}"
-            ) from exc
-        out = {str(k): float(v) for k, v in importance(obj).items()}
-    if not out:
-        raise ArgumentError("no parameter importances to plot (the mapping is empty).")
-    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+def _mark_off_scale(ax: Any, done: Sequence[Any], limits: tuple[float, float]) -> None:
+    """Trials whose value lies beyond ``limits``: triangles on the edge they are past."""
+    above = [t for t in done if t.value > limits[1]]
+    below = [t for t in done if t.value < limits[0]]
+    for where, edge, marker, off in (("above", 0.98, "^", above), ("below", 0.06, "v", below)):
+        if off:
+            ax.scatter([t.trial_id for t in off], [edge] * len(off), marker=marker, s=46,
+                       facecolors="none", edgecolors=_COLOURS["other"], lw=1.4,
+                       transform=ax.get_xaxis_transform(), clip_on=False, zorder=4,
+                       label=f"{where} the axis ({len(off)})", gid="off-scale")
 
 
 def plot_importance(obj: Any, importances: Mapping[str, float] | None = None) -> Figure:
@@ -161,16 +168,11 @@ def plot_importance(obj: Any, importances: Mapping[str, float] | None = None) ->
     y = np.arange(len(names))[::-1]
     bars = ax.barh(y, [imp[n] for n in names], color=_COLOURS["completed"])
     ax.bar_label(bars, labels=[f"{imp[n]:.3f}" for n in names], padding=3, fontsize="small")
-    ax.set_yticks(y, labels=names)
+    ax.set_yticks(y, labels=names, **PLAIN)
     ax.set_xlabel("importance")
     ax.set_xlim(0, max(max(imp.values()) * 1.15, 1e-12))
-    ax.set_title(f"{study.name}: parameter importance for {study.label}")
+    ax.set_title(f"{study.name}: parameter importance for {study.label}", **PLAIN)
     return fig
-
-
-def _value_cmap(mode: str) -> str:
-    # The best trials get the brightest colour in either direction.
-    return "viridis_r" if mode == "min" else "viridis"
 
 
 def plot_parallel_coordinates(obj: Any, params: Sequence[str] | None = None) -> Figure:
@@ -223,19 +225,19 @@ def plot_parallel_coordinates(obj: Any, params: Sequence[str] | None = None) -> 
                 u = np.array([dim.to_unit(int(v)) for v in vals])
             ticks = [(float(p), _label(float(v))) for p, v in zip(u, vals)]
         for pos, text in ticks:
-            ax.text(xs[j] + 0.03, pos, text, fontsize="x-small", va="center", ha="left",
+            ax.text(xs[j] + 0.03, pos, text, fontsize="x-small", va="center", ha="left", **PLAIN,
                     bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 1})
     for pos in np.linspace(0.0, 1.0, 5):
         ax.text(xs[-1] + 0.03, pos, _label(lo + pos * span if hi > lo else lo),
                 fontsize="x-small", va="center", ha="left")
-    ax.set_xticks(xs, labels=[*keys, study.label], rotation=20, ha="right")
+    ax.set_xticks(xs, labels=[*keys, study.label], rotation=20, ha="right", **PLAIN)
     ax.set_yticks([])
     ax.set_xlim(-0.1, xs[-1] + 0.5)
     ax.set_ylim(-0.04, 1.04)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    fig.colorbar(lines, ax=ax, label=study.label, pad=0.01)
-    ax.set_title(f"{study.name}: parallel coordinates ({len(done)} trials)")
+    _colorbar(fig, lines, study.label, ax=ax, pad=0.01)
+    ax.set_title(f"{study.name}: parallel coordinates ({len(done)} trials)", **PLAIN)
     return fig
 
 
@@ -274,155 +276,28 @@ def plot_slice(obj: Any, params: Sequence[str] | None = None) -> Figure:
             x = np.array([math.nan if (i := dim.match(t.params.get(key))) is None else i
                           for t in done], dtype=np.float64)
             x = x + rng.uniform(-0.15, 0.15, len(x))
-            ax.set_xticks(range(len(dim.choices)), labels=[_label(c) for c in dim.choices])
+            ax.set_xticks(range(len(dim.choices)), labels=[_label(c) for c in dim.choices],
+                          **PLAIN)
             ax.set_xlim(-0.5, len(dim.choices) - 0.5)
         else:
             x = np.array([_numeric(t.params.get(key)) for t in done])
             if dim.log:  # type: ignore[attr-defined]
                 ax.set_xscale("log")
+                pad = (dim.high / dim.low) ** 0.04  # type: ignore[attr-defined]
+                ax.set_xlim(dim.low / pad, dim.high * pad)  # type: ignore[attr-defined]
+                _log_axis(ax.xaxis, dim)
         for mask, marker in ((~stopped, "o"), (stopped, "x")):
             if mask.any():
                 scatter = ax.scatter(x[mask], values[mask], c=ids[mask], cmap="viridis",
                                      vmin=ids.min(), vmax=max(ids.max(), ids.min() + 1),
                                      marker=marker, s=24)
-        ax.set_xlabel(key)
+        ax.set_xlabel(key, **PLAIN)
         ax.grid(alpha=0.3)
     for ax in axes[len(keys):]:
         ax.set_visible(False)
     for ax in axes[::ncols]:
-        ax.set_ylabel(study.label)
+        ax.set_ylabel(study.label, **PLAIN)
     if scatter is not None:
         fig.colorbar(scatter, ax=list(axes[: len(keys)]), label="trial", shrink=0.8)
-    fig.suptitle(f"{study.name}: {study.label} against each parameter (x: stopped)")
+    fig.suptitle(f"{study.name}: {study.label} against each parameter (x: stopped)", **PLAIN)
     return fig
-
-
-def plot_contour(
-    obj: Any,
-    params: Sequence[str] | None = None,
-    importances: Mapping[str, float] | None = None,
-    resolution: int = 60,
-    max_points: int = 500,
-) -> Figure:
-    """The GP's predicted value over two parameters, with the trials as points.
-
-    A Gaussian process (:func:`hpcore.kernels.fit_gp`, Matérn-5/2 ARD) is
-    fit to the completed and stopped trials: inputs are their unit-cube
-    coordinates (categoricals by index, under a Hamming distance), values
-    standardised. Its posterior mean, in the metric's units, is drawn over
-    the two chosen parameters, with every other parameter fixed at the
-    best trial's value. Axes are in parameter units (log scale for log
-    dimensions); the best trial is a star.
-
-    Parameters
-    ----------
-    obj : BaseSearch or StudyResults
-    params : pair of str, optional
-        The x and y parameters; default: the two most important.
-    importances : mapping of str to float, optional
-        Used to pick the two most important parameters when ``params`` is
-        not given; default :func:`hpcore.analysis.importance`.
-    resolution : int
-        Grid points per continuous axis.
-    max_points : int
-        The GP is fit to at most this many trials (the best one and a
-        seeded random sample of the others): its fit costs O(n^3).
-    """
-    from .. import kernels
-
-    study = view(obj)
-    if len(study.space) < 2:
-        raise ArgumentError(
-            f"plot_contour needs two parameters; the space has only {list(study.space)}."
-        )
-    if params is None:
-        imp = _importances(obj, importances)
-        ranked = [k for k in imp if k in study.space]
-        ranked += [k for k in study.space if k not in ranked]
-        keys = ranked[:2]
-    else:
-        keys = _choose_params(study, params, "plot_contour")
-        if len(keys) != 2 or keys[0] == keys[1]:
-            raise ArgumentError(f"plot_contour: params must name two parameters, got {keys}.")
-    done = study.need_scored("plot_contour", at_least=3)
-    best = study.best
-    assert best is not None
-    if len(done) > max(int(max_points), 3):
-        others = [t for t in done if t is not best]
-        pick = np.random.default_rng(0).choice(len(others), int(max_points) - 1, replace=False)
-        done = sorted([best, *(others[i] for i in pick)], key=lambda t: t.trial_id)
-    names = list(study.space)
-    dims = [study.space[k] for k in names]
-    X = study.space.model_arrays([t.params for t in done])  # NaN: outside the space
-    y = np.array([t.value for t in done], dtype=np.float64)
-    ok = np.all(np.isfinite(X), axis=1)
-    X, y, done = X[ok], y[ok], [t for t, k in zip(done, ok) if k]
-    if len(y) < 3:
-        raise ArgumentError(
-            "plot_contour needs at least 3 trials whose parameters lie in the space; "
-            f"{study.name!r} has {len(y)}."
-        )
-    cat = study.space.model_cat
-    scaled = kernels.standardize(y)
-    ys, mu, sd = scaled if scaled is not None else (y - y.mean(), float(y.mean()), 1.0)
-    model = kernels.GPModel.fit(X, ys, cat, seed=0)
-
-    anchor = study.space.model_features(best.params)
-    ix, iy = names.index(keys[0]), names.index(keys[1])
-    grids, coords = [], []
-    for j in (ix, iy):
-        dim = dims[j]
-        if isinstance(dim, Categorical):
-            g = np.arange(len(dim.choices), dtype=np.float64)
-            grids.append(g)
-            coords.append(g)
-        else:
-            g = np.linspace(0.0, 1.0, int(resolution))
-            grids.append(g)
-            coords.append(_axis_value(dim, g))
-    gx, gy = np.meshgrid(grids[0], grids[1])
-    Z = np.tile(anchor, (gx.size, 1))
-    Z[:, ix], Z[:, iy] = gx.ravel(), gy.ravel()
-    surface = (model.mean(Z) * sd + mu).reshape(gx.shape)
-
-    fig = _figure(7, 5.5)
-    ax = fig.add_subplot()
-    cx, cy = np.meshgrid(coords[0], coords[1])
-    cmap = _value_cmap(study.mode)
-    if cat[ix] or cat[iy]:
-        mesh = ax.pcolormesh(cx, cy, surface, cmap=cmap, shading="nearest")
-    else:
-        mesh = ax.contourf(cx, cy, surface, levels=14, cmap=cmap)
-        ax.contour(cx, cy, surface, levels=14, colors="black", linewidths=0.3, alpha=0.5)
-    fig.colorbar(mesh, ax=ax, label=f"predicted {study.label}")
-    rng = np.random.default_rng(0)
-    pts = []
-    for j in (ix, iy):
-        if cat[j]:
-            pts.append(X[:, j] + rng.uniform(-0.12, 0.12, len(X)))
-        else:
-            pts.append(np.array([_numeric(t.params.get(names[j])) for t in done]))
-    ax.scatter(pts[0], pts[1], s=22, facecolors="white", edgecolors="black", lw=0.8,
-               label="trials", zorder=3)
-    b = done.index(best) if best in done else None
-    if b is not None:
-        ax.scatter([pts[0][b]], [pts[1][b]], marker="*", s=220, color="red",
-                   edgecolors="black", label=f"best (trial {best.trial_id})", zorder=4)
-    for j, set_scale, set_ticks in ((ix, ax.set_xscale, ax.set_xticks),
-                                    (iy, ax.set_yscale, ax.set_yticks)):
-        dim = dims[j]
-        if isinstance(dim, Categorical):
-            set_ticks(range(len(dim.choices)), labels=[_label(c) for c in dim.choices])
-        elif dim.log:  # type: ignore[attr-defined]
-            set_scale("log")
-    ax.set_xlabel(keys[0])
-    ax.set_ylabel(keys[1])
-    others = [k for k in names if k not in keys]
-    ax.set_title(
-        f"{study.name}: GP mean of {study.label}"
-        + ("\n(other parameters at the best trial's values)" if others else "")
-    )
-    ax.legend(loc="best", fontsize="small")
-    return fig
-
-

@@ -9,7 +9,8 @@ or archived as it is. The page holds
 * a summary: study name, strategy, metric and mode, trials by state, the
   best value and the best trial's parameters and full config as JSON;
 * the trials table: the 20 best, and every trial in a collapsed
-  ``<details>`` block;
+  ``<details>`` block; a column per parameter, then one per other metric a
+  trial returned (``val_acc`` beside ``metric='val_loss'``);
 * every plot; one that cannot be drawn (no reported curves, a single
   parameter for the contour, importances unavailable) is named with the
   reason instead.
@@ -24,16 +25,18 @@ from __future__ import annotations
 import base64
 import datetime
 import html
+import io
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .._io import jsonable, write_text_atomic
+from .._io import jsonable, own_directory, write_bytes_atomic, write_text_atomic
 from .._version import __version__
-from ..errors import HpcoreError
+from ..errors import ArgumentError, HpcoreError
 from ..trial import FrozenTrial, ranked
+from .tables import extra_metrics
 from .view import view
 
 __all__ = ["write_report", "PLOTS"]
@@ -42,7 +45,8 @@ __all__ = ["write_report", "PLOTS"]
 PLOTS: tuple[tuple[str, str, str], ...] = (
     ("history", "History", "The value of each trial and the best value so far."),
     ("importance", "Parameter importance", "How much each parameter explains the value."),
-    ("contour", "Contour", "The GP's predicted value over the two most important parameters."),
+    ("contour", "Contour", "The GP's predicted value over the two most important parameters "
+     "(grey where too few trials are near to tell)."),
     ("parallel_coordinates", "Parallel coordinates", "Every trial across every parameter."),
     ("slice", "Slices", "The value against each parameter."),
     ("learning_curves", "Learning curves", "Each trial's reported curve."),
@@ -96,9 +100,10 @@ def _param(value: Any) -> str:
 
 
 def _trials_table(
-    trials: list[FrozenTrial], keys: list[str], metric: str, best_id: int | None
+    trials: list[FrozenTrial], keys: list[str], metric: str, best_id: int | None,
+    extra: dict[str, str],
 ) -> str:
-    head = ["trial", "state", metric, "time (s)", *keys, "error"]
+    head = ["trial", "state", metric, "time (s)", *keys, *extra.values(), "error"]
     out = ['<div class="scroll"><table>', "<thead><tr>"]
     out += [f"<th>{_e(h)}</th>" for h in head]
     out.append("</tr></thead><tbody>")
@@ -112,6 +117,7 @@ def _trials_table(
             f'<td class="num">{"–" if t.duration is None else f"{t.duration:.3g}"}</td>',
         ]
         cells += [f"<td>{_e(_param(t.params[k])) if k in t.params else ''}</td>" for k in keys]
+        cells += [f'<td class="num">{_e(_number(t.metrics.get(m)))}</td>' for m in extra]
         cells.append(f"<td>{_e(error)}</td>")
         out.append(f"<tr{cls}>{''.join(cells)}</tr>")
     out.append("</tbody></table></div>")
@@ -147,7 +153,11 @@ def write_report(
         ``hpcore.load(root)`` (the usual case) or a search after ``run``.
     out_dir : path
         Created if missing; ``report.html`` and ``<plot>.png`` files are
-        written there (existing ones replaced).
+        written there (existing ones replaced). Each file is written to a
+        new temporary file in ``out_dir`` and renamed into place, so a
+        symbolic link planted under a file's name is replaced, never written
+        through; ``out_dir`` itself must not be a symbolic link
+        (:class:`~hpcore.ArgumentError` naming it, nothing written).
     title : str, optional
         Heading and ``<title>`` of the page; default ``"hpcore report: <study name>"``.
     importances : mapping of str to float, optional
@@ -160,11 +170,19 @@ def write_report(
         The ``report.html`` file.
     """
     study = view(obj)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = report_folder(out_dir)
     title = title if title is not None else f"hpcore report: {study.name}"
     page = _page(title, _summary(obj, study), _trials(study), _figures(obj, out, importances))
     return write_text_atomic(out / "report.html", page)
+
+
+def report_folder(out_dir: str | os.PathLike[str]) -> Path:
+    """``out_dir``, created if missing; an :class:`~hpcore.ArgumentError` naming it when
+    it is a symbolic link or not a folder (nothing is written through it)."""
+    try:
+        return own_directory(out_dir)
+    except NotADirectoryError as exc:
+        raise ArgumentError(f"report folder: {exc}") from None
 
 
 def _summary(obj: Any, study: Any) -> list[str]:
@@ -205,12 +223,14 @@ def _trials(study: Any) -> list[str]:
     best_id = None if study.best is None else study.best.trial_id
     everything = sorted(study.trials, key=lambda t: t.trial_id)
     keys, label = list(study.space), study.label
+    extra = extra_metrics(everything, study.metric,
+                          taken=["trial", "state", label, "time (s)", *keys, "error"])
     return [
         f"<p>The {min(TOP_ROWS, len(scored))} best of {len(scored)} completed or stopped trials"
         f" ({'lowest' if study.mode == 'min' else 'highest'} {_e(label)} first).</p>",
-        _trials_table(scored[:TOP_ROWS], keys, label, best_id),
+        _trials_table(scored[:TOP_ROWS], keys, label, best_id, extra),
         f"<details><summary>All {len(everything)} trials, by id</summary>",
-        _trials_table(everything, keys, label, best_id),
+        _trials_table(everything, keys, label, best_id, extra),
         "</details>",
     ]
 
@@ -233,25 +253,30 @@ def _figures(obj: Any, out: Path, importances: Mapping[str, float] | None) -> li
         figures.append(f'<h3 id="plot-{stem}">{_e(heading)}</h3>')
         png = out / f"{stem}.png"
         if stem in ("importance", "contour") and imp is None:
-            reason = imp_missing
+            image, reason = None, imp_missing
         else:
-            try:
-                fig = draw[stem]()
-            except _CANNOT_DRAW as exc:
-                reason = str(exc)
-            else:
-                fig.savefig(png, dpi=100)
-                reason = None
-        if reason is not None:
-            png.unlink(missing_ok=True)  # no stale image from an earlier report
+            image, reason = _png(draw[stem])
+        if image is None:
+            png.unlink(missing_ok=True)  # no stale image (a planted link: the link goes)
             figures.append(f'<p class="skipped">Not drawn: {_e(reason)}</p>')
             continue
-        data = base64.b64encode(png.read_bytes()).decode("ascii")
+        write_bytes_atomic(png, image)
+        data = base64.b64encode(image).decode("ascii")
         figures.append(
             f'<figure><img src="data:image/png;base64,{data}" alt="{_e(heading)}">'
             f"<figcaption>{_e(caption)}</figcaption></figure>"
         )
     return figures
+
+
+def _png(draw: Any) -> tuple[bytes | None, str | None]:
+    """The figure ``draw()`` makes as PNG bytes, or None and why it could not be drawn."""
+    try:
+        buffer = io.BytesIO()
+        draw().savefig(buffer, format="png", dpi=100)
+    except _CANNOT_DRAW as exc:
+        return None, str(exc)
+    return buffer.getvalue(), None
 
 
 def _page(title: str, summary: list[str], table: list[str], figures: list[str]) -> str:

@@ -24,7 +24,15 @@ from ..space import Categorical
 from ..trial import FrozenTrial, TrialState, to_records
 from .view import scored, view
 
-__all__ = ["trials_table", "top_k", "param_summary", "to_records", "format_table", "save_results"]
+__all__ = [
+    "trials_table",
+    "top_k",
+    "param_summary",
+    "to_records",
+    "format_table",
+    "save_results",
+    "extra_metrics",
+]
 
 
 def _cell(value: Any) -> str:
@@ -63,10 +71,33 @@ def format_table(
     return "\n".join(lines)
 
 
+def extra_metrics(
+    trials: Iterable[FrozenTrial], metric: Any, taken: Iterable[str] = ()
+) -> dict[str, str]:
+    """The metrics trials returned beside the objective, by name, with their column names.
+
+    In order of first appearance; the objective (``metric``, or each of a
+    sequence of them) is left out, as it is the ``value`` column. A metric
+    whose name is one of the ``taken`` column names is ``metrics.<name>``.
+    """
+    objectives = {metric} if isinstance(metric, str) or metric is None else set(metric)
+    taken = set(taken)
+    out: dict[str, str] = {}
+    for t in trials:
+        for name in t.metrics:
+            if name not in objectives and name not in out:
+                out[name] = f"metrics.{name}" if name in taken else name
+    return out
+
+
 def save_results(search: Any, directory: str | os.PathLike[str]) -> Path:
     """Write ``trials.json``, ``trials.csv`` and ``best.json`` for ``search``.
 
-    Returns the folder. ``best.json`` holds the best trial's id, value,
+    ``trials.csv`` has a row per trial: ``trial_id``, ``state``, ``value``,
+    ``duration``, ``error``, each parameter, then each other metric a trial
+    returned (``val_acc`` beside ``metric='val_loss'``; empty where a trial
+    has none), named as returned, or ``metrics.<name>`` when a parameter or
+    column has that name. Returns the folder. ``best.json`` holds the best trial's id, value,
     params and full config (``null`` values when nothing completed).
     """
     out = Path(directory)
@@ -76,13 +107,16 @@ def save_results(search: Any, directory: str | os.PathLike[str]) -> Path:
     keys: list[str] = []
     for t in search.trials:
         keys.extend(k for k in t.params if k not in keys)
+    head = ["trial_id", "state", "value", "duration", "error", *keys]
+    extra = extra_metrics(search.trials, search.metric, taken=head)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["trial_id", "state", "value", "duration", "error", *keys])
+    writer.writerow([*head, *extra.values()])
     for t in search.trials:
         writer.writerow(
             [t.trial_id, str(t.state), t.value, t.duration, t.error or ""]
             + [t.params.get(k) for k in keys]
+            + [t.metrics.get(m) for m in extra]
         )
     write_text_atomic(out / "trials.csv", buffer.getvalue())
     best = search.best_trial

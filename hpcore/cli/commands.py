@@ -8,6 +8,7 @@ error, printed as one line by :func:`hpcore.cli.main`.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import re
@@ -333,13 +334,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     _out(_table(header, rows, right=(3, 4, 5, 6)))
     if args.out:
         _need_matplotlib("hpcore compare --out")
+        from .._io import write_bytes_atomic
         from ..analysis.plots import plot_comparison
+        from ..analysis.report import report_folder
 
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        fig = plot_comparison(dict(zip(labels, studies)))
-        path = out / "comparison.png"
-        fig.savefig(path, dpi=100)
+        out = report_folder(args.out)
+        image = io.BytesIO()
+        plot_comparison(dict(zip(labels, studies))).savefig(image, format="png", dpi=100)
+        path = write_bytes_atomic(out / "comparison.png", image.getvalue())
         print(f"\nplot written to {path}")
     return 0
 

@@ -85,3 +85,27 @@ def run_bayesian(root: Path) -> BayesianSearch:
     )
     search.run(bowl_fn, experiment_root=root)
     return search
+
+
+#: Dollar signs in a parameter name, in choices, in the metric and the study's name:
+#: each alone (``$5``) or in pairs that are not valid mathtext (``$x^$``).
+DOLLAR_SPACE = {
+    "fee$_$": Real(1e-3, 1.0, log=True),
+    "plan": ["$5", "$10", "$x^$"],
+    "x": Real(0.0, 1.0),
+}
+DOLLAR_METRIC = "cost$_$"
+
+
+def dollar_fn(config, trial):
+    value = config["fee$_$"] + config["x"] + 0.1 * ["$5", "$10", "$x^$"].index(config["plan"])
+    for step in range(3):
+        trial.report(step, value + 1.0 / (step + 1))
+    return {DOLLAR_METRIC: value}
+
+
+def run_dollar(root: Path, n_trials: int = 8) -> RandomSearch:
+    search = RandomSearch({}, DOLLAR_SPACE, metric=DOLLAR_METRIC, mode="min",
+                          n_trials=n_trials, random_state=0)
+    search.run(dollar_fn, experiment_root=root, study_name="my $study$^")
+    return search
