@@ -184,7 +184,7 @@ _Q0, _Q1, _Q2, _Q3, _Q4 = (
 
 
 @jit(fastmath=False)
-def _exp_square(y):  # pragma: no cover - jitted
+def _exp_square(y):
     """``exp(y^2)`` for ``0 <= y < 27`` without rounding ``y^2`` first.
 
     Compiled without fast-math: under ``reassoc``/``afn`` LLVM folds
@@ -196,7 +196,7 @@ def _exp_square(y):  # pragma: no cover - jitted
 
 
 @jit
-def erfcx(x):  # pragma: no cover - jitted
+def erfcx(x):
     """Scaled complementary error function ``exp(x^2) erfc(x)``, for every real ``x``.
 
     Relative error of a few ulp where the result is a normal float; ``inf``
@@ -258,7 +258,7 @@ def erfcx(x):  # pragma: no cover - jitted
 
 
 @jit
-def erfcx_array(x):  # pragma: no cover - jitted
+def erfcx_array(x):
     """:func:`erfcx` of each element of ``x`` (m,)."""
     out = np.empty(x.shape[0])
     for i in range(x.shape[0]):
@@ -267,7 +267,7 @@ def erfcx_array(x):  # pragma: no cover - jitted
 
 
 @jit
-def _left_tail(x):  # pragma: no cover - jitted
+def _left_tail(x):
     """For ``x = -z >= 1``: ``(1/r, Phi/h)`` with ``r = h(z)/phi(z) = 1 - x R(x)``."""
     if x < 4.0:
         # q = x R(x) in [0.79, 0.95): 1 - q loses at most 1.3 digits
@@ -292,7 +292,7 @@ def _left_tail(x):  # pragma: no cover - jitted
 
 
 @jit
-def _tail(z):  # pragma: no cover - jitted
+def _tail(z):
     """For ``z`` (any sign): ``(log h(z), Phi(z)/h(z), phi(z)/h(z))``, each stable."""
     if z > -1.0:
         pdf = _INV_SQRT_2PI * math.exp(-0.5 * z * z)
@@ -304,19 +304,19 @@ def _tail(z):  # pragma: no cover - jitted
 
 
 @jit
-def log_h(z):  # pragma: no cover - jitted
+def log_h(z):
     """``log(phi(z) + z Phi(z))``, finite for every finite ``z`` with ``z^2`` finite."""
     return _tail(z)[0]
 
 
 @jit
-def dlog_h(z):  # pragma: no cover - jitted
+def dlog_h(z):
     """``d log h / dz = Phi(z) / h(z)``, without 0/0 in the tail (about ``-z`` there)."""
     return _tail(z)[1]
 
 
 @jit
-def _log_ndtr_and_mills(z):  # pragma: no cover - jitted
+def _log_ndtr_and_mills(z):
     """``(log Phi(z), phi(z)/Phi(z))``, stable for every ``z``."""
     if z < -1.0:
         e = erfcx(-z * _INV_SQRT2)
@@ -328,13 +328,13 @@ def _log_ndtr_and_mills(z):  # pragma: no cover - jitted
 
 
 @jit
-def log_ndtr(z):  # pragma: no cover - jitted
+def log_ndtr(z):
     """``log Phi(z)``, the log of the standard normal CDF, stable for every ``z``."""
     return _log_ndtr_and_mills(z)[0]
 
 
 @jit
-def _point(code, mu, var, best, beta, want_grad):  # pragma: no cover - jitted
+def _point(code, mu, var, best, beta, want_grad):
     """Value, d/dmu and d/dvar of one acquisition at one point (grads 0 unless asked)."""
     floored = var < VAR_FLOOR
     v = VAR_FLOOR if floored else var
@@ -381,7 +381,7 @@ def _point(code, mu, var, best, beta, want_grad):  # pragma: no cover - jitted
 
 
 @jit
-def _check(code, mean, var):  # pragma: no cover - jitted
+def _check(code, mean, var):
     if code < 0 or code > 4:
         raise ValueError("acquisition code must be EI=0, LOG_EI=1, UCB=2, PI=3 or LOG_PI=4")
     if mean.shape[0] != var.shape[0]:
@@ -389,7 +389,7 @@ def _check(code, mean, var):  # pragma: no cover - jitted
 
 
 @jit
-def acquisition(code, mean, var, best, beta):  # pragma: no cover - jitted
+def acquisition(code, mean, var, best, beta):
     """Acquisition values at ``m`` points (larger is better).
 
     Parameters
@@ -416,7 +416,7 @@ def acquisition(code, mean, var, best, beta):  # pragma: no cover - jitted
 
 
 @jit
-def acquisition_grad(code, mean, var, best, beta):  # pragma: no cover - jitted
+def acquisition_grad(code, mean, var, best, beta):
     """Acquisition values and their derivatives w.r.t. the mean and the variance.
 
     Parameters are those of :func:`acquisition`.

@@ -154,7 +154,7 @@ def _projected_grad_norm(x, g, lower, upper) -> np.ndarray:
 
 
 @jit
-def _directions(x, g, lower, upper, S, Y, rho, used, idx):  # pragma: no cover - jitted
+def _directions(x, g, lower, upper, S, Y, rho, used, idx):
     """L-BFGS directions of the searches ``idx`` on their free variables.
 
     ``x``, ``g`` (b, p) are the iterates and gradients of those searches;

@@ -65,7 +65,7 @@ def acquisition_value_and_grad(
 
 
 @jit
-def snap(Z, levels, n_levels):  # pragma: no cover - jitted
+def snap(Z, levels, n_levels):
     """Move each discrete coordinate of ``Z`` to its nearest allowed level (in place, returned)."""
     m, d = Z.shape
     for j in range(d):

@@ -25,7 +25,7 @@ __all__ = ["yeo_johnson", "yeo_johnson_llf", "fit_yeo_johnson"]
 
 
 @jit
-def yeo_johnson(x, lmb):  # pragma: no cover - jitted
+def yeo_johnson(x, lmb):
     """The transformed values of ``x`` (n,) for the parameter ``lmb``."""
     out = np.empty_like(x)
     eps = 2.220446049250313e-16
@@ -45,7 +45,7 @@ def yeo_johnson(x, lmb):  # pragma: no cover - jitted
 
 
 @jit
-def yeo_johnson_llf(x, lmb):  # pragma: no cover - jitted
+def yeo_johnson_llf(x, lmb):
     """Log-likelihood of ``lmb``: ``-n/2 log var(T(x)) + (lmb - 1) sum sign(x) log1p|x|``."""
     n = x.shape[0]
     t = yeo_johnson(x, lmb)
