@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # buffered goes nowhere instead of raising again at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except (_Fail, HpcoreError, FileNotFoundError, PermissionError) as exc:
+    except (_Fail, HpcoreError, OSError) as exc:  # OSError: a missing file, a read-only mount...
         print(f"hpcore {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -161,7 +161,12 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
     if not p.is_file():
         raise SpecError(f"no spec file at {str(p)!r}: check the path.")
     suffix = p.suffix.lower()
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the spec as UTF-8."
+        ) from None
     if suffix == ".toml":
         toml = _tomllib(p)
         try:

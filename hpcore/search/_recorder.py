@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from .._io import jsonable
+from ..errors import SearchError
 from ..space import Categorical
-from ..storage import Storage, StudyInfo, Tracker
+from ..storage import DB_NAME, Storage, StudyInfo, Tracker
 from ..trial import FrozenTrial, best_of
 
 __all__ = ["Recorder"]
@@ -61,15 +62,20 @@ class Recorder:
         """
         if self.root is None:
             return []
+        if self.resume:
+            _refuse_lost_database(self.root, exists=True)
         self.storage = Storage(self.root)
         try:
             self.tracker = Tracker(self.root)
             info = self._study_info()
             stored = self.storage.load_study()
-            if stored is not None and not self.resume:
-                self.storage.delete_study()
+            if not self.resume:
+                if stored is not None:
+                    self.storage.delete_study()
                 self.tracker.reset()
                 stored = None
+            elif stored is None:
+                _refuse_lost_database(self.root, exists=False)
             if stored is None:
                 self.storage.create_study(info)
             else:
@@ -174,3 +180,30 @@ def _stored_choices(space: Any, params: dict[str, Any]) -> dict[str, Any]:
             if level is not None:
                 out[key] = dim.choices[level]
     return out
+
+
+def _refuse_lost_database(root: Path, exists: bool) -> None:
+    """Refuse to start a new study over trial folders whose database is gone.
+
+    ``hpcore.db`` missing or empty (a partial copy, a deleted file) while
+    ``trials/`` holds trial folders: a new study would reuse their numbers
+    and overwrite them. ``exists=False``: the database opened but holds no
+    study.
+    """
+    trials = root / "trials"
+    db = root / DB_NAME
+    try:
+        n = sum(1 for _ in trials.iterdir()) if trials.is_dir() else 0
+    except OSError:
+        n = 0
+    if n == 0:
+        return
+    if exists and db.is_file() and db.stat().st_size > 0:
+        return
+    what = "holds no study" if db.is_file() and db.stat().st_size > 0 else (
+        "is empty" if db.is_file() else "is missing")
+    raise SearchError(
+        f"{trials} holds {n} trial folder(s) but the study database {db} {what}: a new "
+        "study would overwrite them. Restore the database from a backup to resume the "
+        "study, or pass resume=False to discard the trial folders and start anew."
+    )

@@ -2,7 +2,9 @@
 
 * :mod:`.database`: the SQLite study store (``hpcore.db``): the study, its
   trials and their reports; :mod:`.rows` how records become rows and back,
-  :mod:`.info` what identifies a study, :mod:`.lock` the driver's lock;
+  :mod:`.info` what identifies a study, :mod:`.lock` the driver's lock,
+  :mod:`._open` how the file is opened whatever the root holds (links,
+  damage, read-only mounts);
 * :mod:`.folders`: the trial folders and the ``best`` link;
 * :mod:`.study`: reading a stored study back (:func:`load`).
 
@@ -11,6 +13,7 @@ Models are saved and loaded by :func:`save_model` and :func:`load_model`
 """
 
 from .._io import MODEL_PICKLE, MODEL_TORCH, load_model, save_model
+from ._open import StudyDamagedError
 from .database import DB_NAME, Storage
 from .folders import Tracker
 from .info import StudyInfo, StudyMismatchError
@@ -26,6 +29,7 @@ __all__ = [
     "MODEL_TORCH",
     "Storage",
     "StudyInfo",
+    "StudyDamagedError",
     "StudyLockedError",
     "StudyMismatchError",
     "StudyResults",

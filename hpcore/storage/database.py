@@ -49,6 +49,7 @@ from typing import Any
 
 from ..errors import HpcoreError
 from ..trial import FrozenTrial, TrialState, best_of
+from ._open import StudyDamagedError, check_root, create_database, damaged_errors, reader_uri
 from .info import StudyInfo, StudyMismatchError, describe_differences, same_setting
 from .lock import LOCK_NAME, StudyLockedError, acquire_lock, lock_held
 from .rows import (
@@ -72,6 +73,7 @@ __all__ = [
     "LOCK_NAME",
     "SCHEMA_VERSION",
     "Storage",
+    "StudyDamagedError",
     "StudyInfo",
     "StudyLockedError",
     "StudyMismatchError",
@@ -120,24 +122,31 @@ class Storage:
         self._mutex = threading.RLock()
         self._lock_file: Any = None
         self._conn: sqlite3.Connection | None = None
+        check_root(self.root, self.path, writing=not readonly)
         if readonly:
             if not self.path.is_file():
                 raise FileNotFoundError(
                     f"no hpcore study under {str(self.root)!r}: {str(self.path)!r} does not "
                     "exist. Check the path, or run a search with this experiment_root first."
                 )
-            uri = self.path.absolute().as_uri() + "?mode=ro"
-            self._conn = self._connect(uri, uri=True)
-            self._check_schema()
+            self._conn = self._connect(reader_uri(self.path, self.root), uri=True)
+            try:
+                with damaged_errors(self.path):
+                    self._check_schema()
+            except BaseException:
+                self.close()
+                raise
             return
         self.root.mkdir(parents=True, exist_ok=True)
         if lock:
             self._lock_file = acquire_lock(self.root)
         try:
+            create_database(self.path, _SCHEMA)
             self._conn = self._connect(str(self.path))
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._check_schema()
+            with damaged_errors(self.path):
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+                self._check_schema()
         except BaseException:
             self.close()
             raise
@@ -208,7 +217,7 @@ class Storage:
         """One write transaction (``BEGIN IMMEDIATE``), rolled back on any exception."""
         if self.readonly:
             raise PermissionError(f"{self!r} was opened readonly; it cannot be written")
-        with self._mutex:
+        with self._mutex, damaged_errors(self.path):
             c = self._connection()
             c.execute("BEGIN IMMEDIATE")
             try:
@@ -222,7 +231,7 @@ class Storage:
     @contextlib.contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """One read transaction: every query inside sees the same snapshot."""
-        with self._mutex:
+        with self._mutex, damaged_errors(self.path):
             c = self._connection()
             c.execute("BEGIN")
             try:

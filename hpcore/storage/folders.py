@@ -29,7 +29,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .._io import jsonl_writer, write_json_atomic, write_text_atomic
+from .._io import jsonl_writer, own_directory, write_json_atomic, write_text_atomic
 from ..trial import FrozenTrial
 
 __all__ = ["Tracker"]
@@ -52,10 +52,13 @@ class Tracker:
         A re-run (retry, resume) starts from an empty folder, so nothing of
         the lost attempt is mistaken for this one's output.
         """
+        own_directory(self.trials_dir)  # never a link: trials would be written elsewhere
         d = self.trial_dir(trial_id)
-        if d.exists():
+        if d.is_symlink():
+            d.unlink()  # the link itself, not what it points at
+        elif d.exists():
             shutil.rmtree(d)
-        d.mkdir(parents=True)
+        d.mkdir()
         write_json_atomic(d / "config.json", {"params": params, "config": config})
         return d
 
@@ -66,8 +69,8 @@ class Tracker:
         wrote no log and no ``metrics.jsonl``: they are written here from
         its captured ``output`` and its reports.
         """
-        d = self.trial_dir(trial.trial_id)
-        d.mkdir(parents=True, exist_ok=True)
+        own_directory(self.trials_dir)
+        d = own_directory(self.trial_dir(trial.trial_id))
         if output and not (d / "trial.log").exists():
             write_text_atomic(d / "trial.log", output)  # never through a planted symlink
         if trial.reports and not (d / "metrics.jsonl").exists():
@@ -88,11 +91,16 @@ class Tracker:
         os.replace(tmp, self.best_link)
 
     def best_id(self) -> int | None:
-        """The trial ``best`` points at, or None."""
+        """The trial ``best`` points at, or None (also when it points anywhere but at a
+        trial folder of this root: a planted or copied link is then replaced)."""
         try:
-            return int(os.readlink(self.best_link).rstrip("/").split("/")[-1])
+            trial_id = int(os.readlink(self.best_link).rstrip("/").split("/")[-1])
         except (OSError, ValueError):
             return None
+        target = os.path.realpath(self.best_link)
+        if target != os.path.realpath(self.trial_dir(trial_id)):
+            return None
+        return trial_id
 
     def clear_best(self) -> None:
         with contextlib.suppress(OSError):

@@ -6,6 +6,11 @@ the process dies however it dies (``kill -9`` included), so a dead driver
 never blocks the next one. The file is opened close-on-exec: spawned workers
 do not inherit the lock. Readers probe it with a shared lock, released at
 once, to tell a live driver from a dead one.
+
+An experiment root may have been copied or downloaded: the lock file is
+opened without following a symbolic link and must be a regular file, so a
+link planted there cannot make the driver truncate a file elsewhere, and a
+FIFO cannot make a reader (``hpcore status``) wait for ever.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import fcntl
 import json
 import os
 import socket
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -71,7 +77,7 @@ def acquire_lock(root: Path) -> Any:
         Another live process holds it.
     """
     path = root / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = _open(path, os.O_RDWR | os.O_CREAT)
     f = os.fdopen(fd, "r+b", buffering=0)
     try:
         for attempt in range(_LOCK_RETRIES + 1):
@@ -89,6 +95,27 @@ def acquire_lock(root: Path) -> Any:
         f.close()
         raise
     return f
+
+
+def _open(path: Path, flags: int) -> int:
+    """Open the lock file, never through a link, never blocking, only a regular file."""
+    try:
+        fd = os.open(path, flags | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise HpcoreError(
+                f"{path} is a symbolic link (to {os.readlink(path)}); hpcore never writes "
+                "through a link in an experiment root. Remove it (it holds nothing of the "
+                "study's) and run again."
+            ) from None
+        raise exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise HpcoreError(
+            f"{path} is not a regular file; hpcore keeps its lock there. Remove it (it holds "
+            "nothing of the study's) and run again."
+        )
+    return fd
 
 
 def _locked_error(root: Path, f: Any) -> StudyLockedError:
@@ -112,8 +139,8 @@ def lock_held(root: Path) -> bool:
     """Whether a live process holds the study lock of ``root`` (probed with a shared
     lock, released at once, so two readers never see each other as a driver)."""
     try:
-        fd = os.open(root / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
+        fd = _open(root / LOCK_NAME, os.O_RDONLY)
+    except (OSError, HpcoreError):  # none, or a planted link or FIFO: not a driver's
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
