@@ -33,7 +33,7 @@ from ...trial import FrozenTrial, TrialState
 from .._run import Job, run_trial
 from ..base import OUTPUT_TAIL
 from ..local import _THREAD_VARS, _dumps, _exit_reason
-from .runs import _Placement, _stop_reason, _unloadable, _visible_devices
+from .runs import _ImportFailed, _Placement, _stop_reason, _unloadable, _visible_devices
 
 if TYPE_CHECKING:
     from .worker import _Forwarder
@@ -258,7 +258,10 @@ def _child_outcome(
         return replace(trial, state=TrialState.INTERRUPTED)
     result = work / "outcome.pkl"
     if returncode == 0 and result.exists():
-        return pickle.loads(result.read_bytes())
+        outcome = pickle.loads(result.read_bytes())
+        if isinstance(outcome, _ImportFailed):  # the cluster's failure, not the trial's
+            raise outcome
+        return outcome
     reason = _exit_reason(returncode).replace("the worker process", "the trial's process")
     if returncode == 0:
         reason += " before returning a result"
@@ -282,8 +285,11 @@ def _child_main(workdir: str, parent_pid: str, channel_fd: str = "-1") -> None:
     if int(channel_fd) >= 0:
         os.set_inheritable(int(channel_fd), False)  # not for the trial's own children
         link = _ChildLink(Connection(int(channel_fd)))
+    outcome: FrozenTrial | _ImportFailed
     try:
         fn = pickle.loads(payload)
+    except ImportError as exc:  # raised by the worker thread (:func:`_child_outcome`)
+        outcome = _ImportFailed.from_exc(exc)
     except Exception as exc:
         outcome = _unloadable(job, exc)
     else:

@@ -93,11 +93,12 @@ from ...trial import FrozenTrial
 from .._run import Job, Objective
 from ..base import Executor
 from ..local import _dumps
-from .cluster import _cluster_slots, _failed
+from .cluster import _cluster_slots, _failed, _import_error
 from .worker import (
     _close_run,
     _deliver_stop,
     _identity,
+    _ImportFailed,
     _Placement,
     _run_remote,
     report_topic,
@@ -309,6 +310,7 @@ class DaskExecutor(Executor):
             self._drain()
             done = self._done()
             if done:
+                self._check_imports(done)
                 return [self._collect(key) for key in done]
             left = _SLICE if end is None else min(_SLICE, end - time.monotonic())
             if left <= 0:
@@ -378,6 +380,18 @@ class DaskExecutor(Executor):
 
     def _done(self) -> list[str]:
         return [key for key, (future, _) in self._running.items() if future.done()]
+
+    def _check_imports(self, done: list[str]) -> None:
+        """Raise if a worker could not import train_fn's module: every trial would fail.
+
+        The trials stay running here, so that the search loop's way out
+        records them (this one included) as interrupted: they run again on
+        resume, once the workers can import the module.
+        """
+        for key in done:
+            exc = _task_error(self._running[key][0])
+            if isinstance(exc, _ImportFailed):
+                raise _import_error(exc, getattr(self._client.scheduler, "address", None))
 
     def _collect(self, key: str) -> FrozenTrial:
         """The outcome of a finished future; an error or cancellation becomes a failed trial.
@@ -546,6 +560,16 @@ def _topic_eraser() -> Callable[..., Any]:
             topics.pop(topic, None)
 
     return forget
+
+
+def _task_error(future: Any) -> BaseException | None:
+    """The exception a finished Dask task raised, or None."""
+    if future.status != "error":
+        return None
+    try:
+        return future.exception()
+    except Exception:  # a closing client
+        return None
 
 
 def _number(name: str, value: Any, allow_zero: bool = False) -> float:

@@ -59,6 +59,7 @@ from .runs import (  # noqa: F401 - the client and the tests use them from here
     _STOPS,
     _close_run,
     _deliver_stop,
+    _ImportFailed,
     _load_fn,
     _Placement,
     _stop_reason,
@@ -184,6 +185,8 @@ def _run_in_thread(
     with _captured() as output:
         try:
             fn = _load_fn(token, payload)
+        except ImportError as exc:  # the cluster lacks a module: no trial can run here
+            raise _ImportFailed.from_exc(exc) from None
         except Exception as exc:
             outcome = _unloadable(job, exc)
         else:
