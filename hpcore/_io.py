@@ -28,6 +28,7 @@ from typing import Any
 __all__ = [
     "jsonable",
     "write_text_atomic",
+    "write_bytes_atomic",
     "write_json_atomic",
     "jsonl_writer",
     "save_model",
@@ -85,6 +86,13 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
     path = Path(path)
     _replace_with(path, lambda f: f.write(text), "w")
+    return path
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; returns the path."""
+    path = Path(path)
+    _replace_with(path, lambda f: f.write(data), "wb")
     return path
 
 

@@ -20,6 +20,8 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 
+from helpers import dask_fns  # noqa: E402
+
 import hpcore  # noqa: E402
 from hpcore import ExecutorError, RandomSearch, TrialState  # noqa: E402
 from hpcore.executor.dask import DaskExecutor  # noqa: E402
@@ -183,3 +185,70 @@ def test_hpcore_run_on_a_cluster_that_cannot_import_train_says_what_to_do(
     study = hpcore.load(folder / "study")
     assert [t.trial_id for t in study.trials] == [0, 1, 2, 3]
     assert {t.state for t in study.trials} == {TrialState.COMPLETED}
+
+
+# -- 2. models come back to the experiment root without a shared filesystem ------------
+def test_a_returned_torch_model_reaches_best_without_a_shared_filesystem(client, tmp_path):
+    torch = pytest.importorskip("torch")
+    root = tmp_path / "study"
+    search = RandomSearch({}, {"x": Real(0, 1)}, metric="loss", n_trials=4, random_state=0)
+    search.run(dask_fns.returns_a_torch_model, executor=client, experiment_root=root, verbose=0)
+    assert {t.state for t in search.trials} == {TrialState.COMPLETED}
+    assert all(t.host for t in search.trials)  # they ran on the workers
+    study = hpcore.load(root)
+    for t in study.trials:
+        assert (study.trial_dir(t.trial_id) / "model.pt").is_file()
+    best = study.load_best_model(torch.nn.Linear(2, 1))
+    x = study.best_trial.params["x"]
+    assert torch.equal(best.weight, torch.full((1, 2), x)) and torch.equal(best.bias, torch.full((1,), x))
+
+
+@pytest.mark.parametrize("timeout", [None, 60.0], ids=["thread", "child"])
+def test_a_saved_model_reaches_best_without_a_shared_filesystem(client, tmp_path, timeout):
+    root = tmp_path / "study"
+    search = RandomSearch({}, {"x": Real(0, 1)}, n_trials=3, random_state=1)
+    search.run(dask_fns.saves_a_model, executor=DaskExecutor(client, trial_timeout=timeout),
+               experiment_root=root, verbose=0)
+    study = hpcore.load(root)
+    assert {t.state for t in study.trials} == {TrialState.COMPLETED}
+    assert all(t.error is None for t in study.trials)
+    assert study.load_best_model() == {"x": study.best_trial.params["x"], "blob": b""}
+
+
+def test_a_model_over_the_size_limit_stays_behind_and_the_trial_says_why(client, tmp_path):
+    root = tmp_path / "study"
+    search = RandomSearch({"size": 5000}, {"x": Real(0, 1)}, n_trials=2, random_state=0)
+    with pytest.warns(RuntimeWarning, match="max_model_bytes=1000"):
+        search.run(dask_fns.saves_a_model, executor=DaskExecutor(client, max_model_bytes=1000),
+                   experiment_root=root, verbose=0)
+    study = hpcore.load(root)
+    for t in study.trials:
+        assert t.state is TrialState.COMPLETED and t.value is not None  # the result is kept
+        assert "was not sent back" in t.error and "max_model_bytes=1000" in t.error
+        assert "shared_filesystem=True" in t.error
+        assert not any(study.trial_dir(t.trial_id).glob("model.*"))
+    with pytest.raises(FileNotFoundError):
+        study.load_best_model()
+
+
+def test_with_a_shared_filesystem_the_worker_saves_the_model_itself(client, tmp_path):
+    """No bytes travel, so no limit applies (a LocalCluster shares the driver's disk)."""
+    root = tmp_path / "study"
+    search = RandomSearch({"size": 5000}, {"x": Real(0, 1)}, n_trials=2, random_state=0)
+    search.run(dask_fns.saves_a_model, experiment_root=root, verbose=0,
+               executor=DaskExecutor(client, shared_filesystem=True, max_model_bytes=1000))
+    study = hpcore.load(root)
+    assert all(t.state is TrialState.COMPLETED and t.error is None for t in study.trials)
+    assert study.load_best_model()["x"] == study.best_trial.params["x"]
+
+
+def test_without_an_experiment_root_no_model_travels(client):
+    search = RandomSearch({"size": 5000}, {"x": Real(0, 1)}, n_trials=2, random_state=0)
+    search.run(dask_fns.saves_a_model, executor=DaskExecutor(client, max_model_bytes=1000),
+               verbose=0)
+    assert all(t.state is TrialState.COMPLETED and t.error is None for t in search.trials)
+
+
+def test_the_model_size_limit_is_checked():
+    with pytest.raises(hpcore.ArgumentError, match="max_model_bytes"):
+        DaskExecutor("tcp://127.0.0.1:1", max_model_bytes=-1)

@@ -71,7 +71,14 @@ Live reports and early stopping
     run's topic.
 
 Nothing on the workers writes results anywhere: every outcome comes back to
-the driver, which stays the single writer.
+the driver, which stays the single writer. Without ``shared_filesystem`` a
+model a trial saves comes back too, as its file's bytes, and the driver
+writes it into the trial's folder (:mod:`.models`).
+
+A module the workers cannot import while loading ``train_fn`` fails no
+trial: :meth:`DaskExecutor.wait` raises an :class:`ExecutorError` that says
+how to make it importable there (:func:`.cluster._import_error`), and the
+search loop records its running trials as interrupted.
 """
 
 from __future__ import annotations
@@ -90,6 +97,7 @@ from .._run import Job, Objective
 from ..base import Executor
 from ..local import _dumps
 from .cluster import _cluster_slots, _failed, _import_error
+from .models import DEFAULT_MAX_MODEL_BYTES, _receive_model
 from .reports import _Inbox, _run_quietly, _Stream, _topic_eraser
 from .worker import (
     _close_run,
@@ -156,10 +164,16 @@ class DaskExecutor(Executor):
     shared_filesystem : bool
         Whether every worker sees the driver's ``experiment_root`` at the
         same path. Only then do trials write into their folder on the
-        workers (``trial.dir``, saved models, live ``metrics.jsonl``, the
-        log); otherwise workers write nothing, the driver writes each
-        trial's log and reports from its outcome, and returned models are
-        dropped.
+        workers (``trial.dir``, saved models, live ``metrics.jsonl``);
+        otherwise ``trial.dir`` is None on the workers, the driver
+        writes each trial's log and reports from its outcome, and a model
+        the trial saves (``trial.save_model`` or a returned ``'model'``)
+        comes back with the outcome into the trial's folder, up to
+        ``max_model_bytes``.
+    max_model_bytes : int
+        Without ``shared_filesystem``: the most bytes of a trial's model
+        files sent back to the driver (200 MiB). A larger model stays on
+        the worker and the trial's ``error`` says so (its result is kept).
 
     Notes
     -----
@@ -178,6 +192,7 @@ class DaskExecutor(Executor):
         grace_period: float = 5.0,
         worker_timeout: float = 60.0,
         shared_filesystem: bool = False,
+        max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES,
     ) -> None:
         distributed = _distributed()
         if not isinstance(client, (distributed.Client, str)) and not isinstance(
@@ -194,6 +209,7 @@ class DaskExecutor(Executor):
         self.grace_period = _number("grace_period", grace_period, allow_zero=True)
         self.worker_timeout = _number("worker_timeout", worker_timeout)
         self.shared_filesystem = bool(shared_filesystem)
+        self.max_model_bytes = int(_number("max_model_bytes", max_model_bytes, allow_zero=True))
         self._target = client
         self._own_client = not isinstance(client, distributed.Client)
         self._client: Any = None if self._own_client else client
@@ -202,6 +218,7 @@ class DaskExecutor(Executor):
         self._max: int | None = None
         self._cpu_resource = False  # whether trials ask the workers' CPU resource
         self._running: dict[str, tuple[Any, FrozenTrial]] = {}
+        self._dirs: dict[str, Path] = {}  # the driver's folder of a trial whose model comes back
         # Live reports and stop requests of the current run (see the module docstring).
         self._token: str | None = None
         self._inbox = _Inbox()
@@ -242,7 +259,7 @@ class DaskExecutor(Executor):
         )
         self._placement = _Placement(
             token, self.gpus_per_trial, self.cpus_per_trial, self.trial_timeout, self.grace_period,
-            self.start_timeout,
+            self.start_timeout, self.max_model_bytes,
         )
         # Subscribed before any trial is submitted (both go down the client's one
         # stream to the scheduler, in order), so no report is published unheard.
@@ -263,16 +280,20 @@ class DaskExecutor(Executor):
         # the driver keeps the log and reports from the outcome.
         shared = self.shared_filesystem and dir is not None
         remote = Job(trial, config, dir, Path(dir) / "trial.log") if shared else Job(trial, config)
+        send_model = dir is not None and not shared  # the model comes back with the outcome
         future = self._client.submit(
             _run_remote,
             self._fn_future,
             remote,
             self._placement,
+            send_model,
             key=key,
             pure=False,
             resources=resources or None,
         )
         self._running[key] = (future, trial)
+        if send_model:
+            self._dirs[key] = Path(dir)  # type: ignore[arg-type]
         wake = self._inbox.wake
         future.add_done_callback(lambda _: wake.set())  # in a Dask callback thread
 
@@ -327,6 +348,7 @@ class DaskExecutor(Executor):
         interrupted = [trial.interrupted(now) for _, trial in self._running.values()]
         futures = [future for future, _ in self._running.values()]
         self._running.clear()
+        self._dirs.clear()
         if futures and self._client is not None:
             with contextlib.suppress(Exception):
                 self._client.cancel(futures)
@@ -398,9 +420,10 @@ class DaskExecutor(Executor):
         """
         future, trial = self._running.pop(key)
         stream = self._streams.pop(key, None)
+        dir = self._dirs.pop(key, None)
         self._stops.pop(trial.trial_id, None)
         try:
-            outcome = future.result()
+            outcome = _receive_model(future.result(), dir, self.max_model_bytes)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # the task's own error, KilledWorker, cancellation

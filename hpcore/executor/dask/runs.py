@@ -43,6 +43,8 @@ class _Placement:
     trial_timeout: float | None
     grace_period: float
     start_timeout: float = 120.0
+    #: The most bytes of a trial's model files sent back to the driver (:mod:`.models`).
+    max_model_bytes: int = 200 * 2**20
 
     @property
     def topic(self) -> str:

@@ -54,6 +54,7 @@ from ...trial import FrozenTrial, TrialState
 from .._run import Job, run_trial
 from ..base import OUTPUT_TAIL
 from .child import _run_in_child
+from .models import _model_folder, _send_model, _Sent
 from .runs import (  # noqa: F401 - the client and the tests use them from here
     _CLOSED,
     _STOPS,
@@ -79,17 +80,26 @@ def _identity(payload: bytes) -> bytes:
     return payload
 
 
-def _run_remote(payload: bytes, job: Job, placement: _Placement) -> FrozenTrial:
-    """Body of one trial's Dask task: run it in this thread or in a child process."""
+def _run_remote(
+    payload: bytes, job: Job, placement: _Placement, send_model: bool = False
+) -> FrozenTrial | _Sent:
+    """Body of one trial's Dask task: run it in this thread or in a child process.
+
+    With ``send_model`` (the driver has a trial folder this worker cannot
+    see) a model the trial saves is returned with its outcome (:mod:`.models`).
+    """
     if placement.gpus_per_trial > 0:
         visible = _visible_devices()[: max(1, math.ceil(placement.gpus_per_trial))]
         devices = tuple(int(d) for d in visible if d.strip().isdigit())
         job = job._replace(trial=replace(job.trial, devices=devices))
     forwarder = _Forwarder.for_task(placement)
     try:
-        if placement.trial_timeout is not None:
-            return _run_in_child(payload, job, placement, forwarder)
-        return _run_in_thread(payload, job, placement.token, forwarder)
+        with _model_folder(job, send_model) as job:
+            if placement.trial_timeout is not None:
+                outcome = _run_in_child(payload, job, placement, forwarder)
+            else:
+                outcome = _run_in_thread(payload, job, placement.token, forwarder)
+            return _send_model(outcome, job, placement.max_model_bytes)
     finally:
         if forwarder is not None:
             forwarder.close()  # the last reports leave before the task's result
