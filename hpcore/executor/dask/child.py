@@ -285,11 +285,11 @@ def _child_main(workdir: str, parent_pid: str, channel_fd: str = "-1") -> None:
     if int(channel_fd) >= 0:
         os.set_inheritable(int(channel_fd), False)  # not for the trial's own children
         link = _ChildLink(Connection(int(channel_fd)))
-    outcome: FrozenTrial | _ImportFailed
     try:
         fn = pickle.loads(payload)
-    except ImportError as exc:  # raised by the worker thread (:func:`_child_outcome`)
-        outcome = _ImportFailed.from_exc(exc)
+    except ImportError as exc:  # the cluster's failure: the worker thread raises it
+        _leave(work, _dumps(_ImportFailed.from_exc(exc)))
+        return
     except Exception as exc:
         outcome = _unloadable(job, exc)
     else:
@@ -302,8 +302,6 @@ def _child_main(workdir: str, parent_pid: str, channel_fd: str = "-1") -> None:
         else:
             outcome = run_trial(fn, job, link.forward, link.stop_check)
             link.close()
-    sys.stdout.flush()
-    sys.stderr.flush()
     try:
         blob = _dumps(outcome)
     except Exception as exc:  # an unpicklable metric or report
@@ -311,6 +309,13 @@ def _child_main(workdir: str, parent_pid: str, channel_fd: str = "-1") -> None:
             job.trial.trial_id, job.trial.params, TrialState.FAILED,
             error=f"the trial's result could not be sent back: {exc}", start=outcome.start,
             end=outcome.end, attempts=job.trial.attempts, budget=job.trial.budget))
+    _leave(work, blob)
+
+
+def _leave(work: Path, blob: bytes) -> None:
+    """Flush the child's output and leave its pickled outcome for the worker thread."""
+    sys.stdout.flush()
+    sys.stderr.flush()
     part = work / "outcome.pkl.part"
     part.write_bytes(blob)
     os.replace(part, work / "outcome.pkl")
