@@ -242,6 +242,21 @@ def test_with_a_shared_filesystem_the_worker_saves_the_model_itself(client, tmp_
     assert study.load_best_model()["x"] == study.best_trial.params["x"]
 
 
+@pytest.mark.parametrize("timeout", [None, 60.0], ids=["thread", "child"])
+@pytest.mark.parametrize("shared", [False, True])
+def test_only_with_a_shared_filesystem_the_worker_writes_the_whole_log(
+    client, tmp_path, shared, timeout
+):
+    root = tmp_path / "study"
+    search = RandomSearch({}, {"x": Real(0, 1)}, n_trials=1, random_state=0)
+    search.run(dask_fns.long_output, experiment_root=root, verbose=0,
+               executor=DaskExecutor(client, trial_timeout=timeout, shared_filesystem=shared))
+    log = (root / "trials" / "00000" / "trial.log").read_text()
+    # Without one the driver writes the tail that came back with the outcome.
+    assert ("the first line of a long log" in log) is shared
+    assert log.rstrip().endswith("x" * 99) and len(log) >= 20_000
+
+
 def test_without_an_experiment_root_no_model_travels(client):
     search = RandomSearch({"size": 5000}, {"x": Real(0, 1)}, n_trials=2, random_state=0)
     search.run(dask_fns.saves_a_model, executor=DaskExecutor(client, max_model_bytes=1000),

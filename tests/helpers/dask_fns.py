@@ -96,3 +96,11 @@ def saves_a_model(config, trial):
     """Saves ``{'x': x, 'blob': size bytes}`` with ``trial.save_model``; returns ``(x - 0.5)^2``."""
     trial.save_model({"x": config["x"], "blob": b"\0" * config.get("size", 0)})
     return (config["x"] - 0.5) ** 2
+
+
+def long_output(config):
+    """Prints a first line, then 30,000 characters: more than the tail an outcome carries."""
+    print("the first line of a long log")
+    for _ in range(300):
+        print("x" * 99)
+    return config["x"]

@@ -3,9 +3,9 @@
 The child is a fresh interpreter started with ``subprocess`` (a Dask worker
 is a daemonic process and may not start ``multiprocessing`` children; a new
 interpreter also never re-imports the driver's script). It leads a session of
-its own, writes file descriptors 1 and 2 to a log in a temporary folder (so C
-extensions and grandchildren are captured too) and leaves its pickled record
-there. The worker thread kills the whole session when the deadline passes or
+its own, writes file descriptors 1 and 2 to a log in a temporary folder (the
+trial's ``trial.log`` with ``shared_filesystem``; so C extensions and
+grandchildren are captured too) and leaves its pickled record there. The worker thread kills the whole session when the deadline passes or
 the task is cancelled; the child kills its session itself if the worker dies.
 Reports go up and a stop request comes down a socket pair
 (:class:`_ChildLink` in the child, :class:`_ChildChannel` in the worker).
@@ -60,8 +60,10 @@ def _run_in_child(
         # A socket pair carries reports up and the stop request down (POSIX: the
         # child's end is passed as an open file descriptor).
         ours, theirs = socket.socketpair() if os.name == "posix" else (None, None)
+        # With shared_filesystem the trial's log is written where the driver keeps it.
+        log_path = job.log_path or work / "output.log"
         try:
-            with open(work / "output.log", "wb") as log:
+            with open(log_path, "wb") as log:
                 proc = subprocess.Popen(
                     [sys.executable, "-c", _CHILD_CODE, tmp, str(os.getpid()),
                      str(-1 if theirs is None else theirs.fileno())],
@@ -89,7 +91,7 @@ def _run_in_child(
             if channel is not None:
                 channel.close()
         outcome = _child_outcome(work, job, proc.returncode, ended, placement)
-        output = _read_tail(work / "output.log")
+        output = _read_tail(log_path)
     return replace(outcome, output=output, start=outcome.start or start,
                    end=outcome.end or time.time(), host=outcome.host or socket.gethostname(),
                    devices=job.trial.devices)

@@ -164,8 +164,8 @@ class DaskExecutor(Executor):
     shared_filesystem : bool
         Whether every worker sees the driver's ``experiment_root`` at the
         same path. Only then do trials write into their folder on the
-        workers (``trial.dir``, saved models, live ``metrics.jsonl``);
-        otherwise ``trial.dir`` is None on the workers, the driver
+        workers (``trial.dir``, saved models, live ``metrics.jsonl``, the
+        whole log); otherwise ``trial.dir`` is None on the workers, the driver
         writes each trial's log and reports from its outcome, and a model
         the trial saves (``trial.save_model`` or a returned ``'model'``)
         comes back with the outcome into the trial's folder, up to

@@ -11,8 +11,9 @@ With ``trial_timeout`` the trial runs in a child process started with
 ``subprocess`` (a Dask worker is a daemonic process and may not start
 ``multiprocessing`` children; a fresh interpreter also never re-imports the
 driver's script). The child leads a session of its own, writes file
-descriptors 1 and 2 to a log in a temporary folder (so C extensions and
-grandchildren are captured too) and leaves its pickled outcome there. The
+descriptors 1 and 2 to a log in a temporary folder (the trial's own
+``trial.log`` with ``shared_filesystem``; so C extensions and grandchildren
+are captured too) and leaves its pickled outcome there. The
 worker thread kills the whole session when the deadline passes or the task
 is cancelled; the child kills its session itself if the worker dies.
 
@@ -48,7 +49,8 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 from ...trial import FrozenTrial, TrialState
 from .._run import Job, run_trial
@@ -192,7 +194,7 @@ def _run_in_thread(
     def stop_check() -> str | None:
         return _stop_reason(token, trial_id)
 
-    with _captured() as output:
+    with _log_file(job.log_path) as log, _captured(log) as output:
         try:
             fn = _load_fn(token, payload)
         except ImportError as exc:  # the cluster lacks a module: no trial can run here
@@ -216,15 +218,32 @@ def _run_in_thread(
     return replace(outcome, output=output.getvalue() or None)
 
 
-class _Tail:
-    """A text sink that keeps only the last ``limit`` characters written to it."""
+@contextlib.contextmanager
+def _log_file(path: Path | None) -> Iterator[TextIO | None]:
+    """The trial's log opened for the block (with ``shared_filesystem``), or None."""
+    if path is None:
+        yield None
+        return
+    with open(path, "w", encoding="utf-8", errors="replace", buffering=1) as f:
+        yield f
 
-    def __init__(self, limit: int = OUTPUT_TAIL) -> None:
+
+class _Tail:
+    """A text sink that keeps only the last ``limit`` characters written to it.
+
+    With a ``log`` file, everything written goes there too (line-buffered).
+    """
+
+    def __init__(self, limit: int = OUTPUT_TAIL, log: TextIO | None = None) -> None:
         self.limit = limit
+        self.log = log
         self._chunks: list[str] = []
         self._size = 0
 
     def write(self, text: str) -> int:
+        if self.log is not None:
+            with contextlib.suppress(OSError, ValueError):  # a full disk loses the log only
+                self.log.write(text)
         self._chunks.append(text)
         self._size += len(text)
         if self._size > 2 * self.limit:
@@ -263,9 +282,10 @@ _ROUTER_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _captured() -> Iterator[_Tail]:
-    """Send this thread's ``print`` output (stdout and stderr) to one sink for the block."""
-    sink, ident = _Tail(), threading.get_ident()
+def _captured(log: TextIO | None = None) -> Iterator[_Tail]:
+    """Send this thread's ``print`` output (stdout and stderr) to one sink for the block
+    (and to ``log``)."""
+    sink, ident = _Tail(log=log), threading.get_ident()
     with _ROUTER_LOCK:
         routers = {name: _router(name) for name in ("stdout", "stderr")}
         for router in routers.values():
