@@ -31,6 +31,7 @@ from typing import Any
 __all__ = [
     "jsonable",
     "write_text_atomic",
+    "write_bytes_atomic",
     "write_json_atomic",
     "write_bytes_atomic",
     "own_directory",

@@ -82,6 +82,10 @@ class Trial:
         0 on the trial's first run, 1 on its first retry (``max_retries``,
         or a run cut short and resumed), and so on: a retry can pick up a
         checkpoint in ``dir`` that an earlier attempt left.
+    model_dir : pathlib.Path or None
+        Where :meth:`save_model` writes when ``dir`` is None (set by an
+        executor that sends the model to the driver's trial folder: a Dask
+        worker without the driver's filesystem).
     """
 
     trial_id: int
@@ -95,6 +99,7 @@ class Trial:
     budget: float | None = None
     #: The search's metric: ``report(step, **{metric: v})`` reports the value.
     metric: str | None = None
+    model_dir: Path | None = field(default=None, repr=False)
     #: Asked after each report: a reason to stop, or None (set by the executor).
     stop_check: Callable[[], str | None] | None = field(default=None, repr=False)
     stop_reason: str | None = field(default=None, repr=False)
@@ -115,11 +120,14 @@ class Trial:
         :func:`hpcore.storage.save_model`. Without an experiment root
         (``trial.dir is None``) nothing is written and None is returned.
         When this trial becomes the best, ``<experiment_root>/best/`` holds
-        the model.
+        the model. On a Dask worker without the driver's filesystem the
+        model is saved in a folder of the worker (:attr:`model_dir`) and its
+        file sent to the driver's trial folder when the trial ends.
         """
-        if self.dir is None:
+        folder = self.dir if self.dir is not None else self.model_dir
+        if folder is None:
             return None
-        return save_model(model, self.dir)
+        return save_model(model, folder)
 
     def report(self, step: int, value: float | None = None, **metrics: float) -> None:
         """Record an intermediate result (one point of the learning curve).

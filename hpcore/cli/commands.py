@@ -359,6 +359,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     search = build_search(spec)
     train_fn = load_train_fn(spec)
     kwargs = run_kwargs(spec, 0 if args.quiet else (None if sys.stderr.isatty() else 1))
+    if args.executor:
+        kwargs["executor"] = args.executor
     root = kwargs.get("experiment_root")
     if args.check:
         budget = getattr(search, "size", None) if spec.n_trials is None else spec.n_trials

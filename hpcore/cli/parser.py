@@ -188,13 +188,17 @@ def _add_run(sub: Any) -> None:
             '  experiment_root = "experiments/search"\n'
             "\nexamples:\n"
             "  hpcore run search.toml\n"
-            "  hpcore run search.toml --check     check the spec and the train function, run nothing"
+            "  hpcore run search.toml --check     check the spec and the train function, run nothing\n"
+            "  hpcore run search.toml --executor tcp://10.0.0.5:8786   trials on a Dask cluster"
         ),
     )
     run.add_argument("spec", help="the spec file (.toml, or .yaml/.yml with PyYAML)")
     run.add_argument("--check", action="store_true",
                      help="check the spec, build the search, import train; run nothing")
     run.add_argument("--quiet", action="store_true", help="no progress bar or line per trial")
+    run.add_argument("--executor", metavar="ADDRESS",
+                     help="run the trials on the Dask cluster whose scheduler is at ADDRESS "
+                     "(tcp://host:8786); overrides [run] executor")
 
 
 def _add_demo(sub: Any) -> None:

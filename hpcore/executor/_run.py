@@ -58,14 +58,17 @@ class Job(NamedTuple):
     """One trial to run, as an executor sends it to a worker.
 
     ``trial`` is its record (state ``running``, ``devices`` set where it was
-    placed), ``config`` its full config, ``dir`` its folder (``trial.dir``)
-    and ``log_path`` the file that receives its stdout and stderr.
+    placed), ``config`` its full config, ``dir`` its folder (``trial.dir``),
+    ``log_path`` the file that receives its stdout and stderr and
+    ``model_dir`` where a model is saved without a folder (``trial.model_dir``:
+    the Dask worker sends it back).
     """
 
     trial: FrozenTrial
     config: Any
     dir: Path | None = None
     log_path: Path | None = None
+    model_dir: Path | None = None
 
 
 def run_trial(
@@ -89,7 +92,7 @@ def run_trial(
     trial, dir = job.trial, job.dir
     handle = Trial(trial.trial_id, dict(trial.params), job.config, dir,
                    devices=tuple(trial.devices), attempt=trial.attempt, budget=trial.budget,
-                   metric=objective.metric)
+                   metric=objective.metric, model_dir=job.model_dir)
     if report_hook is not None:
         handle.add_report_hook(report_hook)
     handle.stop_check = stop_check
@@ -141,8 +144,8 @@ def _last_value(reports: list[dict[str, Any]], metric: str | None) -> float | No
 def _keep_model(result: Any, handle: Trial) -> Any:
     """Save a returned ``'model'`` into the trial's folder and drop it from the result.
 
-    The model never travels back to the driver (it may be gigabytes on a
-    GPU); without a trial folder it is simply dropped.
+    The model object never travels back to the driver (it may be gigabytes
+    on a GPU); without a trial folder (or a ``model_dir``) it is dropped.
     """
     if isinstance(result, Mapping) and "model" in result:
         result = dict(result)

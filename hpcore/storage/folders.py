@@ -18,7 +18,10 @@ folder, and nothing (a model of gigabytes) is copied.
 
 The driver writes ``config.json``, ``result.json`` and ``best``; the trial's
 own process writes ``metrics.jsonl``, ``trial.log``, the model and its
-artifacts, inside its own folder only.
+artifacts, inside its own folder only. A trial on a Dask worker that does
+not see this folder sends its model back and the driver writes it here
+(``hpcore.executor.dask.models``), with the log and ``metrics.jsonl``
+(:meth:`Tracker.finish`).
 """
 
 from __future__ import annotations

@@ -79,3 +79,28 @@ def report_loop(config, trial):
     for step in range(n):
         trial.report(step, 0.5)
     return (time.perf_counter() - start) / n
+
+
+def returns_a_torch_model(config):
+    """Returns ``{'loss', 'model'}``, a ``torch.nn.Linear(2, 1)`` whose weights are all ``x``."""
+    import torch
+
+    model = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        model.weight.fill_(config["x"])
+        model.bias.fill_(config["x"])
+    return {"loss": (config["x"] - 0.5) ** 2, "model": model}
+
+
+def saves_a_model(config, trial):
+    """Saves ``{'x': x, 'blob': size bytes}`` with ``trial.save_model``; returns ``(x - 0.5)^2``."""
+    trial.save_model({"x": config["x"], "blob": b"\0" * config.get("size", 0)})
+    return (config["x"] - 0.5) ** 2
+
+
+def long_output(config):
+    """Prints a first line, then 30,000 characters: more than the tail an outcome carries."""
+    print("the first line of a long log")
+    for _ in range(300):
+        print("x" * 99)
+    return config["x"]

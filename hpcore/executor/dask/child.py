@@ -3,9 +3,9 @@
 The child is a fresh interpreter started with ``subprocess`` (a Dask worker
 is a daemonic process and may not start ``multiprocessing`` children; a new
 interpreter also never re-imports the driver's script). It leads a session of
-its own, writes file descriptors 1 and 2 to a log in a temporary folder (so C
-extensions and grandchildren are captured too) and leaves its pickled record
-there. The worker thread kills the whole session when the deadline passes or
+its own, writes file descriptors 1 and 2 to a log in a temporary folder (the
+trial's ``trial.log`` with ``shared_filesystem``; so C extensions and
+grandchildren are captured too) and leaves its pickled record there. The worker thread kills the whole session when the deadline passes or
 the task is cancelled; the child kills its session itself if the worker dies.
 Reports go up and a stop request comes down a socket pair
 (:class:`_ChildLink` in the child, :class:`_ChildChannel` in the worker).
@@ -34,7 +34,7 @@ from .._run import Job, run_trial
 from .._worker import dumps as _dumps
 from ..base import OUTPUT_TAIL
 from ..local import _THREAD_VARS, _exit_reason
-from .runs import _Placement, _stop_reason, _unloadable, _visible_devices
+from .runs import _ImportFailed, _Placement, _stop_reason, _unloadable, _visible_devices
 
 if TYPE_CHECKING:
     from .worker import _Forwarder
@@ -61,8 +61,10 @@ def _run_in_child(
         # A socket pair carries reports up and the stop request down (POSIX: the
         # child's end is passed as an open file descriptor).
         ours, theirs = socket.socketpair() if os.name == "posix" else (None, None)
+        # With shared_filesystem the trial's log is written where the driver keeps it.
+        log_path = job.log_path or work / "output.log"
         try:
-            with open(work / "output.log", "wb") as log:
+            with open(log_path, "wb") as log:
                 proc = subprocess.Popen(
                     [sys.executable, "-c", _CHILD_CODE, tmp, str(os.getpid()),
                      str(-1 if theirs is None else theirs.fileno())],
@@ -90,7 +92,7 @@ def _run_in_child(
             if channel is not None:
                 channel.close()
         outcome = _child_outcome(work, job, proc.returncode, ended, placement)
-        output = _read_tail(work / "output.log")
+        output = _read_tail(log_path)
     return replace(outcome, output=output, start=outcome.start or start,
                    end=outcome.end or time.time(), host=outcome.host or socket.gethostname(),
                    devices=job.trial.devices)
@@ -259,7 +261,10 @@ def _child_outcome(
         return replace(trial, state=TrialState.INTERRUPTED)
     result = work / "outcome.pkl"
     if returncode == 0 and result.exists():
-        return pickle.loads(result.read_bytes())
+        outcome = pickle.loads(result.read_bytes())
+        if isinstance(outcome, _ImportFailed):  # the cluster's failure, not the trial's
+            raise outcome
+        return outcome
     reason = _exit_reason(returncode).replace("the worker process", "the trial's process")
     if returncode == 0:
         reason += " before returning a result"
@@ -285,6 +290,9 @@ def _child_main(workdir: str, parent_pid: str, channel_fd: str = "-1") -> None:
         link = _ChildLink(Connection(int(channel_fd)))
     try:
         fn = pickle.loads(payload)
+    except ImportError as exc:  # the cluster's failure: the worker thread raises it
+        _leave(work, _dumps(_ImportFailed.from_exc(exc)))
+        return
     except Exception as exc:
         outcome = _unloadable(job, exc)
     else:
@@ -297,8 +305,6 @@ def _child_main(workdir: str, parent_pid: str, channel_fd: str = "-1") -> None:
         else:
             outcome = run_trial(fn, job, link.forward, link.stop_check)
             link.close()
-    sys.stdout.flush()
-    sys.stderr.flush()
     try:
         blob = _dumps(outcome)
     except Exception as exc:  # an unpicklable metric or report
@@ -306,6 +312,13 @@ def _child_main(workdir: str, parent_pid: str, channel_fd: str = "-1") -> None:
             job.trial.trial_id, job.trial.params, TrialState.FAILED,
             error=f"the trial's result could not be sent back: {exc}", start=outcome.start,
             end=outcome.end, attempts=job.trial.attempts, budget=job.trial.budget))
+    _leave(work, blob)
+
+
+def _leave(work: Path, blob: bytes) -> None:
+    """Flush the child's output and leave its pickled outcome for the worker thread."""
+    sys.stdout.flush()
+    sys.stderr.flush()
     part = work / "outcome.pkl.part"
     part.write_bytes(blob)
     os.replace(part, work / "outcome.pkl")

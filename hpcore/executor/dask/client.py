@@ -71,7 +71,14 @@ Live reports and early stopping
     run's topic.
 
 Nothing on the workers writes results anywhere: every outcome comes back to
-the driver, which stays the single writer.
+the driver, which stays the single writer. Without ``shared_filesystem`` a
+model a trial saves comes back too, as its file's bytes, and the driver
+writes it into the trial's folder (:mod:`.models`).
+
+A module the workers cannot import while loading ``train_fn`` fails no
+trial: :meth:`DaskExecutor.wait` raises an :class:`ExecutorError` that says
+how to make it importable there (:func:`.cluster._import_error`), and the
+search loop records its running trials as interrupted.
 """
 
 from __future__ import annotations
@@ -79,12 +86,8 @@ from __future__ import annotations
 import contextlib
 import math
 import pickle
-import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +96,14 @@ from ...trial import FrozenTrial
 from .._run import Job, Objective
 from .._worker import dumps as _dumps
 from ..base import Executor
-from .cluster import _cluster_slots, _failed
+from .cluster import _cluster_slots, _failed, _import_error
+from .models import DEFAULT_MAX_MODEL_BYTES, _receive_model
+from .reports import _Inbox, _run_quietly, _Stream, _topic_eraser
 from .worker import (
     _close_run,
     _deliver_stop,
     _identity,
+    _ImportFailed,
     _Placement,
     _run_remote,
     report_topic,
@@ -159,9 +165,15 @@ class DaskExecutor(Executor):
         Whether every worker sees the driver's ``experiment_root`` at the
         same path. Only then do trials write into their folder on the
         workers (``trial.dir``, saved models, live ``metrics.jsonl``, the
-        log); otherwise workers write nothing, the driver writes each
-        trial's log and reports from its outcome, and returned models are
-        dropped.
+        whole log); otherwise ``trial.dir`` is None on the workers, the driver
+        writes each trial's log and reports from its outcome, and a model
+        the trial saves (``trial.save_model`` or a returned ``'model'``)
+        comes back with the outcome into the trial's folder, up to
+        ``max_model_bytes``.
+    max_model_bytes : int
+        Without ``shared_filesystem``: the most bytes of a trial's model
+        files sent back to the driver (200 MiB). A larger model stays on
+        the worker and the trial's ``error`` says so (its result is kept).
 
     Notes
     -----
@@ -180,6 +192,7 @@ class DaskExecutor(Executor):
         grace_period: float = 5.0,
         worker_timeout: float = 60.0,
         shared_filesystem: bool = False,
+        max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES,
     ) -> None:
         distributed = _distributed()
         if not isinstance(client, (distributed.Client, str)) and not isinstance(
@@ -196,6 +209,7 @@ class DaskExecutor(Executor):
         self.grace_period = _number("grace_period", grace_period, allow_zero=True)
         self.worker_timeout = _number("worker_timeout", worker_timeout)
         self.shared_filesystem = bool(shared_filesystem)
+        self.max_model_bytes = int(_number("max_model_bytes", max_model_bytes, allow_zero=True))
         self._target = client
         self._own_client = not isinstance(client, distributed.Client)
         self._client: Any = None if self._own_client else client
@@ -204,6 +218,7 @@ class DaskExecutor(Executor):
         self._max: int | None = None
         self._cpu_resource = False  # whether trials ask the workers' CPU resource
         self._running: dict[str, tuple[Any, FrozenTrial]] = {}
+        self._dirs: dict[str, Path] = {}  # the driver's folder of a trial whose model comes back
         # Live reports and stop requests of the current run (see the module docstring).
         self._token: str | None = None
         self._inbox = _Inbox()
@@ -244,7 +259,7 @@ class DaskExecutor(Executor):
         )
         self._placement = _Placement(
             token, self.gpus_per_trial, self.cpus_per_trial, self.trial_timeout, self.grace_period,
-            self.start_timeout,
+            self.start_timeout, self.max_model_bytes,
         )
         # Subscribed before any trial is submitted (both go down the client's one
         # stream to the scheduler, in order), so no report is published unheard.
@@ -265,16 +280,20 @@ class DaskExecutor(Executor):
         # the driver keeps the log and reports from the outcome.
         shared = self.shared_filesystem and dir is not None
         remote = Job(trial, config, dir, Path(dir) / "trial.log") if shared else Job(trial, config)
+        send_model = dir is not None and not shared  # the model comes back with the outcome
         future = self._client.submit(
             _run_remote,
             self._fn_future,
             remote,
             self._placement,
+            send_model,
             key=key,
             pure=False,
             resources=resources or None,
         )
         self._running[key] = (future, trial)
+        if send_model:
+            self._dirs[key] = Path(dir)  # type: ignore[arg-type]
         wake = self._inbox.wake
         future.add_done_callback(lambda _: wake.set())  # in a Dask callback thread
 
@@ -309,6 +328,7 @@ class DaskExecutor(Executor):
             self._drain()
             done = self._done()
             if done:
+                self._check_imports(done)
                 return [self._collect(key) for key in done]
             left = _SLICE if end is None else min(_SLICE, end - time.monotonic())
             if left <= 0:
@@ -328,6 +348,7 @@ class DaskExecutor(Executor):
         interrupted = [trial.interrupted(now) for _, trial in self._running.values()]
         futures = [future for future, _ in self._running.values()]
         self._running.clear()
+        self._dirs.clear()
         if futures and self._client is not None:
             with contextlib.suppress(Exception):
                 self._client.cancel(futures)
@@ -379,6 +400,18 @@ class DaskExecutor(Executor):
     def _done(self) -> list[str]:
         return [key for key, (future, _) in self._running.items() if future.done()]
 
+    def _check_imports(self, done: list[str]) -> None:
+        """Raise if a worker could not import train_fn's module: every trial would fail.
+
+        The trials stay running here, so that the search loop's way out
+        records them (this one included) as interrupted: they run again on
+        resume, once the workers can import the module.
+        """
+        for key in done:
+            exc = _task_error(self._running[key][0])
+            if isinstance(exc, _ImportFailed):
+                raise _import_error(exc, getattr(self._client.scheduler, "address", None))
+
     def _collect(self, key: str) -> FrozenTrial:
         """The outcome of a finished future; an error or cancellation becomes a failed trial.
 
@@ -387,9 +420,10 @@ class DaskExecutor(Executor):
         """
         future, trial = self._running.pop(key)
         stream = self._streams.pop(key, None)
+        dir = self._dirs.pop(key, None)
         self._stops.pop(trial.trial_id, None)
         try:
-            outcome = future.result()
+            outcome = _receive_model(future.result(), dir, self.max_model_bytes)
         except (KeyboardInterrupt, SystemExit):
             raise
         except BaseException as exc:  # the task's own error, KilledWorker, cancellation
@@ -483,69 +517,14 @@ class DaskExecutor(Executor):
             self._client = None
 
 
-class _Inbox:
-    """Report events, from the client's event loop to the thread that calls ``wait()``.
-
-    The client keeps its topic handler after ``unsubscribe_topic``: a closed
-    inbox drops what still comes.
-    """
-
-    def __init__(self) -> None:
-        self.messages: deque[Any] = deque()
-        self.wake = threading.Event()
-        self.closed = False
-
-    def __call__(self, event: tuple[float, Any]) -> None:  # (scheduler time, message)
-        if not self.closed:
-            self.messages.append(event[1])
-            self.wake.set()
-
-
-@dataclass
-class _Stream:
-    """The reports of one trial's task seen so far: ``delivered`` entries, in order.
-
-    ``nonce`` names the execution of the task they come from (Dask runs a
-    task again when its worker died) and ``worker`` where it runs;
-    ``pending`` holds entries that came ahead of a missing one; ``old`` the
-    nonces of earlier executions.
-    """
-
-    nonce: str | None = None
-    worker: str | None = None  # the address of the worker that runs it
-    delivered: int = 0
-    pending: dict[int, dict[str, Any]] = field(default_factory=dict)
-    old: set[str] = field(default_factory=set)
-
-
-async def _run_quietly(
-    client: Any, workers: list[str] | None, fn: Callable[..., Any], *args: Any
-) -> None:
-    """``client.run(fn, *args)`` on ``workers`` (None: all), on the client's loop, errors ignored."""
-    with contextlib.suppress(Exception):
-        await client.run(fn, *args, workers=workers, on_error="ignore", asynchronous=True)
-
-
-def _topic_eraser() -> Callable[..., Any]:
-    """An async function, for ``client.run_on_scheduler``, that drops an event topic's log.
-
-    The scheduler keeps up to ``distributed.admin.low-level-log-length``
-    events per topic until it exits and has no public call to drop one.
-    The function waits ``delay`` seconds first, for events still on their
-    way (and the client's ``unsubscribe-topic``, which travels on another
-    connection and would bring the topic back). Being a local function, it
-    is pickled by value: the scheduler needs no hpcore.
-    """
-
-    async def forget(topic: str, delay: float, dask_scheduler: Any = None) -> None:
-        import asyncio
-
-        await asyncio.sleep(delay)
-        topics = getattr(getattr(dask_scheduler, "_broker", None), "_topics", None)
-        if isinstance(topics, dict):
-            topics.pop(topic, None)
-
-    return forget
+def _task_error(future: Any) -> BaseException | None:
+    """The exception a finished Dask task raised, or None."""
+    if future.status != "error":
+        return None
+    try:
+        return future.exception()
+    except Exception:  # a closing client
+        return None
 
 
 def _number(name: str, value: Any, allow_zero: bool = False) -> float:

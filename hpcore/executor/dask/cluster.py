@@ -3,12 +3,15 @@
 :func:`_cluster_slots` turns the workers' threads and resources into the
 number of trials that can run at once (or a message that says how to start
 workers that can run one); :func:`_failed` turns a task's error into the
-trial's failed record, with the reason a user can act on.
+trial's failed record, with the reason a user can act on;
+:func:`_import_error` says how to make a module the workers could not
+import importable there.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import time
 import traceback
 from dataclasses import replace
@@ -17,7 +20,7 @@ from typing import Any
 from ...errors import ExecutorError
 from ...trial import FrozenTrial, TrialState
 
-__all__ = ["_cluster_slots", "_failed"]
+__all__ = ["_cluster_slots", "_failed", "_import_error"]
 
 
 def _cluster_slots(
@@ -114,3 +117,25 @@ def _failed(trial: FrozenTrial, exc: BaseException) -> FrozenTrial:
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return replace(trial, state=TrialState.FAILED, error=error, traceback=tb, end=time.time(),
                    host=host)
+
+
+def _import_error(exc: Any, address: str | None) -> ExecutorError:
+    """The error that ends a search whose workers cannot import a module ``train_fn`` needs.
+
+    ``exc`` is the worker's :class:`.runs._ImportFailed`; ``address`` the
+    scheduler's, for the upload command. One line (the CLI prints it as is).
+    """
+    module = exc.module or "the module that defines train_fn"
+    path = getattr(sys.modules.get(exc.module or ""), "__file__", None)
+    if path and path.endswith("__init__.py"):  # a package: zip it (or install it)
+        upload = f"upload it as a zip of its folder (client.upload_file('{module}.zip'))"
+    else:
+        shown = path or f"{module.split('.')[0]}.py"
+        client = f"Client({address!r})" if address else "client"
+        upload = f"upload it to the workers ({client}.upload_file({shown!r}))"
+    return ExecutorError(
+        f"{exc}: the Dask workers cannot import {module!r} (the driver can). Make it "
+        f"importable on every worker: {upload}, install it there (pip install ...), or "
+        "start the workers with PYTHONPATH set to the folder that holds it. The trials that "
+        "were running are recorded as interrupted: resuming the search runs them again."
+    )

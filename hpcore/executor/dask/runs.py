@@ -17,6 +17,7 @@ import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
+from ...errors import ExecutorError
 from ...trial import FrozenTrial, TrialState
 from .._run import Job, Objective
 
@@ -42,6 +43,8 @@ class _Placement:
     trial_timeout: float | None
     grace_period: float
     start_timeout: float = 120.0
+    #: The most bytes of a trial's model files sent back to the driver (:mod:`.models`).
+    max_model_bytes: int = 200 * 2**20
 
     @property
     def topic(self) -> str:
@@ -96,6 +99,26 @@ def _load_fn(token: str, payload: bytes) -> Objective:
             _FN_CACHE.clear()
         _FN_CACHE[token] = fn
     return fn
+
+
+class _ImportFailed(ExecutorError):
+    """Raised by a trial's task when its worker cannot import what ``train_fn`` needs.
+
+    Not a trial's failure but the cluster's: every trial would fail alike, so
+    the task errs and the driver ends the search with a message that says how
+    to make the module importable there (:func:`.cluster._import_error`).
+    """
+
+    def __init__(self, error: str, module: str | None, host: str) -> None:
+        super().__init__(error, module, host)
+        self.error, self.module, self.host = error, module, host
+
+    @classmethod
+    def from_exc(cls, exc: ImportError) -> _ImportFailed:
+        return cls(f"{type(exc).__name__}: {exc}", exc.name, socket.gethostname())
+
+    def __str__(self) -> str:
+        return f"train_fn could not be loaded on the Dask worker {self.host} ({self.error})"
 
 
 def _unloadable(job: Job, exc: Exception) -> FrozenTrial:

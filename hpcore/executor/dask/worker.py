@@ -11,8 +11,9 @@ With ``trial_timeout`` the trial runs in a child process started with
 ``subprocess`` (a Dask worker is a daemonic process and may not start
 ``multiprocessing`` children; a fresh interpreter also never re-imports the
 driver's script). The child leads a session of its own, writes file
-descriptors 1 and 2 to a log in a temporary folder (so C extensions and
-grandchildren are captured too) and leaves its pickled outcome there. The
+descriptors 1 and 2 to a log in a temporary folder (the trial's own
+``trial.log`` with ``shared_filesystem``; so C extensions and grandchildren
+are captured too) and leaves its pickled outcome there. The
 worker thread kills the whole session when the deadline passes or the task
 is cancelled; the child kills its session itself if the worker dies.
 
@@ -48,17 +49,20 @@ import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 from ...trial import FrozenTrial, TrialState
 from .._run import Job, run_trial
 from ..base import OUTPUT_TAIL
 from .child import _run_in_child
+from .models import _model_folder, _send_model, _Sent
 from .runs import (  # noqa: F401 - the client and the tests use them from here
     _CLOSED,
     _STOPS,
     _close_run,
     _deliver_stop,
+    _ImportFailed,
     _load_fn,
     _Placement,
     _stop_reason,
@@ -78,17 +82,26 @@ def _identity(payload: bytes) -> bytes:
     return payload
 
 
-def _run_remote(payload: bytes, job: Job, placement: _Placement) -> FrozenTrial:
-    """Body of one trial's Dask task: run it in this thread or in a child process."""
+def _run_remote(
+    payload: bytes, job: Job, placement: _Placement, send_model: bool = False
+) -> FrozenTrial | _Sent:
+    """Body of one trial's Dask task: run it in this thread or in a child process.
+
+    With ``send_model`` (the driver has a trial folder this worker cannot
+    see) a model the trial saves is returned with its outcome (:mod:`.models`).
+    """
     if placement.gpus_per_trial > 0:
         visible = _visible_devices()[: max(1, math.ceil(placement.gpus_per_trial))]
         devices = tuple(int(d) for d in visible if d.strip().isdigit())
         job = job._replace(trial=replace(job.trial, devices=devices))
     forwarder = _Forwarder.for_task(placement)
     try:
-        if placement.trial_timeout is not None:
-            return _run_in_child(payload, job, placement, forwarder)
-        return _run_in_thread(payload, job, placement.token, forwarder)
+        with _model_folder(job, send_model) as job:
+            if placement.trial_timeout is not None:
+                outcome = _run_in_child(payload, job, placement, forwarder)
+            else:
+                outcome = _run_in_thread(payload, job, placement.token, forwarder)
+            return _send_model(outcome, job, placement.max_model_bytes)
     finally:
         if forwarder is not None:
             forwarder.close()  # the last reports leave before the task's result
@@ -181,9 +194,11 @@ def _run_in_thread(
     def stop_check() -> str | None:
         return _stop_reason(token, trial_id)
 
-    with _captured() as output:
+    with _log_file(job.log_path) as log, _captured(log) as output:
         try:
             fn = _load_fn(token, payload)
+        except ImportError as exc:  # the cluster lacks a module: no trial can run here
+            raise _ImportFailed.from_exc(exc) from None
         except Exception as exc:
             outcome = _unloadable(job, exc)
         else:
@@ -203,15 +218,32 @@ def _run_in_thread(
     return replace(outcome, output=output.getvalue() or None)
 
 
-class _Tail:
-    """A text sink that keeps only the last ``limit`` characters written to it."""
+@contextlib.contextmanager
+def _log_file(path: Path | None) -> Iterator[TextIO | None]:
+    """The trial's log opened for the block (with ``shared_filesystem``), or None."""
+    if path is None:
+        yield None
+        return
+    with open(path, "w", encoding="utf-8", errors="replace", buffering=1) as f:
+        yield f
 
-    def __init__(self, limit: int = OUTPUT_TAIL) -> None:
+
+class _Tail:
+    """A text sink that keeps only the last ``limit`` characters written to it.
+
+    With a ``log`` file, everything written goes there too (line-buffered).
+    """
+
+    def __init__(self, limit: int = OUTPUT_TAIL, log: TextIO | None = None) -> None:
         self.limit = limit
+        self.log = log
         self._chunks: list[str] = []
         self._size = 0
 
     def write(self, text: str) -> int:
+        if self.log is not None:
+            with contextlib.suppress(OSError, ValueError):  # a full disk loses the log only
+                self.log.write(text)
         self._chunks.append(text)
         self._size += len(text)
         if self._size > 2 * self.limit:
@@ -250,9 +282,10 @@ _ROUTER_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _captured() -> Iterator[_Tail]:
-    """Send this thread's ``print`` output (stdout and stderr) to one sink for the block."""
-    sink, ident = _Tail(), threading.get_ident()
+def _captured(log: TextIO | None = None) -> Iterator[_Tail]:
+    """Send this thread's ``print`` output (stdout and stderr) to one sink for the block
+    (and to ``log``)."""
+    sink, ident = _Tail(log=log), threading.get_ident()
     with _ROUTER_LOCK:
         routers = {name: _router(name) for name in ("stdout", "stderr")}
         for router in routers.values():
