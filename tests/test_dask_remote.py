@@ -217,7 +217,8 @@ def test_a_saved_model_reaches_best_without_a_shared_filesystem(client, tmp_path
 
 def test_a_model_over_the_size_limit_stays_behind_and_the_trial_says_why(client, tmp_path):
     root = tmp_path / "study"
-    search = RandomSearch({"size": 5000}, {"x": Real(0, 1)}, n_trials=2, random_state=0)
+    search = RandomSearch({"size": 5000}, {"x": Real(0, 1)}, n_trials=2, random_state=0,
+                          allow_new_keys=True)
     with pytest.warns(RuntimeWarning, match="max_model_bytes=1000"):
         search.run(dask_fns.saves_a_model, executor=DaskExecutor(client, max_model_bytes=1000),
                    experiment_root=root, verbose=0)
@@ -234,7 +235,8 @@ def test_a_model_over_the_size_limit_stays_behind_and_the_trial_says_why(client,
 def test_with_a_shared_filesystem_the_worker_saves_the_model_itself(client, tmp_path):
     """No bytes travel, so no limit applies (a LocalCluster shares the driver's disk)."""
     root = tmp_path / "study"
-    search = RandomSearch({"size": 5000}, {"x": Real(0, 1)}, n_trials=2, random_state=0)
+    search = RandomSearch({"size": 5000}, {"x": Real(0, 1)}, n_trials=2, random_state=0,
+                          allow_new_keys=True)
     search.run(dask_fns.saves_a_model, experiment_root=root, verbose=0,
                executor=DaskExecutor(client, shared_filesystem=True, max_model_bytes=1000))
     study = hpcore.load(root)
@@ -258,7 +260,8 @@ def test_only_with_a_shared_filesystem_the_worker_writes_the_whole_log(
 
 
 def test_without_an_experiment_root_no_model_travels(client):
-    search = RandomSearch({"size": 5000}, {"x": Real(0, 1)}, n_trials=2, random_state=0)
+    search = RandomSearch({"size": 5000}, {"x": Real(0, 1)}, n_trials=2, random_state=0,
+                          allow_new_keys=True)
     search.run(dask_fns.saves_a_model, executor=DaskExecutor(client, max_model_bytes=1000),
                verbose=0)
     assert all(t.state is TrialState.COMPLETED and t.error is None for t in search.trials)
