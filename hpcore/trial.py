@@ -12,7 +12,7 @@ import math
 import numbers
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -336,15 +336,31 @@ class FrozenTrial:
         )
 
     # -- the new records of a trial's life -------------------------------------
+    def evolve(self, **changes: Any) -> FrozenTrial:
+        """A new record with ``changes``: :func:`dataclasses.replace`, made by copying
+        the fields instead of running the frozen ``__init__`` field by field (the run
+        loop makes several per trial: ``replace`` cost a no-op trial 46 µs of 144)."""
+        unknown = changes.keys() - _FIELDS
+        if unknown:
+            raise TypeError(f"FrozenTrial has no field {sorted(unknown)[0]!r}")
+        new = object.__new__(FrozenTrial)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        new.__post_init__()
+        return new
+
     def restarted(self, start: float) -> FrozenTrial:
         """The record of its next run (a retry, or a resume of an interrupted trial)."""
-        return replace(self, state=TrialState.RUNNING, values=None, metrics={}, error=None,
-                       traceback=None, start=start, end=None, reports=[], host=None,
-                       output=None, attempts=self.attempts + 1, fatal=None)
+        return self.evolve(state=TrialState.RUNNING, values=None, metrics={}, error=None,
+                           traceback=None, start=start, end=None, reports=[], host=None,
+                           output=None, attempts=self.attempts + 1, fatal=None)
 
     def interrupted(self, end: float) -> FrozenTrial:
         """The record of a run cut short by Ctrl-C/SIGTERM (it runs again on resume)."""
-        return replace(self, state=TrialState.INTERRUPTED, end=end)
+        return self.evolve(state=TrialState.INTERRUPTED, end=end)
+
+
+_FIELDS = frozenset(f.name for f in fields(FrozenTrial))
 
 
 def _as_float(x: Any) -> float | None:

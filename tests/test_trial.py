@@ -116,3 +116,16 @@ def test_the_objective_knows_whether_train_fn_takes_the_trial():
     assert Objective(lambda config, trial: 0.0).pass_trial
     assert Objective(lambda *args: 0.0).pass_trial
     assert Objective(lambda config, trial=None: 0.0, "loss").pass_trial
+
+
+def test_evolve_is_replace_with_the_same_checks():
+    import dataclasses
+
+    t = FrozenTrial(3, {"x": 1}, TrialState.RUNNING, start=1.0)
+    for changes in ({"state": "completed", "values": 0.5, "end": 2.0}, {"output": "log"},
+                    {"values": [1, 2]}, {}):
+        assert t.evolve(**changes) == dataclasses.replace(t, **changes)
+    ended = t.evolve(state="completed", values=0.5)
+    assert ended.state is TrialState.COMPLETED and ended.values == (0.5,) and t.values is None
+    with pytest.raises(TypeError, match="no field 'valuez'"):
+        t.evolve(valuez=1.0)

@@ -11,7 +11,7 @@ import socket
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -100,8 +100,8 @@ def run_trial(
         handle.add_report_hook(jsonl_writer(Path(dir) / "metrics.jsonl"))
     start = time.time()
     ended = _call(objective, handle)
-    return replace(trial, **ended, start=start, end=time.time(), reports=handle.reports,
-                   host=socket.gethostname())
+    return trial.evolve(**ended, start=start, end=time.time(), reports=handle.reports,
+                        host=socket.gethostname())
 
 
 def _call(objective: Objective, handle: Trial) -> dict[str, Any]:

@@ -29,7 +29,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 from ..errors import ResultError, StrategyExhausted, WaitForResults
@@ -232,7 +231,7 @@ class RunLoop:
         )
 
     def _submit(self, trial: FrozenTrial) -> None:
-        trial = self._put(replace(trial, state=TrialState.RUNNING, start=time.time(), end=None))
+        trial = self._put(trial.evolve(state=TrialState.RUNNING, start=time.time(), end=None))
         config = self.search._config(trial.params)
         dir = self.recorder.start(trial, config)
         self.in_flight.add(trial.trial_id)
@@ -285,9 +284,9 @@ class RunLoop:
     def _store(self, ended: FrozenTrial) -> FrozenTrial:
         """The trial's end, in memory and on disk (``best/`` follows the best trial)."""
         if ended.end is None:
-            ended = replace(ended, end=time.time())
+            ended = ended.evolve(end=time.time())
         # Output is kept for the trials that need explaining; tracking keeps every log.
-        kept = ended if ended.state is not TrialState.COMPLETED else replace(ended, output=None)
+        kept = ended if ended.state is not TrialState.COMPLETED else ended.evolve(output=None)
         self._put(kept)
         self.in_flight.discard(kept.trial_id)
         self.stopper.on_finish(kept)
