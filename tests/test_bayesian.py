@@ -236,3 +236,27 @@ def test_stopped_trials_are_modelled_with_their_last_value_unless_excluded():
         assert len(s._y) == expected
     with pytest.raises(ValueError, match="stopped_trials"):
         BayesianStrategy({"x": Real(0, 1)}, stopped_trials="keep")
+
+
+def test_the_kernels_compile_in_the_background_from_the_start_of_a_search():
+    # A fresh process: the thread is started once, by the first Bayesian strategy
+    # (issue 16: no compile wait at the first GP suggestion); never with the option off.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, threading\n"
+        "from hpcore import Real\n"
+        "from hpcore.strategies import BayesianStrategy\n"
+        "warmup = sys.modules['hpcore.kernels.warmup']\n"
+        "on = sys.argv[1] == '1'\n"
+        "BayesianStrategy({'x': Real(0, 1)}, compile_in_background=on)\n"
+        "first = warmup._background\n"
+        "names = [t.name for t in threading.enumerate()]\n"
+        "BayesianStrategy({'x': Real(0, 1)}, compile_in_background=on)\n"
+        "print(names.count('hpcore-warmup'), int(first is not None and warmup._background is first))\n"
+    )
+    for flag, expected in (("1", "1 1"), ("0", "0 0")):
+        out = subprocess.run([sys.executable, "-c", probe, flag], capture_output=True,
+                             text=True, check=True)
+        assert out.stdout.split()[-2:] == expected.split(), (flag, out.stdout, out.stderr)

@@ -419,6 +419,24 @@ def test_fit_gp_with_restarts_is_no_worse_and_deterministic():
     assert hk.neg_log_posterior(a, X, y, cat) <= hk.neg_log_posterior(single, X, y, cat) + 1e-9
 
 
+def test_a_settled_warm_start_skips_the_restarts_and_a_moved_one_runs_them():
+    X, y, cat = _sine_problem(n=30, seed=3)
+    optimum = hk.fit_gp(X, y, cat, n_restarts=3, seed=7)
+    # Started at its own optimum, the local search stays: the restarts are skipped, so
+    # the result is exactly the warm start's alone.
+    warm_only = hk.fit_gp(X, y, cat, theta0=optimum, n_restarts=0)
+    skipped = hk.fit_gp(X, y, cat, theta0=optimum, n_restarts=3, seed=7, settled=0.5)
+    np.testing.assert_array_equal(skipped, warm_only)
+    # Started far away, it moves more than `settled`: the restarts run, as without it.
+    far = hk.default_theta(2) + 3.0
+    moved = hk.fit_gp(X, y, cat, theta0=far, n_restarts=3, seed=7, settled=0.5)
+    always = hk.fit_gp(X, y, cat, theta0=far, n_restarts=3, seed=7)
+    np.testing.assert_array_equal(moved, always)
+    # Without theta0 there is nothing to be settled at: the restarts always run.
+    np.testing.assert_array_equal(hk.fit_gp(X, y, cat, n_restarts=3, seed=7, settled=0.5),
+                                  optimum)
+
+
 # --------------------------------------------------------------------------- python semantics
 
 

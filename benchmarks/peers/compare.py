@@ -223,6 +223,8 @@ class BotorchLogEI:
 
 CONTESTANTS: dict[str, Callable[..., Any]] = {
     "hpcore": HpcoreBayes,
+    # A refit skips its random restarts when the warm start stays within 0.5 (issue 16).
+    "hpcore-settled": lambda space, seed: HpcoreBayes(space, seed, skip_restarts_within=0.5),
     "random": HpcoreRandom,
     "optuna-tpe": lambda space, seed: OptunaSampler(space, seed, sampler="tpe"),
     "optuna-gp": lambda space, seed: OptunaSampler(space, seed, sampler="gp"),

@@ -48,7 +48,7 @@ from .optimize import (
     score_candidates,
 )
 from .predict import posterior, posterior_grad
-from .warmup import warmup
+from .warmup import warmup, warmup_in_background
 from .warp import fit_yeo_johnson
 
 __all__ = [
@@ -96,6 +96,7 @@ __all__ = [
     "yeo_johnson_llf",
     "fit_yeo_johnson",
     "warmup",
+    "warmup_in_background",
     # BLAS threads
     "blas_threads",
 ]

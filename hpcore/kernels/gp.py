@@ -361,7 +361,8 @@ def factorize(X, y, cat, theta) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_gp(
-    X, y, cat, theta0=None, n_restarts=2, seed=0, maxiter=200, gtol=1e-5, ftol=1e-9
+    X, y, cat, theta0=None, n_restarts=2, seed=0, maxiter=200, gtol=1e-5, ftol=1e-9,
+    settled=None,
 ) -> np.ndarray:
     """MAP estimate of ``theta`` by L-BFGS-B from several starts.
 
@@ -387,6 +388,11 @@ def fit_gp(
         Stop when an iteration lowers the objective by less than ``ftol``
         relative to its magnitude. The comparison with Optuna's looser
         ``gtol = ftol = 1e-2`` is in ``docs/benchmarks.md``.
+    settled : float, optional
+        With ``theta0``: when the fit started there ends within ``settled``
+        of it in every log-parameter, the previous optimum is still the
+        optimum of its basin and the ``n_restarts`` prior draws are skipped
+        (a refit then costs one local search). None: always run them.
 
     Returns
     -------
@@ -404,7 +410,7 @@ def fit_gp(
     starts = [theta_init] + [_sample_prior(rng, d) for _ in range(int(n_restarts))]
 
     best_theta, best_value = None, math.inf
-    for x0 in starts:
+    for i, x0 in enumerate(starts):
         x0 = np.clip(x0, bounds[:, 0], bounds[:, 1])
         value0, grad0 = _nlp_and_grad(x0, X, y, cat, prior)
         # L-BFGS-B's first step on a box is the whole gradient (its initial Hessian
@@ -435,4 +441,7 @@ def fit_gp(
         value = float(res.fun) / scale
         if best_theta is None or value < best_value:
             best_theta, best_value = np.asarray(res.x, dtype=np.float64), value
+        moved = float(np.max(np.abs(np.asarray(res.x) - x0)))
+        if i == 0 and theta0 is not None and settled is not None and moved < float(settled):
+            break  # the warm start stayed in its basin: the prior draws are skipped
     return np.clip(best_theta, bounds[:, 0], bounds[:, 1])

@@ -94,13 +94,16 @@ class GPModel:
         theta0: np.ndarray | None = None,
         n_restarts: int = 2,
         seed: int = 0,
+        settled: float | None = None,
     ) -> GPModel:
         """MAP hyperparameters (:func:`~hpcore.kernels.fit_gp`, warm-started at ``theta0``
-        plus ``n_restarts`` prior draws) and the factor of ``X``."""
+        plus ``n_restarts`` prior draws, skipped when the warm start moved less than
+        ``settled``) and the factor of ``X``."""
         X, cat, _ = _kernel_args(X, cat, np.zeros(np.shape(X)[-1] + 2))
         y = _as_vector("y", y, X.shape[0])
         with blas_threads(1):
-            theta = fit_gp(X, y, cat, theta0=theta0, n_restarts=n_restarts, seed=seed)
+            theta = fit_gp(X, y, cat, theta0=theta0, n_restarts=n_restarts, seed=seed,
+                           settled=settled)
             return cls.from_theta(X, y, cat, theta)
 
     @classmethod

@@ -2,10 +2,15 @@
 
 Benchmarks call it before timing, and worker processes may call it at start
 so that their first suggestion does not pay for compilation.
+:func:`warmup_in_background` does it in a daemon thread: a Bayesian
+strategy starts it as it is created, so the compilation overlaps the
+initial (quasi-random) trials, which need no GP, instead of delaying the
+first GP suggestion.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -18,7 +23,10 @@ from .optimize import maximize_acquisition
 from .predict import posterior
 from .warp import fit_yeo_johnson
 
-__all__ = ["warmup"]
+__all__ = ["warmup", "warmup_in_background"]
+
+_background: threading.Thread | None = None
+_background_lock = threading.Lock()
 
 
 def warmup() -> float:
@@ -46,3 +54,26 @@ def warmup() -> float:
                          rng.random((8, 2)) * [1.0, 3.0], levels, np.array([0, 3]),
                          n_restarts=1, maxiter=3)
     return time.perf_counter() - t0
+
+
+def warmup_in_background() -> threading.Thread:
+    """Start :func:`warmup` in a daemon thread, once per process; the thread.
+
+    A kernel called meanwhile waits for the compilation it needs (numba
+    compiles under one lock) instead of compiling it a second time.
+    """
+    global _background
+    with _background_lock:
+        if _background is None:
+            _background = threading.Thread(target=_warmup_quietly, name="hpcore-warmup",
+                                           daemon=True)
+            _background.start()
+        return _background
+
+
+def _warmup_quietly() -> None:
+    # A failure here is not the user's: the same kernel, called for real, reports it.
+    try:
+        warmup()
+    except Exception:  # noqa: BLE001
+        pass

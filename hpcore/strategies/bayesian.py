@@ -108,6 +108,20 @@ class BayesianStrategy(Strategy):
         found better configurations on all three (median best 0.19 vs 3.8,
         2.67 vs 2.83, 633 vs 47,700); with 'exclude' the model saw too few
         trials.
+    skip_restarts_within : float, optional
+        A refit starts from the last hyperparameters; when that local search
+        ends within this distance of them (in every log-parameter), the
+        ``n_fit_restarts`` prior draws are skipped, since the optimum stayed
+        in its basin. A refit with all of them is still made whenever the
+        trials have doubled since the last one. None (the default) always
+        runs them.
+    compile_in_background : bool
+        Compile (or load from numba's cache) the GP kernels in a daemon
+        thread from the moment the strategy is created, while the initial
+        trials run, so that the first GP suggestion does not wait for it
+        (:func:`hpcore.kernels.warmup_in_background`). In a search whose
+        trials run in the driver's own process (``n_jobs=1``) the
+        compilation shares that process with them.
     """
 
     def __init__(
@@ -127,6 +141,8 @@ class BayesianStrategy(Strategy):
         batch_radius: float = 1e-2,
         polish_incumbent: bool = True,
         stopped_trials: str = "last-value",
+        skip_restarts_within: float | None = None,
+        compile_in_background: bool = True,
     ) -> None:
         super().__init__(space)
         if acquisition not in ACQUISITIONS:
@@ -158,6 +174,8 @@ class BayesianStrategy(Strategy):
         self.n_restarts = int(n_restarts)
         self.n_fit_restarts = int(n_fit_restarts)
         self.refit_growth = float(refit_growth)
+        self.skip_restarts_within = skip_restarts_within
+        self._full_fit_n = 0  # trials at the last fit that ran every restart
         self._entropy = np.random.SeedSequence(seed).entropy
         self._initial = RandomStrategy(self.space, seed=seed, quasi=True)
         self._n_asked = 0  # suggestions made so far, resumed ones included
@@ -175,6 +193,8 @@ class BayesianStrategy(Strategy):
         self._model: kernels.GPModel | None = None  # hyperparameters and factor of _X
         self._fit_n = 0
         self._seen: set[bytes] = set()
+        if compile_in_background:
+            kernels.warmup_in_background()
 
     # -- features (the space's model view: hpcore.space.SearchSpace.model_features) --
     def _features(self, params: Mapping[str, Any]) -> np.ndarray:
@@ -217,12 +237,16 @@ class BayesianStrategy(Strategy):
         n = len(ys)
         due = self._model is None or n < 20 or n >= self._fit_n * (1.0 + self.refit_growth)
         if due:
+            full = self.skip_restarts_within is None or n >= 2 * self._full_fit_n
             self._model = kernels.GPModel.fit(
                 self._X, ys, self._cat,
                 theta0=None if self._model is None else self._model.theta,
                 n_restarts=self.n_fit_restarts, seed=int(self._rng(1).integers(2**31)),
+                settled=None if full else self.skip_restarts_within,
             )
             self._fit_n = n
+            if full:
+                self._full_fit_n = n
         else:
             assert self._model is not None
             self._model = self._model.update(self._X, ys)
