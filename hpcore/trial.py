@@ -346,7 +346,8 @@ class FrozenTrial:
         new = object.__new__(FrozenTrial)
         new.__dict__.update(self.__dict__)
         new.__dict__.update(changes)
-        new.__post_init__()
+        if "values" in changes or "state" in changes:
+            new.__post_init__()  # a bare number as a 1-tuple, a state name as a TrialState
         return new
 
     def restarted(self, start: float) -> FrozenTrial:

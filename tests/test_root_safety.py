@@ -94,6 +94,20 @@ def test_a_database_or_trials_folder_linked_outside_is_not_written_through(tmp_p
     assert list(outside.iterdir()) == []
 
 
+@pytest.mark.parametrize("side", ["-wal", "-shm", "-journal"])
+def test_a_database_side_file_linked_outside_is_refused(tmp_path, side):
+    root, outside = tmp_path / "root", tmp_path / "precious.bin"
+    _study(root)
+    outside.write_bytes(b"keep")
+    (root / f"hpcore.db{side}").unlink(missing_ok=True)
+    (root / f"hpcore.db{side}").symlink_to(outside)
+    with pytest.raises(HpcoreError, match=f"hpcore.db{side}' is a symbolic link"):
+        _study(root, values=(1, 2, 3, 4))
+    with pytest.raises(HpcoreError, match="is a symbolic link"):
+        hpcore.load(root)
+    assert outside.read_bytes() == b"keep"
+
+
 # -- nothing lost -------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -48,6 +49,18 @@ def check_root(root: Path, db: Path, writing: bool) -> None:
             "through a link in an experiment root. Put the database itself there (copy it "
             "in place of the link) or use another experiment_root."
         )
+    for side in (db.with_name(db.name + s) for s in ("-wal", "-shm", "-journal")):
+        # SQLite writes these beside the database, through a link as readily as not.
+        try:
+            mode = os.lstat(side).st_mode  # once: a driver may remove it at any moment
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(mode):
+            what = "a symbolic link" if stat.S_ISLNK(mode) else "not a file"
+            raise HpcoreError(
+                f"{str(side)!r} is {what}; SQLite would write through it. Remove it (a "
+                "study's side files are rebuilt from the database) and run again."
+            )
 
 
 def create_database(db: Path, schema: Iterable[str]) -> None:
