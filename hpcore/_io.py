@@ -33,7 +33,6 @@ __all__ = [
     "write_text_atomic",
     "write_bytes_atomic",
     "write_json_atomic",
-    "write_bytes_atomic",
     "own_directory",
     "jsonl_writer",
     "save_model",

@@ -63,7 +63,7 @@ class Recorder:
         if self.root is None:
             return []
         if self.resume:
-            _refuse_lost_database(self.root, exists=True)
+            _refuse_orphaned_trials(self.root, _database_lost(self.root))
         self.storage = Storage(self.root)
         try:
             self.tracker = Tracker(self.root)
@@ -75,7 +75,7 @@ class Recorder:
                 self.tracker.reset()
                 stored = None
             elif stored is None:
-                _refuse_lost_database(self.root, exists=False)
+                _refuse_orphaned_trials(self.root, "holds no study")
             if stored is None:
                 self.storage.create_study(info)
             else:
@@ -182,28 +182,32 @@ def _stored_choices(space: Any, params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _refuse_lost_database(root: Path, exists: bool) -> None:
-    """Refuse to start a new study over trial folders whose database is gone.
+def _database_lost(root: Path) -> str | None:
+    """How ``hpcore.db`` is lost (``'is missing'``, ``'is empty'``), or None."""
+    db = root / DB_NAME
+    if not db.is_file():
+        return "is missing"
+    return "is empty" if db.stat().st_size == 0 else None
 
-    ``hpcore.db`` missing or empty (a partial copy, a deleted file) while
-    ``trials/`` holds trial folders: a new study would reuse their numbers
-    and overwrite them. ``exists=False``: the database opened but holds no
-    study.
+
+def _refuse_orphaned_trials(root: Path, lost: str | None) -> None:
+    """Refuse to start a new study over trial folders whose database is ``lost``.
+
+    ``hpcore.db`` missing, empty (a partial copy, a deleted file) or holding
+    no study while ``trials/`` holds trial folders: a new study would reuse
+    their numbers and overwrite them.
     """
     trials = root / "trials"
-    db = root / DB_NAME
+    if lost is None or not trials.is_dir():
+        return
     try:
-        n = sum(1 for _ in trials.iterdir()) if trials.is_dir() else 0
+        n = sum(1 for _ in trials.iterdir())
     except OSError:
-        n = 0
-    if n == 0:
         return
-    if exists and db.is_file() and db.stat().st_size > 0:
-        return
-    what = "holds no study" if db.is_file() and db.stat().st_size > 0 else (
-        "is empty" if db.is_file() else "is missing")
-    raise SearchError(
-        f"{trials} holds {n} trial folder(s) but the study database {db} {what}: a new "
-        "study would overwrite them. Restore the database from a backup to resume the "
-        "study, or pass resume=False to discard the trial folders and start anew."
-    )
+    if n:
+        raise SearchError(
+            f"{trials} holds {n} trial folder(s) but the study database {root / DB_NAME} "
+            f"{lost}: a new study would overwrite them. Restore the database from a backup "
+            "to resume the study, or pass resume=False to discard the trial folders and "
+            "start anew."
+        )
