@@ -6,6 +6,7 @@ symbol's shape, is in the docstrings of the submodules:
 * :mod:`~hpcore.kernels.matern`: Matérn-5/2 ARD kernel (Hamming distance on categorical dims);
 * :mod:`~hpcore.kernels.linalg`: Cholesky with jitter, triangular solves, Cholesky extension;
 * :mod:`~hpcore.kernels.gp`: marginal likelihood, priors, MAP fit, factorisation;
+* :mod:`~hpcore.kernels.subset`: which observations a hyperparameter fit sees at large n;
 * :mod:`~hpcore.kernels.predict`: posterior mean and variance with gradients;
 * :mod:`~hpcore.kernels.acqf`: EI, log-EI, UCB, PI, log-PI with gradients;
 * :mod:`~hpcore.kernels.model`: the GP model object (fit, update, fantasise, posterior)
@@ -48,6 +49,7 @@ from .optimize import (
     score_candidates,
 )
 from .predict import posterior, posterior_grad
+from .subset import fit_subset
 from .warmup import warmup, warmup_in_background
 from .warp import fit_yeo_johnson
 
@@ -67,6 +69,7 @@ __all__ = [
     "neg_log_posterior_and_grad",
     "factorize",
     "fit_gp",
+    "fit_subset",
     # posterior
     "posterior",
     "posterior_grad",

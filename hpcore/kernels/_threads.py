@@ -8,33 +8,67 @@ limits them for the duration of a block and restores the previous setting
 on exit, through ``threadpoolctl`` when it is installed (it comes with
 scikit-learn); without it the block runs unchanged. The libraries are
 looked up once per process.
+
+The limit is process-wide (OpenBLAS has one thread count), so blocks that
+overlap in several threads (a suggestion in the driver's thread, a
+hyperparameter refit in a background one) share one limiter: the first
+block to enter sets it, the last to leave restores the setting from before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["blas_threads"]
 
 
 _controller = None  # threadpoolctl's view of the loaded libraries, found once
+_lock = threading.Lock()
+_depth = 0  # blocks inside blas_threads now, in every thread
+_limiter: Any = None  # threadpoolctl's limiter while _depth > 0
 
 
-@contextlib.contextmanager
-def blas_threads(n: int = 1) -> Iterator[None]:
-    """Limit BLAS/LAPACK to ``n`` threads inside the block."""
+def _find_controller() -> Any:
     global _controller
     if _controller is None:
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:
-            yield
-            return
+            return None
         # Scanning the process's shared libraries costs ~2 ms: do it once, after
         # the kernels have loaded scipy.linalg (and with it its BLAS).
         import scipy.linalg  # noqa: F401
 
         _controller = ThreadpoolController()
-    with _controller.limit(limits=n, user_api="blas"):
+    return _controller
+
+
+@contextlib.contextmanager
+def blas_threads(n: int = 1) -> Iterator[None]:
+    """Limit BLAS/LAPACK to ``n`` threads inside the block.
+
+    Blocks may nest and overlap across threads; the outermost sets the limit
+    and the last to leave restores the previous setting.
+    """
+    global _depth, _limiter
+    with _lock:
+        controller = _find_controller()
+        if controller is None:
+            entered = False
+        else:
+            entered = True
+            if _depth == 0:
+                _limiter = controller.limit(limits=n, user_api="blas")
+            _depth += 1
+    try:
         yield
+    finally:
+        if entered:
+            with _lock:
+                _depth -= 1
+                if _depth == 0:
+                    _limiter.restore_original_limits()
+                    _limiter = None

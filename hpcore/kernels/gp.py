@@ -78,8 +78,16 @@ import math
 import numpy as np
 from scipy.linalg.lapack import dpotri, dpotrs
 
+from ._lapack import potrf_lower
 from ._numba import jit
-from .linalg import _as_matrix, _as_vector, _chol_lower_inplace, _jitter_ladder
+from .linalg import (
+    JITTER_LADDER,
+    _as_matrix,
+    _as_vector,
+    _chol_lower_inplace,
+    _factor_buffer,
+    _jitter_ladder,
+)
 from .matern import _SQRT5, _gram_lower, _kernel_args, _prepare, _row_r2
 
 __all__ = [
@@ -358,6 +366,28 @@ def factorize(X, y, cat, theta) -> tuple[np.ndarray, np.ndarray]:
             "the Gram matrix cannot be factorised with any jitter; do `X`, `y` or `theta` hold NaN?"
         )
     return L, _alpha(L, y)
+
+
+def _factor_buffered(X, cat, theta) -> tuple[np.ndarray, list[int]]:
+    """:func:`factorize`'s factor, built in place in a buffer with room to grow.
+
+    Returns the factor (the leading block of a :func:`~.linalg._factor_buffer`)
+    and the buffer's written-rows count for :func:`~.linalg._extend_factor`.
+    Only one n x n matrix is ever allocated (800 MB at n = 10,000): the Gram
+    matrix is rebuilt for each jitter tried instead of copied.
+    """
+    n = X.shape[0]
+    buffer = _factor_buffer(n)
+    scale = math.exp(theta[-2]) + math.exp(theta[-1])  # the Gram matrix's diagonal
+    for rel in JITTER_LADDER:
+        _gram_lower(X, cat, theta, buffer)
+        if rel:
+            buffer[np.arange(n), np.arange(n)] += rel * scale
+        if potrf_lower(buffer, n):
+            return buffer[:n, :n], [n]
+    raise np.linalg.LinAlgError(
+        "the Gram matrix cannot be factorised with any jitter; do `X` or `theta` hold NaN?"
+    )
 
 
 def fit_gp(

@@ -12,13 +12,19 @@ candidates (m, d) points to score
 
 The search, in :func:`maximize_acquisition`:
 
-1. score every candidate (quasi-random points and perturbations of the
-   best observations, snapped to the allowed levels) in one jitted pass;
+1. score the candidates (quasi-random points and perturbations of the
+   best observations, snapped to the allowed levels): a cheap upper bound
+   for all of them (the exact mean, a variance bound without triangular
+   solves), then exact values in order of decreasing bound until no bound
+   left can beat the ``n_restarts``-th best exact value, so the best
+   candidates are exactly those of scoring every one, for a fraction of
+   the solves;
 2. polish the best few over the continuous dimensions with a batched,
    box-constrained L-BFGS (:mod:`hpcore.kernels.lbfgs`: every start has its
    own optimiser state, and each round evaluates all of them in one call),
    in coordinates scaled by the length scales (``s = z / l``), which evens
-   out the curvature across dimensions;
+   out the curvature across dimensions; at large n each start searches on
+   the observations nearest to it, and its end point is scored exactly;
 3. improve discrete dimensions one at a time: every level when a
    dimension has at most ``exhaustive_levels`` of them, otherwise a line
    search over an evenly spaced subset and the neighbours of the current
@@ -35,7 +41,7 @@ import numpy as np
 
 from ._numba import jit
 from .lbfgs import minimize_batch
-from .linalg import _as_matrix, _as_vector
+from .linalg import _as_factor, _as_matrix, _as_vector
 from .model import GPModel, PosteriorAcquisition
 
 __all__ = ["score_candidates", "acquisition_value_and_grad", "snap", "maximize",
@@ -44,7 +50,7 @@ __all__ = ["score_candidates", "acquisition_value_and_grad", "snap", "maximize",
 
 def _acquisition_of(X, L, alpha, cat, theta, code, best, beta) -> PosteriorAcquisition:
     """The acquisition of a model given by its arrays (the functions' API below)."""
-    L = _as_matrix("L", L)
+    L = _as_factor(L)
     alpha = _as_vector("alpha", alpha, L.shape[0])
     y = L @ (L.T @ alpha)  # what alpha was solved from; only alpha is used
     model = GPModel(_as_matrix("X", X), y, _as_vector("cat", cat), _as_vector("theta", theta),
@@ -90,16 +96,26 @@ def _polish_all(acqf, Z0, continuous, scale, maxiter):
 
     One batched L-BFGS (:func:`hpcore.kernels.lbfgs.minimize_batch`) in the
     scaled coordinates ``s = z / scale``; the discrete coordinates of each row
-    stay as they are. Returns the polished rows (r, d) and their values (r,).
+    stay as they are. Where ``acqf.localized`` gives one cheaper, local
+    acquisition per start (large n), row i searches on its own and the end
+    points are scored with ``acqf`` itself. Returns the polished rows (r, d)
+    and their values (r,).
     """
     Z = Z0.copy()
     idx = np.flatnonzero(continuous)
     s_scale = scale[idx]
+    local = acqf.localized(Z0) if hasattr(acqf, "localized") else None
+
+    def evaluate(batch, rows):
+        if local is None:
+            return acqf.values_and_grad(batch)
+        pairs = [local[r].values_and_grad(batch[i : i + 1]) for i, r in enumerate(rows)]
+        return np.concatenate([v for v, _ in pairs]), np.vstack([g for _, g in pairs])
 
     def fun(S, rows):
         batch = Z[rows]
         batch[:, idx] = S * s_scale
-        vals, grads = acqf.values_and_grad(batch)
+        vals, grads = evaluate(batch, rows)
         return -vals, -grads[:, idx] * s_scale
 
     # scipy's L-BFGS-B tolerances (the defaults). Looser ones (gtol 1e-4, ftol
@@ -107,7 +123,45 @@ def _polish_all(acqf, Z0, continuous, scale, maxiter):
     S, f, _ = minimize_batch(fun, Z0[:, idx] / s_scale, np.zeros(len(idx)), 1.0 / s_scale,
                              maxiter=maxiter)
     Z[:, idx] = np.clip(S * s_scale, 0.0, 1.0)
+    if local is not None:
+        f = -acqf.values(Z)
     return Z, np.where(np.isfinite(f), -f, -np.inf)
+
+
+def _score(acqf, candidates, allowed, keep, chunk=64):
+    """Acquisition values of the allowed candidates (m,), exact for the best ``keep``.
+
+    With ``acqf.bounded`` (cheap upper bounds and a function for exact
+    values; or None), exact values are computed in order of decreasing
+    bound, in growing chunks (16, 32, then ``chunk``), until the
+    ``keep``-th best exact value beats every bound left: those candidates
+    cannot be among the best ``keep``, and get -inf. Otherwise every value
+    is exact.
+    """
+    values = np.full(len(candidates), -np.inf)
+    bounded = None
+    if hasattr(acqf, "bounded") and allowed.sum() > 4 * chunk:
+        bounded = acqf.bounded(candidates)
+    if bounded is None:
+        exact = acqf.values(candidates[allowed])
+        values[allowed] = np.where(np.isfinite(exact), exact, -np.inf)
+        return values
+    bounds, exact_of = bounded
+    bounds = np.where(allowed, np.where(np.isnan(bounds), np.inf, bounds), -np.inf)
+    order = np.argsort(-bounds, kind="stable")
+    order = order[bounds[order] > -np.inf]
+    done, size = 0, max(16, keep)
+    while done < len(order):
+        rows = order[done : done + size]
+        exact = exact_of(rows)
+        values[rows] = np.where(np.isfinite(exact), exact, -np.inf)
+        done += len(rows)
+        size = min(2 * size, max(chunk, keep))
+        if done < len(order) and done >= keep:
+            kth = np.partition(values[order[:done]], done - keep)[done - keep]
+            if kth >= bounds[order[done]]:
+                break
+    return values
 
 
 def _discrete_sweep(acqf, z, value, levels, n_levels, exhaustive_levels):
@@ -184,12 +238,13 @@ def maximize(
         Its acquisition value.
     """
     candidates = snap(np.ascontiguousarray(candidates, dtype=np.float64).copy(), levels, n_levels)
-    values = acqf.values(candidates)
-    values = np.where(np.isfinite(values), values, -np.inf)
-    if exclude is not None and len(exclude):
-        values = np.where(_rows_in(candidates, exclude), -np.inf, values)
+    allowed = np.ones(len(candidates), dtype=bool)
+    known = _row_keys(exclude) if exclude is not None and len(exclude) else set()
+    if known:
+        allowed &= ~_rows_in(candidates, known)
     if avoid is not None and len(avoid) and radius > 0:
-        values = np.where(_near(candidates, avoid, radius), -np.inf, values)
+        allowed &= ~_near(candidates, avoid, radius)
+    values = _score(acqf, candidates, allowed, max(1, n_restarts))
     order = np.argsort(-values, kind="stable")
     best_z, best_val = candidates[order[0]].copy(), float(values[order[0]])
     continuous = n_levels == 0
@@ -215,7 +270,7 @@ def maximize(
     for z, val in starts_list:
         if (~continuous).any():
             z, val = _discrete_sweep(acqf, z, val, levels, n_levels, exhaustive_levels)
-        if exclude is not None and len(exclude) and _rows_in(z[None, :], exclude)[0]:
+        if known and _rows_in(z[None, :], known)[0]:
             continue
         if avoid is not None and len(avoid) and radius > 0 and _near(z[None, :], avoid, radius)[0]:
             continue
@@ -256,7 +311,11 @@ def _near(Z: np.ndarray, rows: np.ndarray, radius: float) -> np.ndarray:
     return near
 
 
-def _rows_in(Z: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Which rows of ``Z`` (m, d) equal some row of ``rows`` (p, d), to 9 decimals."""
-    known = {r.tobytes() for r in np.round(rows, 9) + 0.0}
+def _row_keys(rows: np.ndarray) -> set[bytes]:
+    """The rows of ``rows`` (p, d) rounded to 9 decimals, as hashable keys."""
+    return {r.tobytes() for r in np.round(rows, 9) + 0.0}
+
+
+def _rows_in(Z: np.ndarray, known: set[bytes]) -> np.ndarray:
+    """Which rows of ``Z`` (m, d) are in ``known`` (:func:`_row_keys`)."""
     return np.array([r.tobytes() in known for r in np.round(Z, 9) + 0.0], dtype=bool)

@@ -37,8 +37,8 @@ import math
 import numpy as np
 
 from ._numba import jit
-from .linalg import _as_matrix, _as_vector, _solve_rows_inplace
-from .matern import _kernel_args, _matern52_cross, _matern52_cross_dk
+from .linalg import _as_factor, _as_matrix, _as_vector, _solve_rows_inplace
+from .matern import _SQRT5, _kernel_args, _matern52_cross, _matern52_cross_dk, _prepare
 
 __all__ = ["VAR_FLOOR", "posterior", "posterior_grad"]
 
@@ -94,10 +94,103 @@ def _posterior_grad_terms(Z, X, cat, theta, D, alpha, Beta, var, floor):
     return dmean, dvar
 
 
+@jit
+def _pair_k(P, a, b, cat, cw, s):
+    """``k`` between rows ``a`` and ``b`` of prepared coordinates ``P`` (q, d)."""
+    r2 = 0.0
+    for k in range(P.shape[1]):
+        if cat[k] != 0.0:
+            if P[a, k] != P[b, k]:
+                r2 += cw[k]
+        else:
+            t = P[a, k] - P[b, k]
+            r2 += t * t
+    r = math.sqrt(r2)
+    return s * (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * math.exp(-_SQRT5 * r)
+
+
+@jit
+def _top(row, q, idx):
+    """Fill ``idx`` (q,) with the positions of the ``q`` largest entries of ``row`` (any order)."""
+    low = 0  # position in idx of the smallest kept entry
+    for j in range(row.shape[0]):
+        if j < q:
+            idx[j] = j
+            if j == q - 1:
+                for t in range(q):
+                    if row[idx[t]] < row[idx[low]]:
+                        low = t
+        elif row[j] > row[idx[low]]:
+            idx[low] = j
+            for t in range(q):
+                if row[idx[t]] < row[idx[low]]:
+                    low = t
+
+
+@jit
+def _nearest_variance(X, cat, theta, Ks, q, diagonal):
+    """Upper bounds (m,) on the posterior variance at the points of the rows of ``Ks``.
+
+    Row i of ``Ks`` (m, n) holds ``k(z_i, X)``. The bound is the variance
+    given only the ``q`` observations most correlated with ``z_i``, each
+    with ``diagonal`` (at least every diagonal entry of the factorised
+    matrix) on its own: fewer observations and more noise can only raise
+    the variance. O(n + q^2 d + q^3) per point; where the small factor
+    fails numerically, the one-observation bound is used.
+    """
+    m, n = Ks.shape
+    q = min(q, n)
+    s = math.exp(theta[X.shape[1]])
+    XT, cw = _prepare(X, cat, theta)
+    P = np.empty((q, X.shape[1]))  # the selected points' prepared coordinates
+    idx = np.empty(q, dtype=np.int64)
+    A = np.empty((q, q))
+    v = np.empty(q)
+    out = np.empty(m)
+    for i in range(m):
+        row = Ks[i]
+        _top(row, q, idx)
+        kmax = 0.0
+        for a in range(q):
+            kmax = max(kmax, row[idx[a]])
+            for k in range(P.shape[1]):
+                P[a, k] = XT[k, idx[a]]
+            for b in range(a):
+                A[a, b] = _pair_k(P, a, b, cat, cw, s)
+            A[a, a] = diagonal
+        ok = True
+        for a in range(q):  # Cholesky of A in place (lower), then v = A^{-1/2} k
+            for b in range(a + 1):
+                acc = A[a, b]
+                for c in range(b):
+                    acc -= A[a, c] * A[b, c]
+                if a == b:
+                    if not acc > 0.0:
+                        ok = False
+                        break
+                    A[a, a] = math.sqrt(acc)
+                else:
+                    A[a, b] = acc / A[b, b]
+            if not ok:
+                break
+            acc = row[idx[a]]
+            for c in range(a):
+                acc -= A[a, c] * v[c]
+            v[a] = acc / A[a, a]
+        if ok:
+            explained = 0.0
+            for a in range(q):
+                explained += v[a] * v[a]
+            out[i] = s - explained
+        else:
+            out[i] = s - kmax * kmax / diagonal
+    return out
+
+
 def _posterior_args(X, L, alpha, cat, theta, Z):
     X, cat, theta = _kernel_args(X, cat, theta)
     n, d = X.shape
-    L = _as_matrix("L", L, rows=n, cols=n)
+    L = _as_factor(L, n)
     alpha = _as_vector("alpha", alpha, n)
     Z = _as_matrix("Z", Z, cols=d)
     return X, L, alpha, cat, theta, Z

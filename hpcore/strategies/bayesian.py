@@ -25,6 +25,14 @@ least every point while there are fewer than 20. In between, the
 Cholesky factor is extended by the new points in O(n^2) each and the
 hyperparameters are kept.
 
+Large n: beyond ``max_fit_points`` (500) observations the hyperparameters
+are fitted on a subset of that size (the best, the most recent and a
+space-filling rest) and the posterior is conditioned on all of them; from
+``background_refit_from`` (300) observations on, refits run in a
+background thread and are swapped in at a fixed point half a refit
+interval later, so that a refit does not hold up the search and a seeded
+search stays reproducible (:mod:`hpcore.strategies._refit`).
+
 Pending points
 --------------
 Points asked and not yet told (parallel workers) are fantasised with the
@@ -56,6 +64,7 @@ from ..errors import StrategyExhausted
 from ..kernels import blas_threads
 from ..space import SearchSpace
 from ..trial import FrozenTrial, TrialState
+from ._refit import BackgroundRefit
 from .base import Strategy
 from .random import RandomStrategy
 
@@ -64,6 +73,10 @@ __all__ = ["BayesianStrategy", "ACQUISITIONS"]
 #: Integer dimensions with more values than this are optimised as continuous
 #: and rounded when decoded (snapping scans the levels linearly).
 _MAX_LEVELS = 512
+
+#: Observations beyond which the quasi-random candidates and the local searches
+#: of the acquisition thin out as 1/n.
+_SPARSE_FROM = 1000
 
 #: Acquisition names accepted by the strategy, and their kernel codes.
 ACQUISITIONS: dict[str, int] = {
@@ -126,6 +139,20 @@ class BayesianStrategy(Strategy):
         (:func:`hpcore.kernels.warmup_in_background`). In a search whose
         trials run in the driver's own process (``n_jobs=1``) the
         compilation shares that process with them.
+    max_fit_points : int or None
+        With more observations than this, the hyperparameters are fitted
+        on this many of them (the best, the most recent and a space-filling
+        rest; :func:`hpcore.kernels.fit_subset`) and the posterior is
+        conditioned on all. None fits on all (O(n^3) per likelihood
+        evaluation: minutes at n = 5,000).
+    background_refit_from : int or None
+        From this many observations on, refits run in a background thread
+        while the previous hyperparameters keep serving, and are swapped in
+        half a refit interval later (:mod:`hpcore.strategies._refit`; a
+        suggestion waits only if the fit is slower than that). The first
+        fit at this size or more is one local search, refitted in the
+        background at once. None: every refit blocks the suggestion that
+        falls due.
     """
 
     def __init__(
@@ -147,6 +174,8 @@ class BayesianStrategy(Strategy):
         stopped_trials: str = "last-value",
         skip_restarts_within: float | None = None,
         compile_in_background: bool = True,
+        max_fit_points: int | None = 500,
+        background_refit_from: int | None = 300,
     ) -> None:
         super().__init__(space)
         if acquisition not in ACQUISITIONS:
@@ -179,6 +208,12 @@ class BayesianStrategy(Strategy):
         self.n_fit_restarts = int(n_fit_restarts)
         self.refit_growth = float(refit_growth)
         self.skip_restarts_within = skip_restarts_within
+        self.max_fit_points = None if max_fit_points is None else int(max_fit_points)
+        if self.max_fit_points is not None and self.max_fit_points < 4:
+            raise ValueError(f"max_fit_points must be at least 4 or None, got {max_fit_points!r}")
+        self.background_refit_from = (None if background_refit_from is None
+                                      else int(background_refit_from))
+        self._refit: BackgroundRefit | None = None  # a refit running in a thread
         self._full_fit_n = 0  # trials at the last fit that ran every restart
         self._entropy = np.random.SeedSequence(seed).entropy
         self._initial = RandomStrategy(self.space, seed=seed, quasi=True)
@@ -239,21 +274,51 @@ class BayesianStrategy(Strategy):
     def _fit(self, ys: np.ndarray) -> kernels.GPModel:
         """The model of the trials so far: refit on the schedule, else extended by new points."""
         n = len(ys)
+        refit = self._refit
+        if refit is not None and n >= refit.swap_at:
+            self._refit, self._fit_n = None, refit.n
+            self._model = refit.result()  # waits only if the fit is slower than the search
         due = self._model is None or n < 20 or n >= self._fit_n * (1.0 + self.refit_growth)
-        if due:
-            full = self.skip_restarts_within is None or n >= 2 * self._full_fit_n
-            self._model = kernels.GPModel.fit(
-                self._X, ys, self._cat,
-                theta0=None if self._model is None else self._model.theta,
-                n_restarts=self.n_fit_restarts, seed=int(self._rng(1).integers(2**31)),
-                settled=None if full else self.skip_restarts_within,
-            )
-            self._fit_n = n
-            if full:
-                self._full_fit_n = n
-        else:
-            assert self._model is not None
-            self._model = self._model.update(self._X, ys)
+        if due and self._refit is None:
+            background = self._model is not None and self.background_refit_from is not None \
+                and n >= self.background_refit_from
+            if background:
+                # The current hyperparameters keep serving until the swap, half a
+                # refit interval later: the fit has that long to finish unseen.
+                lag = max(1, math.ceil(self.refit_growth * n / 2))
+                self._refit = BackgroundRefit(self._X, ys, self._cat, swap_at=n + lag,
+                                              **self._fit_options(n))
+            else:
+                return self._fit_now(ys)
+        assert self._model is not None
+        self._model = self._model.update(self._X, ys)
+        return self._model
+
+    def _fit_options(self, n: int) -> dict[str, Any]:
+        """Arguments of :meth:`GPModel.fit` for a refit at ``n`` observations."""
+        full = self.skip_restarts_within is None or n >= 2 * self._full_fit_n
+        if full:
+            self._full_fit_n = n
+        return {
+            "theta0": None if self._model is None else self._model.theta,
+            "n_restarts": self.n_fit_restarts,
+            "seed": int(self._rng(1).integers(2**31)),
+            "settled": None if full else self.skip_restarts_within,
+            "max_points": self.max_fit_points,
+        }
+
+    def _fit_now(self, ys: np.ndarray) -> kernels.GPModel:
+        """Fit in this thread (the first fit, and every fit below ``background_refit_from``)."""
+        n = len(ys)
+        options = self._fit_options(n)
+        provisional = (self._model is None and self.background_refit_from is not None
+                       and n >= self.background_refit_from)
+        if provisional:
+            # The first fit at large n is on the search's path: one local search
+            # from the prior modes, and a full refit in the background right after.
+            options["n_restarts"] = 0
+        self._model = kernels.GPModel.fit(self._X, ys, self._cat, **options)
+        self._fit_n = 0 if provisional else n
         return self._model
 
     # -- suggesting -----------------------------------------------------------
@@ -295,9 +360,14 @@ class BayesianStrategy(Strategy):
         if len(candidates) == 0:
             raise StrategyExhausted("every point of the finite space has been suggested")
         acqf = kernels.PosteriorAcquisition(model, ACQUISITIONS[self.acquisition], best, self.beta)
+        # Beyond _SPARSE_FROM observations, fewer local searches: the best
+        # candidates they start from are certified exact at O(n^2) each.
+        n_restarts = self.n_restarts
+        if len(self._y) > _SPARSE_FROM:
+            n_restarts = max(3, self.n_restarts * _SPARSE_FROM // len(self._y))
         z, _ = kernels.maximize(
             acqf, candidates, self._levels, self._n_levels, self._cat,
-            n_restarts=self.n_restarts, exclude=exclude, avoid=pending, radius=self.batch_radius,
+            n_restarts=n_restarts, exclude=exclude, avoid=pending, radius=self.batch_radius,
             starts=self._X[np.argsort(self._y)[:1]] if self.polish_incumbent else None,
         )
         return self._params(z)
@@ -321,7 +391,13 @@ class BayesianStrategy(Strategy):
         rng = self._rng(2)
         from scipy.stats import qmc
 
-        sobol = qmc.Sobol(d, scramble=True, seed=rng).random(self.n_candidates)
+        # Beyond _SPARSE_FROM observations, fewer quasi-random candidates: each
+        # costs O(n) to bound, and the local ones below matter more by then.
+        n_sobol = self.n_candidates
+        if len(self._y) > _SPARSE_FROM:
+            n_sobol = max(256, self.n_candidates * _SPARSE_FROM // len(self._y))
+            n_sobol = 1 << (n_sobol.bit_length() - 1)  # Sobol' balance needs a power of 2
+        sobol = qmc.Sobol(d, scramble=True, seed=rng).random(n_sobol)
         cand = sobol.copy()
         for j in range(d):  # categorical coordinates are level indices, not [0, 1]
             if self._cat[j]:
