@@ -82,6 +82,7 @@ from ._lapack import potrf_lower
 from ._numba import jit
 from .linalg import (
     JITTER_LADDER,
+    ROOM_FROM,
     _as_matrix,
     _as_vector,
     _chol_lower_inplace,
@@ -358,6 +359,12 @@ def factorize(X, y, cat, theta) -> tuple[np.ndarray, np.ndarray]:
     """
     X, cat, theta = _kernel_args(X, cat, theta)
     y = _as_vector("y", y, X.shape[0])
+    L = _factor_plain(X, cat, theta)
+    return L, _alpha(L, y)
+
+
+def _factor_plain(X, cat, theta) -> np.ndarray:
+    """:func:`factorize`'s factor (a fresh C-contiguous array); raises LinAlgError."""
     K = np.empty((X.shape[0], X.shape[0]))
     _gram_lower(X, cat, theta, K)
     L, jitter = _jitter_ladder(K)
@@ -365,18 +372,22 @@ def factorize(X, y, cat, theta) -> tuple[np.ndarray, np.ndarray]:
         raise np.linalg.LinAlgError(
             "the Gram matrix cannot be factorised with any jitter; do `X`, `y` or `theta` hold NaN?"
         )
-    return L, _alpha(L, y)
+    return L
 
 
 def _factor_buffered(X, cat, theta) -> tuple[np.ndarray, list[int]]:
     """:func:`factorize`'s factor, built in place in a buffer with room to grow.
 
     Returns the factor (the leading block of a :func:`~.linalg._factor_buffer`)
-    and the buffer's written-rows count for :func:`~.linalg._extend_factor`.
+    and the buffer's written-rows count for :func:`~.linalg._extend_factor`;
+    below :data:`~.linalg.ROOM_FROM` rows, :func:`factorize`'s plain array
+    and ``[-1]``.
     Only one n x n matrix is ever allocated (800 MB at n = 10,000): the Gram
     matrix is rebuilt for each jitter tried instead of copied.
     """
     n = X.shape[0]
+    if n < ROOM_FROM:
+        return _factor_plain(X, cat, theta), [-1]
     buffer = _factor_buffer(n)
     scale = math.exp(theta[-2]) + math.exp(theta[-1])  # the Gram matrix's diagonal
     for rel in JITTER_LADDER:

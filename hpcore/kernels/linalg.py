@@ -132,6 +132,13 @@ def _as_factor(L, n: int | None = None) -> np.ndarray:
     return L
 
 
+#: Factors of fewer rows are plain arrays, copied when they grow: a copy costs
+#: little there, and scipy's ``dtrtrs`` on a contiguous factor has less
+#: overhead per call than ``dtrsm`` through ctypes (the acquisition's local
+#: searches make hundreds of calls per suggestion).
+ROOM_FROM = 512
+
+
 def _factor_buffer(n: int) -> np.ndarray:
     """A zeroed square buffer for a factor of ``n`` rows, with room to grow.
 
@@ -151,12 +158,15 @@ def _extend_factor(L: np.ndarray, used: list[int], A12: np.ndarray, A22: np.ndar
     many rows of the buffer have been written. The new rows go in place
     when ``L`` ends there and the buffer has room, so that an earlier
     factor on the same buffer (its leading block) stays valid; otherwise
-    into a fresh buffer (:func:`_factor_buffer`). Returns the new factor
+    into a fresh buffer (:func:`_factor_buffer`). Below :data:`ROOM_FROM`
+    rows it is :func:`cholesky_extend` (a plain array; ``used`` ``[-1]``). Returns the new factor
     (a leading block) and its ``used``; the trailing block is NaN where
     the Schur complement is not positive definite, as in
     :func:`cholesky_extend`.
     """
     n, m = L.shape[0], A22.shape[0]
+    if n + m < ROOM_FROM:
+        return cholesky_extend(L, A12, A22), [-1]
     L21 = np.ascontiguousarray(A12.T)
     _solve_rows_inplace(L, L21, transpose=False)
     S = A22 - L21 @ L21.T
