@@ -61,6 +61,7 @@ def blas_threads(n: int = 1) -> Iterator[None]:
         else:
             entered = True
             if _depth == 0:
+                _release_openblas()
                 _limiter = controller.limit(limits=n, user_api="blas")
             _depth += 1
     try:
@@ -70,5 +71,24 @@ def blas_threads(n: int = 1) -> Iterator[None]:
             with _lock:
                 _depth -= 1
                 if _depth == 0:
+                    _release_openblas()
                     _limiter.restore_original_limits()
                     _limiter = None
+                    _release_openblas()
+
+
+def _release_openblas() -> None:
+    """Let this thread change OpenBLAS's thread count (threadpoolctl >= 3.6).
+
+    threadpoolctl lets only one Python thread, the first to set it, change
+    the count of OpenBLAS's process-wide pool; the others are silently
+    ignored. Here the limit may be set in one thread and restored in another
+    (a refit in the background), always under ``_lock``, so the claim is
+    released before each change and after the restore.
+    """
+    import threadpoolctl
+
+    openblas = getattr(threadpoolctl, "OpenBLASController", None)
+    clear = getattr(openblas, "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)

@@ -212,8 +212,14 @@ def _directions(x, g, lower, upper, S, Y, rho, used, idx):
     return out
 
 
-def _line_search(fun, rows, x, f, g, d, step, lower, upper, max_backtracks):
-    """Backtracking Armijo search along ``clip(x + t d)``, all rows at once."""
+def _line_search(fun, rows, x, f, g, d, step, lower, upper, max_backtracks, batch=3):
+    """Backtracking Armijo search along ``clip(x + t d)``, all rows at once.
+
+    The first try is the full step. The searches that must back off then try
+    their next ``batch`` halvings in one call (a row accepts the largest that
+    passes, as one halving at a time would): a call costs far more than a
+    row at small n, and each backtracking round would otherwise be a call.
+    """
     c1 = 1e-4
     b = len(x)
     x_new = x.copy()
@@ -222,17 +228,27 @@ def _line_search(fun, rows, x, f, g, d, step, lower, upper, max_backtracks):
     ok = np.zeros(b, dtype=bool)
     todo = np.arange(b)
     evals = 0
-    for _ in range(max_backtracks + 1):
-        if len(todo) == 0:
-            break
-        trial = np.clip(x[todo] + step[todo, None] * d[todo], lower, upper)
-        ft, gt = _evaluate(fun, trial, rows[todo])
-        evals += len(todo)
-        decrease = np.sum(g[todo] * (trial - x[todo]), axis=1)
-        moved = np.any(trial != x[todo], axis=1)
-        good = moved & (ft <= f[todo] + c1 * decrease)
-        done = todo[good]
-        x_new[done], f_new[done], g_new[done], ok[done] = trial[good], ft[good], gt[good], True
-        todo = todo[~good & moved]  # a step that no longer moves anything has failed
-        step[todo] *= 0.5
+    tries = 0  # step sizes tried so far by every row still in todo
+    while len(todo) and tries <= max_backtracks:
+        k = 1 if tries == 0 else min(batch, max_backtracks + 1 - tries)
+        scales = 0.5 ** np.arange(k)
+        which = np.repeat(todo, k)
+        t = np.tile(scales, len(todo)) * step[which]
+        trial = np.clip(x[which] + t[:, None] * d[which], lower, upper)
+        ft, gt = _evaluate(fun, trial, rows[which])
+        evals += len(which)
+        decrease = np.sum(g[which] * (trial - x[which]), axis=1)
+        moved = np.any(trial != x[which], axis=1).reshape(-1, k)
+        good = (ft <= f[which] + c1 * decrease).reshape(-1, k) & moved
+        # A row takes its first passing try, unless a try before it did not move.
+        first_good = np.where(good.any(axis=1), good.argmax(axis=1), k)
+        first_still = np.where((~moved).any(axis=1), (~moved).argmax(axis=1), k)
+        accept = first_good < first_still
+        for i in np.flatnonzero(accept):
+            r, j = todo[i], i * k + first_good[i]
+            x_new[r], f_new[r], g_new[r], ok[r] = trial[j], ft[j], gt[j], True
+        alive = ~accept & (first_still == k)
+        todo = todo[alive]
+        step[todo] *= 0.5 ** k
+        tries += k
     return x_new, f_new, g_new, ok, evals

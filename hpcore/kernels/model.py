@@ -32,9 +32,9 @@ import numpy as np
 from ._threads import blas_threads
 from .acqf import EI, LOG_EI, UCB, acquisition, acquisition_grad
 from .gp import _factor_buffered, factorize, fit_gp
-from .linalg import _as_matrix, _as_vector, _extend_factor, _solve_rows_inplace
+from .linalg import _as_factor, _as_matrix, _as_vector, _extend_factor, _solve_rows_inplace
 from .matern import _kernel_args, matern52
-from .predict import VAR_FLOOR, _nearest_variance, _variance, posterior, posterior_grad
+from .predict import VAR_FLOOR, _nearest_variance, _posterior, _posterior_grad, _variance
 from .subset import fit_subset
 
 __all__ = ["GPModel", "PosteriorAcquisition", "standardize"]
@@ -97,6 +97,15 @@ class GPModel:
     # Rows written in L's buffer, shared by the models on it (linalg._extend_factor);
     # [-1]: L is not a growable buffer's leading block.
     _used: list = field(default_factory=lambda: [-1], repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Checked (and converted) once here, so that the posterior, called hundreds
+        # of times a suggestion, hands the arrays to the kernels as they are.
+        X, cat, theta = _kernel_args(self.X, self.cat, self.theta)
+        n = X.shape[0]
+        for name, value in (("X", X), ("y", _as_vector("y", self.y, n)), ("cat", cat),
+                            ("theta", theta), ("L", _as_factor(self.L, n))):
+            object.__setattr__(self, name, value)
 
     @classmethod
     def fit(
@@ -217,11 +226,15 @@ class GPModel:
 
     def posterior(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean (m,) and variance (m,) of the latent function at the rows of ``Z``."""
-        return posterior(self.X, self.L, self.alpha, self.cat, self.theta, Z)
+        # The fields were checked when the model was made: only Z is, here (the
+        # acquisition's local searches call this hundreds of times a suggestion).
+        Z = _as_matrix("Z", Z, cols=self.X.shape[1])
+        return _posterior(self.X, self.L, self.alpha, self.cat, self.theta, Z)
 
     def posterior_grad(self, Z: np.ndarray) -> tuple[np.ndarray, ...]:
         """Mean, variance and their gradients (m, d) at the rows of ``Z``."""
-        return posterior_grad(self.X, self.L, self.alpha, self.cat, self.theta, Z)
+        Z = _as_matrix("Z", Z, cols=self.X.shape[1])
+        return _posterior_grad(self.X, self.L, self.alpha, self.cat, self.theta, Z)
 
     def mean_and_var_bound(self, Z: np.ndarray, q: int = 16
                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -238,9 +251,13 @@ class GPModel:
         Ks = matern52(Z, self.X, self.cat, self.theta)
         with blas_threads(1):
             mean = Ks @ self.alpha
-        var = _nearest_variance(self.X, self.cat, self.theta, Ks, q, float(self.L[0, 0]) ** 2)
+        # The diagonal must be at least every one of the factorised matrix: the
+        # observations' s + noise (+ jitter: L[0, 0]^2) and believed points' s + 1e-6.
+        s = math.exp(self.theta[-2])
+        diagonal = max(float(self.L[0, 0]) ** 2, s + 1e-6)
+        var = _nearest_variance(self.X, self.cat, self.theta, Ks, q, diagonal)
         # A hair of slack: the exact variance is computed with other rounding.
-        return mean, var + 1e-9 * math.exp(self.theta[-2]), Ks
+        return mean, var + 1e-9 * s, Ks
 
     def variance_of(self, Ks: np.ndarray) -> np.ndarray:
         """The exact posterior variance (m,) at points given by their ``k(Z, X)`` rows (m, n)."""

@@ -217,7 +217,11 @@ def posterior(X, L, alpha, cat, theta, Z) -> tuple[np.ndarray, np.ndarray]:
         Variance of the latent ``f`` (no observation noise), clipped at
         :data:`VAR_FLOOR`.
     """
-    X, L, alpha, cat, theta, Z = _posterior_args(X, L, alpha, cat, theta, Z)
+    return _posterior(*_posterior_args(X, L, alpha, cat, theta, Z))
+
+
+def _posterior(X, L, alpha, cat, theta, Z) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`posterior` of checked arrays (GPModel's, whose fields are checked once)."""
     Ks = np.empty((Z.shape[0], X.shape[0]))
     _matern52_cross(Z, X, cat, theta, Ks)
     mean = Ks @ alpha
@@ -244,7 +248,11 @@ def posterior_grad(
     dvar : (m, d) array
         ``d var_i / d Z[i, k]``; zero on categorical dims and where ``var`` was clipped.
     """
-    X, L, alpha, cat, theta, Z = _posterior_args(X, L, alpha, cat, theta, Z)
+    return _posterior_grad(*_posterior_args(X, L, alpha, cat, theta, Z))
+
+
+def _posterior_grad(X, L, alpha, cat, theta, Z):
+    """:func:`posterior_grad` of checked arrays (see :func:`_posterior`)."""
     # One allocation for both (m, n) blocks: two separate ones of a few MB each
     # are returned to the OS and faulted in again on every call (glibc's trim).
     KD = np.empty((2, Z.shape[0], X.shape[0]))

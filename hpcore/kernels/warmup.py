@@ -19,6 +19,7 @@ from .acqf import EI, LOG_EI, acquisition_grad
 from .gp import factorize, fit_gp
 from .linalg import solve_lower, solve_lower_t
 from .matern import matern52
+from .model import GPModel
 from .optimize import maximize_acquisition
 from .predict import posterior
 from .warp import fit_yeo_johnson
@@ -48,6 +49,8 @@ def warmup() -> float:
     solve_lower_t(L, solve_lower(L, y))
     matern52(X, X[:2], cat, theta)
     mean, var = posterior(X, L, alpha, cat, theta, X)
+    # The variance bound scores candidates from 512 observations on.
+    GPModel.from_theta(X, y, cat, theta).mean_and_var_bound(X, 2)
     acquisition_grad(EI, mean, var, float(y.min()), 0.0)
     levels = np.array([[np.nan, np.nan, np.nan], [0.0, 1.0, 2.0]])
     maximize_acquisition(X, L, alpha, cat, theta, LOG_EI, float(y.min()), 0.0,
