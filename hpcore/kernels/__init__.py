@@ -13,7 +13,10 @@ symbol's shape, is in the docstrings of the submodules:
   and the acquisitions over it;
 * :mod:`~hpcore.kernels.optimize`: multi-start maximisation of any acquisition over mixed boxes;
 * :mod:`~hpcore.kernels.lbfgs`: batched box-constrained L-BFGS (many searches in lockstep);
-* :mod:`~hpcore.kernels.warp`: Yeo-Johnson warping of observed values.
+* :mod:`~hpcore.kernels.warp`: Yeo-Johnson warping of observed values;
+* :mod:`~hpcore.kernels.pareto`: Pareto fronts, hypervolumes, box decompositions;
+* :mod:`~hpcore.kernels.ehvi`: log expected hypervolume improvement and log probability
+  of feasibility, with gradients.
 
 :func:`blas_threads` limits BLAS/LAPACK threads around a block of kernel
 calls (GP matrices are small: extra threads only contend).
@@ -30,6 +33,7 @@ from .checked import (  # the jitted kernels behind checked, converting wrappers
     yeo_johnson,
     yeo_johnson_llf,
 )
+from .ehvi import log_ehvi, log_ehvi_grad, log_prob_feasible, log_prob_feasible_grad
 from .gp import (
     default_theta,
     factorize,
@@ -47,6 +51,13 @@ from .optimize import (
     maximize,
     maximize_acquisition,
     score_candidates,
+)
+from .pareto import (
+    box_decomposition,
+    box_improvement,
+    hypervolume,
+    hypervolume_improvement,
+    nondominated,
 )
 from .predict import posterior, posterior_grad
 from .subset import fit_subset
@@ -100,6 +111,16 @@ __all__ = [
     "fit_yeo_johnson",
     "warmup",
     "warmup_in_background",
+    # several objectives and constraints
+    "nondominated",
+    "hypervolume",
+    "box_decomposition",
+    "box_improvement",
+    "hypervolume_improvement",
+    "log_ehvi",
+    "log_ehvi_grad",
+    "log_prob_feasible",
+    "log_prob_feasible_grad",
     # BLAS threads
     "blas_threads",
 ]
