@@ -127,11 +127,16 @@ class BayesianAskTell:
     result told); ``setup`` copies it. The timed ``ask`` is between refits:
     it extends the Cholesky factor by the point told last, scores 2048
     candidates and polishes the best 10 and the incumbent; ``tell`` appends
-    the result. ``bench_kernels.Suggestion`` times ``ask`` alone up to
-    n = 1000 and d = 20; refits are ``bench_kernels.GPFit``.
+    the result. At n = 2000 the large-n path runs instead (docs/bayesian.md,
+    "Many trials"): bounded scoring of 1024 + 320 candidates, local searches
+    on the 256 nearest observations, the factor grown in place, and the
+    hyperparameters from a background refit (primed: the copy waits for it).
+    ``bench_kernels.Suggestion`` times ``ask`` alone up to n = 1000 and
+    d = 20; refits are ``bench_kernels.GPFit``; ``benchmarks/ask_scaling.py``
+    compares with Optuna up to n = 10,000.
     """
 
-    params = ([50, 200], [2, 10])
+    params = ([50, 200, 2000], [2, 10])
     param_names = ["n", "d"]
     number = 1
     timeout = 120

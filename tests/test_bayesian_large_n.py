@@ -6,7 +6,9 @@ that the large-n paths run at a few dozen observations.
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -108,6 +110,17 @@ def test_the_hyperparameters_are_fitted_on_a_subset_and_the_posterior_on_everyth
     full = GPModel.fit(model.X, s._transformed_y()[:44], model.cat, n_restarts=0)
     assert kept.X.shape[0] == full.X.shape[0] == 44
     assert not np.allclose(kept.theta, full.theta)  # the fit saw 20 of the 44
+
+
+def test_a_strategy_with_a_refit_running_can_be_copied_and_pickled():
+    s = small()
+    while s._refit is None:  # a thread object, running or not, cannot be copied itself
+        run(s, 1)
+    twin = copy.deepcopy(s)  # waits for the running fit; the copy holds its result
+    again = pickle.loads(pickle.dumps(s))
+    assert twin._refit.done and again._refit.done
+    for other in (twin, again):
+        assert [p for p, _ in run(other, 30)] == [p for p, _ in run(copy.deepcopy(s), 30)]
 
 
 def test_an_error_in_a_background_fit_is_raised_where_it_is_used():

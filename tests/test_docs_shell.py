@@ -637,6 +637,9 @@ def check_line(line: ShellLine, workdir: Callable[[], Path]) -> list[str]:
     """Check every command of a line; return how each was handled."""
     kinds = []
     for cmd in split_commands(line):
+        if cmd.words[:2] == ("taskset", "-c") and len(cmd.argv) > 3:
+            # Pinned to some CPUs (a benchmark on one core): the command is what follows.
+            cmd = dataclasses.replace(cmd, argv=cmd.argv[3:])
         words = cmd.words
         if words[0] == "hpcore" or words[:3] == ("python", "-m", "hpcore"):
             check_hpcore(line, cmd, workdir)

@@ -152,7 +152,10 @@ def _log_dh(zl, zu, w, zm):
         p_rel = 1.0 + (y2 - w2) / 24.0 + ((y2 - 6.0 * w2) * y2 + 3.0 * w2 * w2) / 1920.0
         q_rel = 1.0 + (y2 - 3.0 * w2) / 24.0 + ((y2 - 10.0 * w2) * y2 + 15.0 * w2 * w2) / 1920.0
         inv = 1.0 / (1.0 + d_rel)  # P = w phi p_rel, Q = -w phi zm q_rel
-        return (math.log(w) + log_cdf + math.log1p(d_rel), mills * p_rel * inv,
+        # A box of zero width (w = 0) has D = 0: log D = -inf (numba's log(0) gives it;
+        # written out so that the code means the same with the JIT off).
+        log_w = math.log(w) if w > 0.0 else -math.inf
+        return (log_w + log_cdf + math.log1p(d_rel), mills * p_rel * inv,
                 -mills * zm * q_rel * inv)
     a_q = 0.5 * w * (zl + zu)  # log phi(zl) - log phi(zu), exactly (zl^2 - zu^2 = -w (zl + zu))
     if zu <= 0.0:

@@ -48,7 +48,7 @@ class BackgroundRefit:
         self.swap_at = int(swap_at)
         self._model: GPModel | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(
+        self._thread: threading.Thread | None = threading.Thread(
             target=self._run, args=(X.copy(), np.array(y, dtype=np.float64), cat.copy()),
             kwargs=fit_options, name="hpcore-gp-refit", daemon=True,
         )
@@ -63,7 +63,7 @@ class BackgroundRefit:
     @property
     def done(self) -> bool:
         """Whether the fit has finished (successfully or not)."""
-        return not self._thread.is_alive()
+        return self._thread is None or not self._thread.is_alive()
 
     def result(self) -> GPModel:
         """The fitted model of the snapshot, waiting for it if needed.
@@ -73,8 +73,20 @@ class BackgroundRefit:
         Exception
             Whatever the fit raised, in the caller's thread.
         """
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         if self._error is not None:
             raise self._error
         assert self._model is not None
         return self._model
+
+    # A strategy may be copied or pickled (asv's setup_cache, a checkpoint): the
+    # copy holds the finished fit, waited for here, since a thread cannot be copied.
+    def __getstate__(self) -> dict:
+        if self._thread is not None:
+            self._thread.join()
+        return {"n": self.n, "swap_at": self.swap_at, "model": self._model, "error": self._error}
+
+    def __setstate__(self, state: dict) -> None:
+        self.n, self.swap_at = state["n"], state["swap_at"]
+        self._model, self._error, self._thread = state["model"], state["error"], None
