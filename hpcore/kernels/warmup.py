@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from ._threads import blas_threads
 from .acqf import EI, LOG_EI, acquisition_grad
 from .gp import factorize, fit_gp
 from .linalg import solve_lower, solve_lower_t
@@ -38,6 +39,15 @@ def warmup() -> float:
     per machine and numba version.
     """
     t0 = time.perf_counter()
+    # As one blas_threads block: in a background thread, its LAPACK calls then never
+    # run while another thread changes OpenBLAS's thread count (entering or leaving
+    # the last open block), which OpenBLAS does not guard against.
+    with blas_threads(1):
+        _warm_every_kernel()
+    return time.perf_counter() - t0
+
+
+def _warm_every_kernel() -> None:
     rng = np.random.default_rng(0)
     X = rng.random((4, 2))
     X[:, 1] = np.floor(X[:, 1] * 3)  # one categorical dimension
@@ -57,7 +67,6 @@ def warmup() -> float:
     # Last: the variance bound scores candidates only from 512 observations on, so
     # a search's first GP suggestion need not wait for it in the background.
     GPModel.from_theta(X, y, cat, theta).mean_and_var_bound(X, 2)
-    return time.perf_counter() - t0
 
 
 def warmup_in_background() -> threading.Thread:
