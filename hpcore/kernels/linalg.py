@@ -167,17 +167,13 @@ def _extend_factor(L: np.ndarray, used: list[int], A12: np.ndarray, A22: np.ndar
     n, m = L.shape[0], A22.shape[0]
     if n + m < ROOM_FROM:
         return cholesky_extend(L, A12, A22), [-1]
-    L21 = np.ascontiguousarray(A12.T)
-    _solve_rows_inplace(L, L21, transpose=False)
-    S = A22 - L21 @ L21.T
-    if not _chol_lower_inplace(S):
-        S[:] = np.nan
+    L21, L22 = _border(L, A12, A22)
     buffer, side = _leading(L)
     if used[0] != n or side < n + m or buffer is L:
         buffer, used = _factor_buffer(n + m), [n]
         buffer[:n, :n] = L
     buffer[n : n + m, :n] = L21
-    buffer[n : n + m, n : n + m] = np.tril(S)
+    buffer[n : n + m, n : n + m] = L22
     used[0] = n + m
     return buffer[: n + m, : n + m], used
 
@@ -305,14 +301,21 @@ def cholesky_extend(L, A12, A22) -> np.ndarray:
     A22 = _as_square("A22", A22)
     m = A22.shape[0]
     A12 = _as_matrix("A12", A12, rows=n, cols=m)
+    L21, L22 = _border(L, A12, A22)
+    out = np.zeros((n + m, n + m))
+    out[:n, :n] = L
+    out[n:, :n] = L21
+    out[n:, n:] = L22
+    return out
+
+
+def _border(L: np.ndarray, A12: np.ndarray, A22: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The new blocks of :func:`cholesky_extend`: ``L21`` (m, n) and lower ``L22`` (m, m),
+    NaN where the Schur complement is not positive definite."""
     # L21 (m, n) C-contiguous: its rows are the right-hand sides of L x = A12[:, j].
     L21 = np.ascontiguousarray(A12.T)
     _solve_rows_inplace(L, L21, transpose=False)
     S = A22 - L21 @ L21.T
     if not _chol_lower_inplace(S):
         S[:] = np.nan
-    out = np.zeros((n + m, n + m))
-    out[:n, :n] = L
-    out[n:, :n] = L21
-    out[n:, n:] = np.tril(S)
-    return out
+    return L21, np.tril(S)
