@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from ._io import jsonable, save_model
-from .config import apply_params
 from .errors import ResultError, TrialStopped
 
-__all__ = ["TrialState", "Trial", "FrozenTrial", "interpret_result", "best_of", "ranked", "BestOfTrials",
-           "to_records"]
+__all__ = ["TrialState", "Trial", "FrozenTrial", "best_of", "ranked",
+           "to_records", "as_float", "is_scorable"]
 
 
 class TrialState(str, enum.Enum):
@@ -221,6 +220,10 @@ class FrozenTrial:
         single number given here is taken as a 1-tuple.
     metrics : dict
         Every number the trial returned, by name (the objectives included).
+    constraints : tuple of float, or None
+        The violation of each of the search's constraints
+        (:class:`hpcore.objectives.Constraint`): ``<= 0`` where it is met.
+        ``None`` for a search without constraints (or a trial without values).
     error, traceback : str or None
         Why the trial did not complete.
     start, end : float or None
@@ -253,6 +256,7 @@ class FrozenTrial:
     attempts: int = 1
     output: str | None = None
     budget: float | None = None
+    constraints: tuple[float, ...] | None = None
     #: The message of a broken ``train_fn`` contract (a ResultError) that ends the
     #: whole search; travels from the worker to the run loop, never stored.
     fatal: str | None = field(default=None, compare=False, repr=False)
@@ -265,6 +269,13 @@ class FrozenTrial:
             object.__setattr__(self, "values", tuple(float(v) for v in values))
         if not isinstance(self.state, TrialState):
             object.__setattr__(self, "state", TrialState(self.state))
+        if self.constraints is not None and not isinstance(self.constraints, tuple):
+            object.__setattr__(self, "constraints", tuple(float(c) for c in self.constraints))
+
+    @property
+    def feasible(self) -> bool:
+        """Whether every constraint is met (True without constraints; NaN is not met)."""
+        return self.constraints is None or all(c <= 0.0 for c in self.constraints)
 
     @property
     def value(self) -> float | None:
@@ -306,6 +317,8 @@ class FrozenTrial:
             "attempts": self.attempts,
             "budget": self.budget,
         }
+        if self.constraints is not None:
+            out["constraints"] = list(self.constraints)
         if reports:
             out["reports"] = list(self.reports)
             out["output"] = self.output
@@ -333,6 +346,8 @@ class FrozenTrial:
             attempts=int(data.get("attempts", 1)),
             output=data.get("output"),
             budget=data.get("budget"),
+            constraints=None if data.get("constraints") is None
+            else tuple(float(c) for c in data["constraints"]),
         )
 
     # -- the new records of a trial's life -------------------------------------
@@ -346,7 +361,7 @@ class FrozenTrial:
         new = object.__new__(FrozenTrial)
         new.__dict__.update(self.__dict__)
         new.__dict__.update(changes)
-        if "values" in changes or "state" in changes:
+        if "values" in changes or "state" in changes or "constraints" in changes:
             new.__post_init__()  # a bare number as a 1-tuple, a state name as a TrialState
         return new
 
@@ -354,7 +369,8 @@ class FrozenTrial:
         """The record of its next run (a retry, or a resume of an interrupted trial)."""
         return self.evolve(state=TrialState.RUNNING, values=None, metrics={}, error=None,
                            traceback=None, start=start, end=None, reports=[], host=None,
-                           output=None, attempts=self.attempts + 1, fatal=None)
+                           output=None, attempts=self.attempts + 1, fatal=None,
+                           constraints=None)
 
     def interrupted(self, end: float) -> FrozenTrial:
         """The record of a run cut short by Ctrl-C/SIGTERM (it runs again on resume)."""
@@ -364,7 +380,7 @@ class FrozenTrial:
 _FIELDS = frozenset(f.name for f in fields(FrozenTrial))
 
 
-def _as_float(x: Any) -> float | None:
+def as_float(x: Any) -> float | None:
     """A Python float from a number, numpy scalar or one-element tensor, else None."""
     if isinstance(x, bool):
         return None
@@ -383,54 +399,19 @@ def _as_float(x: Any) -> float | None:
     return None
 
 
-def interpret_result(result: Any, metric: str | None) -> tuple[float, dict[str, float]]:
-    """Turn what ``train_fn`` returned into ``(value, numeric metrics)``.
-
-    A float-like result is the value. A mapping must hold ``metric``; its
-    other numeric entries are kept as metrics. A non-finite value is
-    returned as is (the caller records a failed trial).
-
-    Raises
-    ------
-    ResultError
-        If the result is neither, or the mapping lacks ``metric``: a bug
-        every trial would repeat.
-    """
-    value = _as_float(result)
-    if value is not None:
-        return value, ({metric: value} if metric else {})
-    if isinstance(result, Mapping):
-        keys = [str(k) for k in result]
-        if metric is None:
-            raise ResultError(
-                f"train_fn returned a mapping with keys {keys}, but the search has no "
-                "`metric`. Pass metric= one of these keys."
-            )
-        if metric not in result:
-            raise ResultError(
-                f"train_fn returned a mapping without the metric '{metric}'; the keys "
-                f"returned were {keys}. Return '{metric}' or set metric= to one of these."
-            )
-        value = _as_float(result[metric])
-        if value is None:
-            raise ResultError(
-                f"train_fn returned {metric}={result[metric]!r} "
-                f"({type(result[metric]).__name__}); the metric must be a number."
-            )
-        metrics = {str(k): f for k, v in result.items() if (f := _as_float(v)) is not None}
-        return value, metrics
-    raise ResultError(
-        f"train_fn returned {result!r} ({type(result).__name__}); it must return a number "
-        "or a mapping that holds the metric, e.g. {'val_loss': 0.12}."
-    )
-
-
 def is_finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
+def is_scorable(t: FrozenTrial) -> bool:
+    """Whether ``t`` may be best: completed or early-stopped, every value finite,
+    every constraint met."""
+    return (t.state.can_be_best and bool(t.values) and t.feasible
+            and all(math.isfinite(v) for v in t.values))  # type: ignore[union-attr]
+
+
 def _scorable(trials: Iterable[FrozenTrial]) -> list[FrozenTrial]:
-    return [t for t in trials if t.state.can_be_best and is_finite(t.value)]
+    return [t for t in trials if is_scorable(t)]
 
 
 def _rank_key(mode: str) -> Callable[[FrozenTrial], tuple[float, int]]:
@@ -441,7 +422,8 @@ def _rank_key(mode: str) -> Callable[[FrozenTrial], tuple[float, int]]:
 def ranked(trials: Iterable[FrozenTrial], mode: str) -> list[FrozenTrial]:
     """The trials that can be best, best first: the one best-trial rule of hpcore.
 
-    Only completed or early-stopped trials with a finite value count; they
+    Only completed or early-stopped trials with finite values that meet every
+    constraint count (:func:`is_scorable`); they
     are ordered by value in direction ``mode`` ('min' or 'max'), ties by
     the earlier trial.
     """
@@ -452,32 +434,6 @@ def best_of(trials: Iterable[FrozenTrial], mode: str) -> FrozenTrial | None:
     """The first trial by :func:`ranked`'s rule (in O(n)), or None when no trial qualifies."""
     done = _scorable(trials)
     return min(done, key=_rank_key(mode)) if done else None
-
-
-class BestOfTrials:
-    """``best_trial``, ``best_params`` and ``best_config`` of anything with
-    ``trials``, ``mode`` and ``base_config`` (a search, a loaded study)."""
-
-    trials: list[FrozenTrial]
-    mode: str
-    base_config: Any
-
-    @property
-    def best_trial(self) -> FrozenTrial | None:
-        """The completed (or early-stopped) trial with the best value; the earliest among ties."""
-        return best_of(self.trials, self.mode)
-
-    @property
-    def best_params(self) -> dict[str, Any] | None:
-        """The searched values of the best trial, by dotted key."""
-        best = self.best_trial
-        return None if best is None else dict(best.params)
-
-    @property
-    def best_config(self) -> Any:
-        """The best trial's full config (the base config plus its values)."""
-        best = self.best_trial
-        return None if best is None else apply_params(self.base_config, best.params)
 
 
 #: The fields of :func:`to_records`, in order.

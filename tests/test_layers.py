@@ -27,7 +27,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "helpers": ("hpcore._io", "hpcore._version", "hpcore.errors"),
     "kernels": ("hpcore.kernels",),
     "space": ("hpcore.config", "hpcore.space"),
-    "trial": ("hpcore.trial",),
+    "trial": ("hpcore.trial", "hpcore.objectives"),
     "strategies": ("hpcore.strategies",),
     "stopping": ("hpcore.stopping",),
     "execution": ("hpcore.executor",),

@@ -31,6 +31,7 @@ from hpcore.errors import ConfigError, HpcoreError
 from hpcore.storage import (
     DB_NAME,
     LOCK_NAME,
+    SCHEMA_VERSION,
     Storage,
     StudyInfo,
     StudyLockedError,
@@ -261,7 +262,7 @@ def test_schema_and_pragmas(tmp_path: Path) -> None:
     with Storage(tmp_path):
         pass
     c = raw(tmp_path)
-    assert c.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert c.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"study", "trials", "reports", "meta"}
@@ -272,7 +273,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     with Storage(tmp_path):
         pass
     c = raw(tmp_path)
-    c.execute("PRAGMA user_version = 2")
+    c.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     c.close()
     with pytest.raises(HpcoreError, match="newer hpcore"):
         Storage(tmp_path)

@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 
 from .._io import jsonl_writer
 from ..errors import ResultError, TrialStopped
-from ..trial import FrozenTrial, Trial, TrialState, interpret_result
+from ..objectives import Objectives
+from ..trial import FrozenTrial, Trial, TrialState
 
 __all__ = ["Objective", "Job", "run_trial", "accepts_trial"]
 
@@ -39,19 +40,29 @@ def accepts_trial(fn: Callable[..., Any]) -> bool:
 
 @dataclass(frozen=True)
 class Objective:
-    """What every trial of a run calls: ``train_fn``, and the metric its result holds.
+    """What every trial of a run calls: ``train_fn``, and what its result holds.
+
+    ``objectives`` may be given as one metric name (or None: ``train_fn``
+    returns a number); :attr:`metric` is the first objective's.
 
     An executor receives it once (:meth:`Executor.start`) and ships it to its
     workers once; each trial then only needs its record and config.
     """
 
     train_fn: Callable[..., Any]
-    metric: str | None = None
+    objectives: Objectives | str | None = None
     #: Whether train_fn takes the trial handle as its second argument.
     pass_trial: bool = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pass_trial", accepts_trial(self.train_fn))
+        if not isinstance(self.objectives, Objectives):
+            object.__setattr__(self, "objectives", Objectives.of(self.objectives))
+
+    @property
+    def metric(self) -> str | None:
+        """The first objective's metric (the one ``trial.report(step, value)`` reports)."""
+        return self.objectives.metrics[0]  # type: ignore[union-attr]
 
 
 class Job(NamedTuple):
@@ -106,35 +117,51 @@ def run_trial(
 
 def _call(objective: Objective, handle: Trial) -> dict[str, Any]:
     """Call train_fn; the fields of the record that say how it ended."""
-    metric = objective.metric
+    objectives: Objectives = objective.objectives  # type: ignore[assignment]
     try:
         fn = objective.train_fn
         result = fn(handle.config, handle) if objective.pass_trial else fn(handle.config)
-        value, metrics = interpret_result(_keep_model(result, handle), metric)
+        values, metrics, violations = objectives.interpret(_keep_model(result, handle))
     except TrialStopped:
-        value = _last_value(handle.reports, metric)
-        ok = value is not None and math.isfinite(value)
-        return {"state": TrialState.STOPPED, "error": f"stopped early: {handle.stop_reason}",
-                "values": (value,) if ok else None,
-                "metrics": ({metric: value} if metric else {}) if ok else {}}
+        return _stopped(handle, objectives)
     except ResultError as exc:
         return {"state": TrialState.FAILED, "error": str(exc), "fatal": str(exc)}
     except Exception as exc:
         return {"state": TrialState.FAILED, "error": f"{type(exc).__name__}: {exc}",
                 "traceback": traceback.format_exc()}
-    if not math.isfinite(value):
+    bad = [(m or "value", v) for m, v in zip(objectives.metrics, values) if not math.isfinite(v)]
+    if bad:
         return {"state": TrialState.FAILED, "metrics": metrics,
-                "error": f"train_fn returned a non-finite {metric or 'value'}: {value}"}
+                "error": f"train_fn returned a non-finite {bad[0][0]}: {bad[0][1]}"}
+    ended = {"values": values, "metrics": metrics, "constraints": violations}
     if handle.stop_reason is not None:  # it caught TrialStopped and returned
-        return {"state": TrialState.STOPPED, "values": (value,), "metrics": metrics,
-                "error": f"stopped early: {handle.stop_reason}"}
-    return {"state": TrialState.COMPLETED, "values": (value,), "metrics": metrics}
+        return {"state": TrialState.STOPPED, "error": f"stopped early: {handle.stop_reason}",
+                **ended}
+    return {"state": TrialState.COMPLETED, **ended}
 
 
-def _last_value(reports: list[dict[str, Any]], metric: str | None) -> float | None:
-    """The last reported value of the search's metric."""
+def _stopped(handle: Trial, objectives: Objectives) -> dict[str, Any]:
+    """A trial stopped out of ``report``: its values are its last reported ones.
+
+    With several objectives or constraints, each is the last report that
+    named it; a trial that never reported one of them has no values.
+    """
+    reason = {"state": TrialState.STOPPED, "error": f"stopped early: {handle.stop_reason}"}
+    names = list(objectives.metrics) + [c.metric for c in objectives.constraints]
+    last = [_last_value(handle.reports, m, first=i == 0) for i, m in enumerate(names)]
+    if any(v is None or not math.isfinite(v) for v in last):
+        return reason
+    metrics = {m: v for m, v in zip(names, last) if m is not None}
+    values = tuple(last[: objectives.n])
+    return {**reason, "values": values, "metrics": metrics,  # type: ignore[dict-item]
+            "constraints": objectives.violations_of(metrics)}  # type: ignore[arg-type]
+
+
+def _last_value(reports: list[dict[str, Any]], metric: str | None,
+                first: bool = True) -> float | None:
+    """The last reported value of ``metric`` (``report(step, value)`` reports the first)."""
     for entry in reversed(reports):
-        if "value" in entry:
+        if first and "value" in entry:
             return float(entry["value"])
         if metric is not None and metric in entry:
             return float(entry[metric])

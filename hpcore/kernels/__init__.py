@@ -16,7 +16,9 @@ symbol's shape, is in the docstrings of the submodules:
 * :mod:`~hpcore.kernels.warp`: Yeo-Johnson warping of observed values;
 * :mod:`~hpcore.kernels.pareto`: Pareto fronts, hypervolumes, box decompositions;
 * :mod:`~hpcore.kernels.ehvi`: log expected hypervolume improvement and log probability
-  of feasibility, with gradients.
+  of feasibility, with gradients;
+* :mod:`~hpcore.kernels.composite`: the acquisition over several models (log-EHVI or
+  log-EI, plus log probability of feasibility).
 
 :func:`blas_threads` limits BLAS/LAPACK threads around a block of kernel
 calls (GP matrices are small: extra threads only contend).
@@ -33,6 +35,7 @@ from .checked import (  # the jitted kernels behind checked, converting wrappers
     yeo_johnson,
     yeo_johnson_llf,
 )
+from .composite import CompositeAcquisition
 from .ehvi import log_ehvi, log_ehvi_grad, log_prob_feasible, log_prob_feasible_grad
 from .gp import (
     default_theta,
@@ -97,6 +100,7 @@ __all__ = [
     # the model object and acquisitions over it
     "GPModel",
     "PosteriorAcquisition",
+    "CompositeAcquisition",
     "standardize",
     # optimize
     "maximize",

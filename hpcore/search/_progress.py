@@ -124,14 +124,20 @@ class Progress:
         """``[ 3/20] trial 2  val_loss=0.0831  best=0.0801  (4.2s)  lr=0.001, ...``"""
         if not self.lines:
             return
-        best = search.best_score
+        objectives = search.objectives
         width = len(str(budget))
-        if trial.state is TrialState.COMPLETED:
-            what = f"{search.metric or 'value'}={trial.value:.6g}"
+        if trial.state is TrialState.COMPLETED and trial.values:
+            what = "  ".join(f"{m or 'value'}={v:.6g}"
+                             for m, v in zip(objectives.metrics, trial.values))
+            what += "" if trial.feasible else "  (infeasible)"
         else:
             what = f"{trial.state}: {trial.error}"
         params = ", ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
-        best_txt = "" if best is None else f"  best={best:.6g}"
+        if objectives.multi:
+            best_txt = f"  front={len(search.best_trials)}"
+        else:
+            best = search.best_score
+            best_txt = "" if best is None else f"  best={best:.6g}"
         done = sum(t.state.is_finished for t in search.trials)
         self._say(f"[{done:>{width}}/{budget}] trial {trial.trial_id:<{width}} {what}{best_txt}  "
                   f"({trial.duration or 0.0:.1f}s)  {params}")

@@ -117,12 +117,14 @@ class Recorder:
             space=s.space.to_json(),
             space_fingerprint=s.space.fingerprint(),
             created=0.0,
+            objectives=s.objectives.to_json(),
         )
 
     def _repair_best(self, trials: list[FrozenTrial]) -> None:
         if not self.track:
             return
-        best = best_of(trials, self.search.mode)
+        multi = self.search.objectives.multi  # a front, no single best: best/ stays empty
+        best = None if multi else best_of(trials, self.search.mode)
         if best is None:
             self.tracker.clear_best()
         elif self.tracker.best_id() != best.trial_id:

@@ -9,6 +9,7 @@ them to the run loop (:class:`~hpcore.search.loop.RunLoop`).
 from __future__ import annotations
 
 import inspect
+import math
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -23,10 +24,11 @@ from ..errors import (
 )
 from ..executor import Executor, LocalProcessExecutor, Objective, SerialExecutor
 from ..executor.resources import Device, check_resources
+from ..objectives import BestOfTrials, Objectives
 from ..space import SearchSpace
 from ..stopping import SearchBudget, StoppingRule, as_rule
 from ..strategies import Strategy
-from ..trial import BestOfTrials, FrozenTrial
+from ..trial import FrozenTrial
 from ._early import EarlyStopper
 from ._progress import Progress
 from ._recorder import Recorder
@@ -152,10 +154,11 @@ class BaseSearch(BestOfTrials, ABC):
         The config every trial starts from; never mutated.
     search_space : mapping or SearchSpace
         Dotted keys to dimensions (see :mod:`hpcore.space`).
-    metric : str, optional
-        Key of the value to optimise when ``train_fn`` returns a mapping.
-    mode : {'min', 'max'}
-        Minimise or maximise the metric.
+    metric : str or list of str, optional
+        Key of the value to optimise when ``train_fn`` returns a mapping; a
+        list of keys for several objectives (:mod:`hpcore.objectives`).
+    mode : {'min', 'max'} or list of them
+        Minimise or maximise the metric; one per metric, or one for all.
     n_trials : int, optional
         How many trials to run in all.
     random_state : int, optional
@@ -165,24 +168,26 @@ class BaseSearch(BestOfTrials, ABC):
         default such a key is refused before any trial, with the closest
         existing key: a typo would otherwise search nothing. An empty (or
         ``None``) ``base_config`` takes any key.
+    constraints : list of str, optional
+        Bounds on other metrics ``train_fn`` returns, e.g.
+        ``['peak_mem_gb <= 16']``: a trial that breaks one is never best.
     """
 
     def __init__(
         self,
         base_config: Any = None,
         search_space: Mapping[str, Any] | SearchSpace | None = None,
-        metric: str | None = None,
-        mode: str = "min",
+        metric: str | Sequence[str] | None = None,
+        mode: str | Sequence[str] = "min",
         n_trials: int | None = None,
         random_state: int | None = None,
         allow_new_keys: bool = False,
+        *,
+        constraints: Sequence[str] | None = None,
     ) -> None:
         if search_space is None:
             raise ArgumentError("search_space is required: a dict of dotted keys to dimensions.")
-        if mode not in ("min", "max"):
-            raise ArgumentError(f"mode must be 'min' or 'max', got {mode!r}.")
-        if metric is not None and not isinstance(metric, str):
-            raise ArgumentError(f"metric must be a string key, got {metric!r}.")
+        self.objectives = Objectives.of(metric, mode, constraints)
         if n_trials is not None and (
             isinstance(n_trials, bool) or not isinstance(n_trials, (int, np.integer)) or n_trials < 1
         ):
@@ -195,8 +200,9 @@ class BaseSearch(BestOfTrials, ABC):
         self.space = search_space if isinstance(search_space, SearchSpace) else SearchSpace(
             search_space
         )
-        self.metric = metric
-        self.mode = mode
+        #: The first objective's metric and mode (the only ones, with one objective).
+        self.metric = self.objectives.metrics[0]
+        self.mode = self.objectives.modes[0]
         self.n_trials = None if n_trials is None else int(n_trials)
         self.random_state = random_state
         self.trials: list[FrozenTrial] = []
@@ -258,8 +264,12 @@ class BaseSearch(BestOfTrials, ABC):
         search_budget: SearchBudget | None = None,
         callbacks: Sequence[Any] = (),
         verbose: int | bool | None = None,
-    ) -> tuple[Any, float]:
+    ) -> tuple[Any, Any]:
         """Run the search and return ``(best_config, best_score)``.
+
+        With several objectives it returns ``(configs, front)``: the full
+        configs of the Pareto-optimal trials (:attr:`best_trials`) and their
+        values, an array (m, k) with one column per metric, in the same order.
 
         Parameters
         ----------
@@ -325,6 +335,12 @@ class BaseSearch(BestOfTrials, ABC):
             No trial completed.
         """
         _check_run_args(train_fn, trial_timeout, max_retries, stopping, search_budget)
+        if self.objectives.multi and search_budget is not None and search_budget.target is not None:
+            raise ArgumentError(
+                "SearchBudget(target=...) ends a search when its best value reaches the target; "
+                f"with several objectives ({self.objectives.describe()}) no value is best. "
+                "Drop target=, or bound the other objectives with constraints=."
+            )
         n_workers = _resolve_n_jobs(n_jobs)
         gpus = check_resources(gpus_per_trial, cpus_per_trial)
         strategy = self._make_strategy()
@@ -339,22 +355,36 @@ class BaseSearch(BestOfTrials, ABC):
             self, strategy, executor, recorder,
             EarlyStopper(as_rule(stopping), search_budget, self.metric, self.mode),
             Progress.for_verbose(budget, verbose),
-            objective=Objective(train_fn, self.metric),
+            objective=Objective(train_fn, self.objectives),
             budget=budget,
             max_retries=int(max_retries),
             callbacks=list(callbacks),
         )
         loop.run(stored)
-        best = self.best_trial
-        if best is None:
-            failed = [t for t in self.trials if t.error]
-            first = f" First error (trial {failed[0].trial_id}): {failed[0].error}" if failed else ""
-            ended = f" The search ended early: {self.stop_reason}." if self.stop_reason else ""
-            raise SearchError(
-                f"no trial completed out of {len(self.trials)}; see search.trials for "
-                f"each error.{first}{ended}"
+        front = self.best_trials
+        if not front:
+            raise SearchError(self._why_no_best())
+        if self.objectives.multi:
+            return [self._config(t.params) for t in front], self.pareto_front()
+        return self.best_config, front[0].value
+
+    def _why_no_best(self) -> str:
+        """Why no trial can be best: none completed, or none met the constraints."""
+        done = [t for t in self.trials if t.state.can_be_best and t.values]
+        ended = f" The search ended early: {self.stop_reason}." if self.stop_reason else ""
+        if done and self.objectives.constraints:
+            least = min(done, key=lambda t: max(t.constraints or (math.inf,)))
+            return (
+                f"none of the {len(done)} completed trial(s) met the constraints "
+                f"({', '.join(map(str, self.objectives.constraints))}); the nearest, trial "
+                f"{least.trial_id}, has metrics {least.metrics}. See search.trials.{ended}"
             )
-        return self.best_config, best.value  # type: ignore[return-value]
+        failed = [t for t in self.trials if t.error]
+        first = f" First error (trial {failed[0].trial_id}): {failed[0].error}" if failed else ""
+        return (
+            f"no trial completed out of {len(self.trials)}; see search.trials for "
+            f"each error.{first}{ended}"
+        )
 
     def _config(self, params: Mapping[str, Any]) -> Any:
         """A trial's full config: the base config with ``params`` set at their dotted keys."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import ArgumentError
@@ -59,14 +59,16 @@ class BayesianSearch(BaseSearch):
         self,
         base_config: Any = None,
         search_space: Mapping[str, Any] | SearchSpace | None = None,
-        metric: str | None = None,
-        mode: str = "min",
+        metric: str | Sequence[str] | None = None,
+        mode: str | Sequence[str] = "min",
         n_trials: int | None = 50,
         random_state: int | None = None,
         n_initial_points: int = 10,
         acquisition: str = "logei",
         beta: float = 2.0,
         allow_new_keys: bool = False,
+        *,
+        constraints: Sequence[str] | None = None,
         **strategy_options: Any,
     ) -> None:
         if acquisition not in ACQUISITION_NAMES:
@@ -82,7 +84,7 @@ class BayesianSearch(BaseSearch):
         if not beta >= 0:
             raise ArgumentError(f"beta must be >= 0, got {beta!r}.")
         super().__init__(base_config, search_space, metric, mode, n_trials, random_state,
-                         allow_new_keys=allow_new_keys)
+                         allow_new_keys=allow_new_keys, constraints=constraints)
         self.n_initial_points = n_initial_points
         self.acquisition = acquisition
         self.beta = float(beta)
@@ -92,7 +94,24 @@ class BayesianSearch(BaseSearch):
     def _make_strategy(self) -> Any:
         # Imported here: the kernel layer loads numba, which `import hpcore` avoids.
         from ..strategies.bayesian import BayesianStrategy
+        from ..strategies.multi import MultiOutputBayesianStrategy
 
+        objectives = self.objectives
+        if objectives.multi or objectives.constraints:
+            if self.acquisition not in ("logei", "ei"):
+                raise ArgumentError(
+                    f"acquisition={self.acquisition!r} is for one objective without constraints; "
+                    f"this search has {objectives.describe()}, which uses log-EHVI (or log-EI) "
+                    "times the probability of feasibility. Leave acquisition at its default."
+                )
+            try:
+                return MultiOutputBayesianStrategy(
+                    self.space, objectives.n, len(objectives.constraints),
+                    seed=self.random_state, n_initial_points=self.n_initial_points,
+                    **self.strategy_options,
+                )
+            except (TypeError, ValueError) as exc:
+                raise ArgumentError(f"BayesianSearch: {exc}") from exc
         try:
             return BayesianStrategy(
                 self.space,

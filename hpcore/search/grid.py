@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..space import SearchSpace
@@ -43,15 +43,17 @@ class GridSearch(BaseSearch):
         self,
         base_config: Any = None,
         search_space: Mapping[str, Any] | SearchSpace | None = None,
-        metric: str | None = None,
-        mode: str = "min",
+        metric: str | Sequence[str] | None = None,
+        mode: str | Sequence[str] = "min",
         n_trials: int | None = None,
         random_state: int | None = None,
         shuffle: bool = False,
         allow_new_keys: bool = False,
+        *,
+        constraints: Sequence[str] | None = None,
     ) -> None:
         super().__init__(base_config, search_space, metric, mode, n_trials, random_state,
-                         allow_new_keys=allow_new_keys)
+                         allow_new_keys=allow_new_keys, constraints=constraints)
         self.shuffle = shuffle
         self.size = self.space.grid().size  # raises for a Real without grid_points
 

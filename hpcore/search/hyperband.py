@@ -13,7 +13,7 @@ for the next result before asking again.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -91,8 +91,8 @@ class HyperbandSearch(BaseSearch):
         self,
         base_config: Any = None,
         search_space: Mapping[str, Any] | SearchSpace | None = None,
-        metric: str | None = None,
-        mode: str = "min",
+        metric: str | Sequence[str] | None = None,
+        mode: str | Sequence[str] = "min",
         resource_key: str | None = None,
         max_resource: float | None = None,
         min_resource: float = 1,
@@ -103,9 +103,18 @@ class HyperbandSearch(BaseSearch):
         brackets: int = 1,
         sampler: str = "random",
         allow_new_keys: bool = False,
+        *,
+        constraints: Sequence[str] | None = None,
     ) -> None:
         super().__init__(base_config, search_space, metric, mode, n_trials, random_state,
-                         allow_new_keys=allow_new_keys)
+                         allow_new_keys=allow_new_keys, constraints=constraints)
+        if self.objectives.multi or self.objectives.constraints:
+            raise ArgumentError(
+                "HyperbandSearch promotes trials by one value at each rung, so it takes one "
+                "metric and no constraints (got " + self.objectives.describe() + "). For several "
+                "objectives or constraints use BayesianSearch or RandomSearch; a stopping rule "
+                "(stopping=...) then still cuts trials short on the first objective."
+            )
         if resource_key is None:
             raise ArgumentError(
                 "resource_key is required: the dotted config key that receives each trial's "

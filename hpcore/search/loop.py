@@ -164,7 +164,8 @@ class RunLoop:
         finished = [t for t in stored if t.state.is_finished]
         rerun = [t for t in stored if not t.state.is_finished]
         self.strategy.restore(
-            [(t.params, self._signed(t), t.state) for t in finished], [t.params for t in rerun]
+            [(t.params, self._signed(t), t.state, t.constraints) for t in finished],
+            [t.params for t in rerun],
         )
         for trial in stored:
             self._put(trial)
@@ -172,7 +173,7 @@ class RunLoop:
         self.started = len(stored)
         self.next_id = max((t.trial_id for t in stored), default=-1) + 1
         self.n_done = len(finished)
-        self.best = best_of(stored, self.search.mode)
+        self.best = self._best_of(stored)
         if stored and not rerun and self.started >= self.budget:
             self.progress.nothing_to_run(self.recorder.root, len(stored), self.budget)
         elif stored:
@@ -290,7 +291,7 @@ class RunLoop:
         self._put(kept)
         self.in_flight.discard(kept.trial_id)
         self.stopper.on_finish(kept)
-        if kept.state.can_be_best and best_of([kept, self.best or kept], self.search.mode) is kept:
+        if kept.state.can_be_best and self._best_of([kept, self.best or kept]) is kept:
             self.best = kept
         self.recorder.finish(kept, self.best is kept, ended.output)
         return kept
@@ -301,16 +302,25 @@ class RunLoop:
         for trial in stored:
             if trial.fatal is not None:
                 raise ResultError(trial.fatal)
-            self.strategy.tell(trial.params, self._signed(trial), trial.state)
+            self.strategy.tell(trial.params, self._signed(trial), trial.state,
+                               constraints=trial.constraints)
             self.n_done += 1
             self.progress.trial_ended(trial, self.search, self.budget)
             call_back(self.callbacks, "on_trial_end", self.search, trial)
             self.progress.update(self.n_done, None if self.best is None else self.best.value,
                                  self.executor.n_running, force=True)
 
-    def _signed(self, trial: FrozenTrial) -> float | None:
-        """The value the strategy minimises (negated for ``mode='max'``)."""
-        value = trial.value
-        if value is None:
+    def _signed(self, trial: FrozenTrial) -> float | tuple[float, ...] | None:
+        """The value the strategy minimises (negated for ``mode='max'``); a tuple of
+        them with several objectives."""
+        values = self.search.objectives.minimised(trial.values)
+        if values is None or len(values) != self.search.objectives.n:
             return None
-        return value if self.search.mode == "min" else -value
+        return values if self.search.objectives.multi else values[0]
+
+    def _best_of(self, trials: list[FrozenTrial]) -> FrozenTrial | None:
+        """The best trial (``best/`` follows it); None with several objectives, which
+        have a front and no single best."""
+        if self.search.objectives.multi:
+            return None
+        return best_of(trials, self.search.mode)

@@ -50,13 +50,21 @@ from typing import Any
 from ..errors import HpcoreError
 from ..trial import FrozenTrial, TrialState, best_of
 from ._open import StudyDamagedError, check_root, create_database, damaged_errors, reader_uri
-from .info import StudyInfo, StudyMismatchError, describe_differences, same_setting
+from .info import (
+    StudyInfo,
+    StudyMismatchError,
+    describe_differences,
+    describe_objectives,
+    same_setting,
+)
 from .lock import LOCK_NAME, StudyLockedError, acquire_lock, lock_held
 from .rows import (
     _INSERT_REPORT,
+    _MIGRATE_1,
     _SCHEMA,
     _START_TRIAL,
     _TRIAL_COLS,
+    _TRIAL_COLS_1,
     _UPSERT_TRIAL,
     SCHEMA_VERSION,
     _dumps,
@@ -165,7 +173,13 @@ class Storage:
     def _check_schema(self) -> None:
         assert self._conn is not None
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        self._trial_cols = _TRIAL_COLS_1 if version == 1 else _TRIAL_COLS
+        self._version = version
         if version == SCHEMA_VERSION:
+            return
+        if version == 1:
+            if not self.readonly:
+                self._migrate()
             return
         if version > SCHEMA_VERSION:
             raise HpcoreError(
@@ -182,6 +196,15 @@ class Storage:
             if c.execute("PRAGMA user_version").fetchone()[0] == 0:
                 for statement in _SCHEMA:
                     c.execute(statement)
+
+    def _migrate(self) -> None:
+        """A version-1 database (before several objectives) gains the new columns."""
+        with self._write() as c:
+            if c.execute("PRAGMA user_version").fetchone()[0] == 1:  # not done meanwhile
+                for statement in _MIGRATE_1:
+                    c.execute(statement)
+        self._trial_cols = _TRIAL_COLS
+        self._version = SCHEMA_VERSION
 
     # -- the lock -------------------------------------------------------------
     def driver_alive(self) -> bool:
@@ -251,15 +274,15 @@ class Storage:
         with self._read() as c:
             return self._load_study(c)
 
-    @staticmethod
-    def _load_study(c: sqlite3.Connection) -> StudyInfo | None:
+    def _load_study(self, c: sqlite3.Connection) -> StudyInfo | None:
+        objectives = "objectives" if self._version >= 2 else "NULL"
         row = c.execute(
             "SELECT name, strategy, settings, seed, metric, mode, base_config, space, "
-            "space_fingerprint, created FROM study"
+            f"space_fingerprint, created, {objectives} FROM study"
         ).fetchone()
         if row is None:
             return None
-        name, strategy, settings, seed, metric, mode, base, space, fp, created = row
+        name, strategy, settings, seed, metric, mode, base, space, fp, created, objs = row
         return StudyInfo(
             name=name,
             strategy=strategy,
@@ -271,6 +294,7 @@ class Storage:
             space=_loads(space),
             space_fingerprint=fp,
             created=created,
+            objectives=_loads(objs),
         )
 
     def create_study(self, info: StudyInfo) -> None:
@@ -291,8 +315,8 @@ class Storage:
             created = time.time()
             c.execute(
                 "INSERT INTO study (id, name, strategy, settings, seed, metric, mode, "
-                "base_config, space, space_fingerprint, created) "
-                "VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "base_config, space, space_fingerprint, created, objectives) "
+                "VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     info.name,
                     info.strategy,
@@ -304,6 +328,7 @@ class Storage:
                     _dumps(info.space),
                     info.space_fingerprint,
                     created,
+                    None if info.objectives is None else _dumps(info.objectives),
                 ),
             )
         info.created = created
@@ -347,6 +372,10 @@ class Storage:
             errors.append(f"the metric differs ({old.metric!r} -> {info.metric!r})")
         if old.mode != info.mode:
             errors.append(f"the mode differs ({old.mode!r} -> {info.mode!r})")
+        if not errors and not same_setting(old.objectives, _loads(_dumps(info.objectives))):
+            errors.append(
+                f"the objectives differ ({describe_objectives(old)} -> {describe_objectives(info)})"
+            )
         if errors:
             raise StudyMismatchError(
                 f"the study stored in {self.root} does not match this search: "
@@ -461,6 +490,8 @@ class Storage:
             trial.host,
             trial.attempts,
             _text(trial.output),
+            None if trial.values is None or len(trial.values) < 2 else _dumps(list(trial.values)),
+            None if trial.constraints is None else _dumps(list(trial.constraints)),
         )
         reports = [_report_row(trial.trial_id, r) for r in trial.reports]
         with self._write() as c:
@@ -492,7 +523,7 @@ class Storage:
             Load the reports too (``reports`` is empty otherwise).
         """
         with self._read() as c:
-            rows = c.execute(f"SELECT {_TRIAL_COLS} FROM trials ORDER BY trial_id").fetchall()
+            rows = c.execute(f"SELECT {self._trial_cols} FROM trials ORDER BY trial_id").fetchall()
             by_id: dict[int, list[dict[str, Any]]] = {}
             if with_reports:
                 current, reports = None, []
@@ -540,6 +571,12 @@ class Storage:
                 raise LookupError(
                     f"no study is stored in {str(self.path)!r}; best_trial() needs its mode"
                 )
+        if study.objectives is not None and len(study.objectives["metrics"]) > 1:
+            raise ValueError(
+                f"the study in {str(self.root)!r} has several objectives "
+                f"({describe_objectives(study)}): no single trial is best; "
+                "hpcore.load(root).best_trials is its Pareto front"
+            )
         # The one best-trial rule (hpcore.trial.best_of), on the trials without their curves.
         best = best_of(self.trials(with_reports=False), study.mode)
         if best is None:

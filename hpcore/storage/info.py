@@ -7,7 +7,8 @@ from typing import Any
 
 from ..errors import ConfigError
 
-__all__ = ["StudyInfo", "StudyMismatchError", "describe_differences", "same_setting"]
+__all__ = ["StudyInfo", "StudyMismatchError", "describe_differences", "describe_objectives",
+           "same_setting"]
 
 
 class StudyMismatchError(ConfigError):
@@ -41,6 +42,10 @@ class StudyInfo:
         :meth:`hpcore.space.SearchSpace.fingerprint` of the space.
     created : float
         Unix time of creation, filled by :meth:`Storage.create_study`.
+    objectives : dict or None
+        :meth:`hpcore.objectives.Objectives.to_json`: the metrics and modes
+        of several objectives and the constraints; ``None`` for one
+        objective without constraints (then ``metric`` and ``mode`` say all).
     """
 
     name: str
@@ -53,6 +58,16 @@ class StudyInfo:
     space: dict[str, Any]
     space_fingerprint: str
     created: float = 0.0
+    objectives: dict[str, Any] | None = None
+
+
+def describe_objectives(info: StudyInfo) -> str:
+    """``'val_loss (min), latency_ms (min); subject to mem <= 16'`` for a study."""
+    if info.objectives is None:
+        return f"{info.metric or 'value'} ({info.mode})"
+    o = info.objectives
+    what = ", ".join(f"{m} ({mode})" for m, mode in zip(o["metrics"], o["modes"]))
+    return what + ("; subject to " + ", ".join(o["constraints"]) if o.get("constraints") else "")
 
 
 def _short(v: Any, limit: int = 60) -> str:

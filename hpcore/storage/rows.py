@@ -22,7 +22,10 @@ from typing import Any
 
 from ..trial import FrozenTrial, TrialState
 
-SCHEMA_VERSION = 1
+#: 2 added the vector of values and the constraint violations of each trial, and
+#: the objectives of the study (several objectives, constraints); a version-1
+#: database is migrated when a writer opens it and read as is by a reader.
+SCHEMA_VERSION = 2
 
 # ---------------------------------------------------------------------------
 # Tagged JSON
@@ -130,7 +133,8 @@ _SCHEMA = (
         base_config TEXT,            -- JSON
         space TEXT NOT NULL,         -- JSON
         space_fingerprint TEXT NOT NULL,
-        created REAL NOT NULL
+        created REAL NOT NULL,
+        objectives TEXT              -- JSON, NULL for one objective without constraints
     )""",
     """CREATE TABLE trials (
         trial_id INTEGER PRIMARY KEY,
@@ -146,7 +150,9 @@ _SCHEMA = (
         devices TEXT,                -- JSON list, NULL when empty
         host TEXT,
         attempts INTEGER NOT NULL DEFAULT 1,
-        output TEXT
+        output TEXT,
+        "values" TEXT,               -- JSON list, NULL for one objective (see value)
+        constraints TEXT             -- JSON list of violations, NULL without constraints
     )""",
     """CREATE TABLE reports (
         trial_id INTEGER NOT NULL,
@@ -163,19 +169,30 @@ _SCHEMA = (
     f"PRAGMA user_version = {SCHEMA_VERSION}",
 )
 
+#: Version 1 to 2, in one transaction with the version bump.
+_MIGRATE_1 = (
+    "ALTER TABLE study ADD COLUMN objectives TEXT",
+    'ALTER TABLE trials ADD COLUMN "values" TEXT',
+    "ALTER TABLE trials ADD COLUMN constraints TEXT",
+    "PRAGMA user_version = 2",
+)
+
 _TRIAL_COLS = (
     'trial_id, params, state, value, metrics, error, traceback, start, "end", '
-    "devices, host, attempts, output"
+    'devices, host, attempts, output, "values", constraints'
 )
+#: The same from a version-1 database (read-only readers do not migrate it).
+_TRIAL_COLS_1 = _TRIAL_COLS.replace('"values", constraints', "NULL, NULL")
 _UPSERT_TRIAL = (
     "INSERT INTO trials (trial_id, params, state, value, metrics, error, traceback, "
-    'start, "end", duration, devices, host, attempts, output) '
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    'start, "end", duration, devices, host, attempts, output, "values", constraints) '
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (trial_id) DO UPDATE SET params = excluded.params, "
     "state = excluded.state, value = excluded.value, metrics = excluded.metrics, "
     "error = excluded.error, traceback = excluded.traceback, start = excluded.start, "
     '"end" = excluded."end", duration = excluded.duration, devices = excluded.devices, '
-    "host = excluded.host, attempts = excluded.attempts, output = excluded.output"
+    "host = excluded.host, attempts = excluded.attempts, output = excluded.output, "
+    '"values" = excluded."values", constraints = excluded.constraints'
 )
 _START_TRIAL = (
     "INSERT INTO trials (trial_id, params, state, start, attempts) "
@@ -183,7 +200,7 @@ _START_TRIAL = (
     "ON CONFLICT (trial_id) DO UPDATE SET params = excluded.params, state = 'running', "
     "value = NULL, metrics = NULL, error = NULL, traceback = NULL, start = excluded.start, "
     '"end" = NULL, duration = NULL, devices = NULL, host = NULL, '
-    "attempts = excluded.attempts, output = NULL"
+    'attempts = excluded.attempts, output = NULL, "values" = NULL, constraints = NULL'
 )
 _INSERT_REPORT = "INSERT INTO reports (trial_id, step, value, metrics, time) VALUES (?, ?, ?, ?, ?)"
 _INT64 = (-(2**63), 2**63)
@@ -225,12 +242,17 @@ def _report(step: Any, value: Any, metrics: str | None, t: Any) -> dict[str, Any
 
 def _trial(row: tuple[Any, ...], reports: list[dict[str, Any]]) -> FrozenTrial:
     (trial_id, params, state, value, metrics, error, tb, start, end, devices, host,
-     attempts, output) = row  # fmt: skip
+     attempts, output, values, constraints) = row  # fmt: skip
+    if values is not None:
+        values = tuple(_loads(values))
+    elif value is not None:
+        values = (_unreal(value),)
     return FrozenTrial(
         trial_id=trial_id,
         params=_loads(params),
         state=TrialState(state),
-        values=None if value is None else (_unreal(value),),
+        values=values,
+        constraints=None if constraints is None else tuple(_loads(constraints)),
         metrics=_loads(metrics) if metrics is not None else {},
         error=error,
         traceback=tb,

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from .._io import load_model
+from ..objectives import BestOfTrials, Objectives
 from ..space import SearchSpace
-from ..trial import BestOfTrials, FrozenTrial, to_records
+from ..trial import FrozenTrial, to_records
 from .database import Storage
 from .folders import Tracker
 
@@ -24,7 +25,10 @@ class StudyResults(BestOfTrials):
     ----------
     root : pathlib.Path
     name, strategy, metric, mode, seed
-        As recorded when the study was created.
+        As recorded when the study was created (``metric`` and ``mode`` of
+        the first objective).
+    objectives : Objectives
+        Every objective and constraint (:mod:`hpcore.objectives`).
     settings : dict
         The search's settings (acquisition, n_initial_points, ...).
     base_config : object
@@ -46,6 +50,7 @@ class StudyResults(BestOfTrials):
     base_config: Any
     space: dict[str, Any]
     trials: list[FrozenTrial]
+    objectives: Objectives = Objectives()
 
     @property
     def best_value(self) -> float | None:
@@ -141,4 +146,5 @@ def load(experiment_root: str | os.PathLike) -> StudyResults:
         base_config=info.base_config,
         space=info.space,
         trials=trials,
+        objectives=Objectives.from_json(info.objectives, info.metric, info.mode),
     )

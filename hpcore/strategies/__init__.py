@@ -6,7 +6,7 @@ from .hyperband import ASHAStrategy, HyperbandStrategy, WaitForResults
 from .random import RandomStrategy
 
 __all__ = ["Strategy", "GridStrategy", "RandomStrategy", "BayesianStrategy",
-           "HyperbandStrategy", "ASHAStrategy", "WaitForResults"]
+           "MultiOutputBayesianStrategy", "HyperbandStrategy", "ASHAStrategy", "WaitForResults"]
 
 
 def __getattr__(name: str) -> object:
@@ -15,4 +15,8 @@ def __getattr__(name: str) -> object:
         from .bayesian import BayesianStrategy
 
         return BayesianStrategy
+    if name == "MultiOutputBayesianStrategy":
+        from .multi import MultiOutputBayesianStrategy
+
+        return MultiOutputBayesianStrategy
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,9 +7,12 @@ value for ``mode='max'``.
 * ``ask()`` returns one parameter dict (``ask(n)`` a list of up to ``n``,
   fewer when a finite strategy runs out); asked points are *pending* until
   told. ``StrategyExhausted`` means nothing is left to suggest.
-* ``tell(params, value, state)`` records a result. ``value`` is ``None``
-  for a trial without one (failed, timed out); points told that were never
-  asked (a resumed study, a warm start) are recorded the same way.
+* ``tell(params, value, state, constraints=None)`` records a result.
+  ``value`` is ``None`` for a trial without one (failed, timed out), a
+  tuple of values with several objectives (each minimised);
+  ``constraints`` are the trial's violations (``<= 0``: met). Points told
+  that were never asked (a resumed study, a warm start) are recorded the
+  same way.
 
 ``history`` keeps every told result as a :class:`~hpcore.trial.FrozenTrial`
 (the one trial record), numbered in the order told, whose value is the one
@@ -19,8 +22,10 @@ the strategy minimises.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, overload
+
+import numpy as np
 
 from ..errors import StrategyExhausted
 from ..space import SearchSpace
@@ -72,20 +77,21 @@ class Strategy(ABC):
 
     def restore(
         self,
-        finished: Iterable[tuple[Mapping[str, Any], float | None, TrialState | str]],
+        finished: Iterable[tuple[Any, ...]],
         running: Iterable[Mapping[str, Any]] = (),
     ) -> None:
         """Bring a fresh strategy to where an earlier run of it stopped (resume).
 
-        ``finished`` are ``(params, value, state)`` of the trials that ended,
-        in the order they were started; they are told. ``running`` are the
+        ``finished`` are ``(params, value, state)`` (or ``(params, value,
+        state, constraints)``) of the trials that ended, in the order they
+        were started; they are told. ``running`` are the
         params of trials that will be run again: they become pending, so
         they are neither suggested again nor forgotten, and they count
         towards the position in the sequence of suggestions (a seeded
         strategy continues as an uninterrupted run would).
         """
-        for params, value, state in finished:
-            self.tell(params, value, state)
+        for params, value, state, *constraints in finished:
+            self.tell(params, value, state, constraints=constraints[0] if constraints else None)
         for params in running:
             params = dict(params)
             n = len(self.history) + len(self.pending)
@@ -120,20 +126,27 @@ class Strategy(ABC):
     def tell(
         self,
         params: Mapping[str, Any],
-        value: float | None,
+        value: float | Sequence[float] | None,
         state: TrialState | str = TrialState.COMPLETED,
+        *,
+        constraints: Sequence[float] | None = None,
     ) -> None:
-        """Record the result of ``params`` (a value to minimise, or ``None``)."""
+        """Record the result of ``params``: a value to minimise (a sequence of them
+        with several objectives) or ``None``, and its constraint violations."""
         state = TrialState(state)
         if state is TrialState.COMPLETED and value is None:
             raise ValueError("a completed trial needs a value; use state='failed' for none")
+        values = None if value is None else (
+            tuple(float(v) for v in value) if isinstance(value, (Sequence, np.ndarray))
+            else (float(value),)
+        )
         was_pending = False
         for i, p in enumerate(self.pending):
             if same_params(p, params):
                 del self.pending[i]
                 was_pending = True
                 break
-        obs = FrozenTrial(len(self.history), dict(params), state,
-                          values=None if value is None else (float(value),))
+        obs = FrozenTrial(len(self.history), dict(params), state, values=values,
+                          constraints=None if constraints is None else tuple(constraints))
         self.history.append(obs)
         self._observe(obs, was_pending)

@@ -260,7 +260,10 @@ class BayesianStrategy(Strategy):
         return (np.round(z, 9) + 0.0).tobytes()
 
     def _transformed_y(self) -> np.ndarray:
-        y = np.asarray(self._y, dtype=np.float64)
+        return self._transform(np.asarray(self._y, dtype=np.float64))
+
+    def _transform(self, y: np.ndarray) -> np.ndarray:
+        """Observed values as the GP sees them: warped (``y_transform``) and standardised."""
         if self.y_transform == "yeo-johnson" and len(y) >= 5 and np.ptp(y) > 0:
             z = (y - y.mean()) / y.std()
             y, _ = kernels.fit_yeo_johnson(z)
@@ -368,9 +371,13 @@ class BayesianStrategy(Strategy):
         z, _ = kernels.maximize(
             acqf, candidates, self._levels, self._n_levels, self._cat,
             n_restarts=n_restarts, exclude=exclude, avoid=pending, radius=self.batch_radius,
-            starts=self._X[np.argsort(self._y)[:1]] if self.polish_incumbent else None,
+            starts=self._centres(1) if self.polish_incumbent else None,
         )
         return self._params(z)
+
+    def _centres(self, count: int) -> np.ndarray:
+        """The best ``count`` observed points (features): where local candidates go."""
+        return self._X[np.argsort(self._y)[:count]]
 
     def _fantasy_values(self, model: kernels.GPModel, P: np.ndarray) -> np.ndarray | None:
         """What pending points are believed to give: the posterior mean (None) or a constant."""
@@ -403,8 +410,7 @@ class BayesianStrategy(Strategy):
             if self._cat[j]:
                 cand[:, j] = np.floor(sobol[:, j] * self._n_levels[j])
         # Local candidates: Gaussian steps around the best observations.
-        order = np.argsort(self._y)[:5]
-        centres = self._X[order]
+        centres = self._centres(5)
         ls = self._model.length_scales if self._model is not None else np.full(d, 0.2)
         steps = rng.normal(size=(len(centres), 64, d)) * np.minimum(ls, 0.5) * 0.5
         local = np.clip(centres[:, None, :] + steps, 0.0, 1.0).reshape(-1, d)

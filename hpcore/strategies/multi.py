@@ -1,0 +1,230 @@
+"""Bayesian optimisation of several objectives and under constraints.
+
+:class:`MultiOutputBayesianStrategy` is :class:`~.bayesian.BayesianStrategy`
+with one GP per output: one per objective (each minimised, warped and
+standardised on its own) and one per constraint (its violation,
+standardised; met where the violation is ``<= 0``). The acquisition is
+:class:`hpcore.kernels.CompositeAcquisition`:
+
+* two or three objectives: log expected hypervolume improvement, exact
+  over the boxes of the region the feasible front does not dominate, with
+  the reference point of Optuna's GPSampler (the worst feasible value of
+  each standardised objective, pushed out by 10 % of its size);
+* four or more: a random augmented Chebyshev scalarisation per suggestion
+  (ParEGO; weights drawn from the flat Dirichlet), modelled by one GP and
+  maximised with log-EI -- the exact box decomposition grows too fast
+  beyond three objectives;
+* one objective with constraints: log-EI over the best feasible value;
+* plus, with constraints, the log probability that every constraint is met.
+  Until a feasible trial is seen only that probability is maximised.
+
+Pending points are fantasised in every model with its posterior mean (the
+kriging believer), and their believed values join the front where they are
+believed feasible, so a batch spreads along the front instead of piling on
+one point.
+
+Each output keeps its own refit schedule (every point below 20
+observations, then at 10 % growth; in between the factor is extended) and
+its hyperparameters are warm-started from the last fit. Unlike the single
+objective, refits of these models run in the search's thread.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .. import kernels
+from ..errors import StrategyExhausted
+from ..kernels import blas_threads
+from ..kernels.composite import CompositeAcquisition
+from ..space import SearchSpace
+from ..trial import FrozenTrial, TrialState
+from .bayesian import _SPARSE_FROM, BayesianStrategy
+
+__all__ = ["MultiOutputBayesianStrategy"]
+
+#: Weight of the sum in the augmented Chebyshev scalarisation (ParEGO's rho).
+_RHO = 0.05
+
+
+class _Output:
+    """One modelled output: its GP and the size at its last hyperparameter fit."""
+
+    def __init__(self) -> None:
+        self.model: kernels.GPModel | None = None
+        self.fit_n = 0
+
+    def model_of(self, X: np.ndarray, y: np.ndarray, cat: np.ndarray, growth: float,
+                 options: dict[str, Any]) -> kernels.GPModel:
+        n = len(y)
+        if self.model is None or n < 20 or n >= self.fit_n * (1.0 + growth):
+            theta0 = None if self.model is None else self.model.theta
+            self.model = kernels.GPModel.fit(X, y, cat, theta0=theta0, **options)
+            self.fit_n = n
+        else:
+            self.model = self.model.update(X, y)
+        return self.model
+
+
+class MultiOutputBayesianStrategy(BayesianStrategy):
+    """GP Bayesian optimisation of several objectives and/or under constraints.
+
+    ``tell`` takes a sequence of ``n_objectives`` minimised values (a bare
+    number when there is one) and ``constraints=`` a sequence of
+    ``n_constraints`` violations (``<= 0``: met; NaN counts as not met).
+
+    Parameters
+    ----------
+    space : SearchSpace or mapping
+    n_objectives : int
+        How many objectives (1 with constraints only).
+    n_constraints : int
+        How many constraints.
+    seed : int, optional
+    **options
+        Those of :class:`~.bayesian.BayesianStrategy` (``acquisition``
+        and ``beta`` do not apply: see the module docstring).
+    """
+
+    def __init__(self, space: SearchSpace | Mapping[str, Any], n_objectives: int = 2,
+                 n_constraints: int = 0, seed: int | None = None, **options: Any) -> None:
+        if isinstance(n_objectives, bool) or not isinstance(n_objectives, int) or n_objectives < 1:
+            raise ValueError(f"n_objectives must be an int >= 1, got {n_objectives!r}")
+        if isinstance(n_constraints, bool) or not isinstance(n_constraints, int) or n_constraints < 0:
+            raise ValueError(f"n_constraints must be an int >= 0, got {n_constraints!r}")
+        if n_objectives == 1 and n_constraints == 0:
+            raise ValueError("one objective without constraints is BayesianStrategy's job")
+        super().__init__(space, seed=seed, **options)
+        self.n_objectives = n_objectives
+        self.n_constraints = n_constraints
+        self._Y = np.empty((0, n_objectives))  # minimised objectives of the modelled trials
+        self._C = np.empty((0, n_constraints))  # their violations
+        # One output per objective (or one scalarisation) and per constraint.
+        n_models = (1 if n_objectives > 3 else n_objectives) + n_constraints
+        self._outputs = [_Output() for _ in range(n_models)]
+
+    # -- learning -------------------------------------------------------------
+    def _observe(self, observation: FrozenTrial, was_pending: bool) -> None:
+        modelled = observation.state is TrialState.COMPLETED or (
+            observation.state is TrialState.STOPPED and self.stopped_trials == "last-value"
+        )
+        x = self._features(observation.params)
+        values = observation.values
+        ok = (modelled and values is not None and len(values) == self.n_objectives
+              and all(math.isfinite(v) for v in values) and bool(np.all(np.isfinite(x))))
+        if ok:
+            c = observation.constraints
+            if c is None or len(c) != self.n_constraints:
+                c = (math.nan,) * self.n_constraints  # unknown: not met
+            self._X = np.vstack([self._X, x[None, :]])
+            self._Y = np.vstack([self._Y, np.asarray(values, float)[None, :]])
+            self._C = np.vstack([self._C, np.asarray(c, float)[None, :]])
+            self._y.append(float(values[0]))  # the base class counts observations by it
+        self._seen.add(self._key(x))
+
+    def _feasible(self) -> np.ndarray:
+        """Mask of the observations that met every constraint (NaN: not met)."""
+        if self.n_constraints == 0:
+            return np.ones(len(self._Y), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            return np.all(self._C <= 0.0, axis=1)
+
+    def _centres(self, count: int) -> np.ndarray:
+        """Points of the feasible front (a seeded choice of ``count``), else the least
+        violating points: where local candidates go."""
+        feasible = np.flatnonzero(self._feasible())
+        if len(feasible) == 0:
+            worst = np.nanmax(np.where(np.isnan(self._C), np.inf, self._C), axis=1)
+            return self._X[np.argsort(worst)[:count]]
+        front = feasible[kernels.nondominated(self._Y[feasible])]
+        if len(front) > count:
+            front = self._rng(4).choice(front, size=count, replace=False)
+        return self._X[front]
+
+    # -- the models -----------------------------------------------------------
+    def _constraint_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """Standardised violations (n, c) and the bound of each (where 0 was)."""
+        if self.n_constraints == 0:
+            return np.empty((len(self._C), 0)), np.empty(0)
+        cols, bounds = [], []
+        for j in range(self.n_constraints):
+            c = self._C[:, j].copy()
+            finite = np.isfinite(c)
+            # An unknown violation is taken as the worst seen (never as met).
+            fill = c[finite].max() + 1.0 if finite.any() else 1.0
+            c[~finite] = max(fill, 1.0)
+            mu, sd = c.mean(), c.std()
+            sd = sd if sd > 0 else 1.0
+            cols.append((c - mu) / sd)
+            bounds.append(-mu / sd)
+        return np.column_stack(cols), np.array(bounds)
+
+    def _objective_columns(self) -> np.ndarray:
+        """The objectives as their GPs see them (n, k'): k' = 1 (a scalarisation) beyond 3."""
+        Z = np.column_stack([self._transform(self._Y[:, j]) for j in range(self.n_objectives)])
+        if self.n_objectives <= 3:
+            return Z
+        w = self._rng(3).dirichlet(np.ones(self.n_objectives))
+        return (np.max(w * Z, axis=1) + _RHO * (Z @ w))[:, None]
+
+    def _models(self, pending: np.ndarray) -> tuple[list, list, np.ndarray, np.ndarray]:
+        """Objective and constraint models (pending points fantasised), the modelled
+        objectives (n, k') and the constraint bounds."""
+        Z = self._objective_columns()
+        G, bounds = self._constraint_columns()
+        columns = [Z[:, j] for j in range(Z.shape[1])] + [G[:, j] for j in range(G.shape[1])]
+        options = self._fit_options(len(self._y))
+        options.pop("theta0")
+        models = [out.model_of(self._X, y, self._cat, self.refit_growth, options)
+                  for out, y in zip(self._outputs, columns)]
+        self._model = models[0]  # the base class's candidates read its length scales
+        if len(pending):
+            models = [m.fantasize(pending) for m in models]
+        k = Z.shape[1]
+        return models[:k], models[k:], Z, bounds
+
+    def _acquisition(self, pending: np.ndarray) -> CompositeAcquisition:
+        objectives, constraints, Z, bounds = self._models(pending)
+        feasible = self._feasible()
+        believed = np.empty((0, Z.shape[1]))
+        if len(pending):
+            # Pending points count as observed at their believed values where they are
+            # believed feasible: improving on them is worth nothing (the batch spreads).
+            believed = np.column_stack([m.posterior(pending)[0] for m in objectives])
+            if constraints:
+                cmean = np.column_stack([m.posterior(pending)[0] for m in constraints])
+                believed = believed[np.all(cmean <= bounds, axis=1)]
+        points = np.vstack([Z[feasible], believed])
+        if len(points) == 0:
+            return CompositeAcquisition([], constraints, bounds)  # find the feasible region
+        if len(objectives) == 1:
+            return CompositeAcquisition(objectives, constraints, bounds, best=float(points.min()))
+        worst = points.max(axis=0)
+        ref = np.maximum(1.1 * worst, 0.9 * worst)  # Optuna GPSampler's reference point
+        ref[ref == 0.0] = 1e-12
+        front = points[kernels.nondominated(points)]
+        lower, upper = kernels.box_decomposition(front, ref)
+        return CompositeAcquisition(objectives, constraints, bounds, lower=lower, upper=upper)
+
+    # -- suggesting -----------------------------------------------------------
+    def _model_point(self) -> dict[str, Any]:
+        with blas_threads(1):
+            d = len(self._dims)
+            pending = np.array([self._features(p) for p in self.pending]).reshape(-1, d)
+            acqf = self._acquisition(pending)
+            candidates, exclude = self._candidates()
+            if len(candidates) == 0:
+                raise StrategyExhausted("every point of the finite space has been suggested")
+            n_restarts = self.n_restarts
+            if len(self._y) > _SPARSE_FROM:
+                n_restarts = max(3, self.n_restarts * _SPARSE_FROM // len(self._y))
+            z, _ = kernels.maximize(
+                acqf, candidates, self._levels, self._n_levels, self._cat,
+                n_restarts=n_restarts, exclude=exclude, avoid=pending, radius=self.batch_radius,
+                starts=self._centres(1) if self.polish_incumbent else None,
+            )
+        return self._params(z)

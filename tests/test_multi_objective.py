@@ -1,0 +1,212 @@
+"""Searches with several objectives and with constraints, end to end: real runs,
+a real SQLite study, resume, loading, and the Bayesian strategy's front."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import hpcore
+from hpcore.errors import ArgumentError, SearchError
+from hpcore.kernels import hypervolume
+from hpcore.search import BayesianSearch, GridSearch, HyperbandSearch, RandomSearch
+from hpcore.search.space import Real
+from hpcore.stopping import SearchBudget
+from hpcore.storage import Storage, StudyMismatchError
+from hpcore.strategies import MultiOutputBayesianStrategy
+from hpcore.trial import TrialState
+
+SPACE = {"x": Real(-1.0, 3.0)}
+
+
+def two(config):
+    x = config["x"]
+    return {"a": x**2, "b": (x - 2) ** 2, "mem": x}
+
+
+def zdt1(config):
+    x = np.array([config[f"x{i}"] for i in range(4)])
+    f1 = x[0]
+    g = 1 + 9 * x[1:].mean()
+    return {"f1": f1, "f2": g * (1 - math.sqrt(f1 / g))}
+
+
+ZDT_SPACE = {f"x{i}": Real(0.0, 1.0) for i in range(4)}
+
+
+def dominated_by_front(values, front) -> bool:
+    return any(np.all(f <= values) and np.any(f < values) for f in front)
+
+
+def test_run_returns_the_front_configs_and_values(tmp_path: Path) -> None:
+    s = RandomSearch({"x": 0.0}, SPACE, metric=["a", "b"], n_trials=30, random_state=0)
+    configs, front = s.run(two, verbose=0)
+    assert front.shape == (len(configs), 2) and len(configs) == len(s.best_trials)
+    assert [c["x"] for c in configs] == [t.params["x"] for t in s.best_trials]
+    assert np.all(np.diff(front[:, 0]) >= 0)  # ordered by the first objective
+    every = np.array([t.values for t in s.trials])
+    for row in front:  # nothing dominates a front point, every other point is dominated
+        assert not dominated_by_front(row, every)
+    for t in s.trials:
+        if t not in s.best_trials:
+            assert dominated_by_front(np.array(t.values), front)
+    with pytest.raises(ArgumentError, match="best_trials"):
+        _ = s.best_trial
+
+
+def test_maximised_objectives_keep_their_sign() -> None:
+    s = GridSearch(None, {"x": [0.0, 1.0, 2.0]}, metric=["a", "neg"], mode=["min", "max"])
+    configs, front = s.run(lambda c: {"a": c["x"], "neg": c["x"] * 10}, verbose=0)
+    # a grows and neg grows: every point trades one for the other
+    assert front.tolist() == [[0.0, 0.0], [1.0, 10.0], [2.0, 20.0]]
+
+
+def test_study_stores_values_and_constraints_and_loads_the_same(tmp_path: Path) -> None:
+    root = tmp_path / "mo"
+    s = RandomSearch({"x": 0.0}, SPACE, metric=["a", "b"], n_trials=12, random_state=1,
+                     constraints=["mem <= 2.5"])
+    _, front = s.run(two, experiment_root=root, verbose=0)
+    study = hpcore.load(root)
+    assert study.objectives == s.objectives
+    assert [t.values for t in study.trials] == [t.values for t in s.trials]
+    assert [t.constraints for t in study.trials] == [t.constraints for t in s.trials]
+    assert np.array_equal(study.pareto_front(), front)
+    assert all(t.feasible for t in study.best_trials)
+    with Storage(root, lock=False, readonly=True) as store, pytest.raises(ValueError, match="front"):
+        store.best_trial()
+    # resuming continues the study; another objective list is refused before any trial
+    s2 = RandomSearch({"x": 0.0}, SPACE, metric=["a", "b"], n_trials=15, random_state=1,
+                      constraints=["mem <= 2.5"])
+    s2.run(two, experiment_root=root, verbose=0)
+    assert len(s2.trials) == 15
+    for other in ({"metric": ["a"]}, {"metric": ["a", "b"]}, {"metric": ["a", "b"], "mode": "max",
+                                                                "constraints": ["mem <= 2.5"]}):
+        bad = RandomSearch({"x": 0.0}, SPACE, n_trials=20, random_state=1, **other)
+        with pytest.raises(StudyMismatchError):
+            bad.run(two, experiment_root=root, verbose=0)
+
+
+def test_a_version_1_study_is_migrated_by_a_writer_and_read_by_a_reader(tmp_path: Path) -> None:
+    """A study written before several objectives existed (schema 1): a reader
+    reads it as is; a resumed search migrates it and keeps every trial."""
+    root = tmp_path / "old"
+    RandomSearch({"x": 0.0}, SPACE, metric="a", n_trials=4, random_state=0).run(
+        two, experiment_root=root, verbose=0)
+    c = sqlite3.connect(root / "hpcore.db")
+    c.execute("ALTER TABLE trials DROP COLUMN \"values\"")
+    c.execute("ALTER TABLE trials DROP COLUMN constraints")
+    c.execute("ALTER TABLE study DROP COLUMN objectives")
+    c.execute("PRAGMA user_version = 1")
+    c.commit()
+    c.close()
+    old = hpcore.load(root)
+    assert len(old.trials) == 4 and old.best_trial is not None
+    assert sqlite3.connect(root / "hpcore.db").execute("PRAGMA user_version").fetchone()[0] == 1
+    s = RandomSearch({"x": 0.0}, SPACE, metric="a", n_trials=6, random_state=0)
+    s.run(two, experiment_root=root, verbose=0)
+    assert sqlite3.connect(root / "hpcore.db").execute("PRAGMA user_version").fetchone()[0] == 2
+    assert [t.values for t in hpcore.load(root).trials][:4] == [t.values for t in old.trials]
+
+
+def test_no_feasible_trial_is_a_clear_error() -> None:
+    s = RandomSearch({"x": 0.0}, SPACE, metric="a", n_trials=5, random_state=0,
+                     constraints=["mem <= -5"])
+    with pytest.raises(SearchError, match="met the constraints"):
+        s.run(two, verbose=0)
+    assert len(s.trials) == 5 and not any(t.feasible for t in s.trials)
+
+
+def test_one_objective_with_constraints_returns_the_best_feasible() -> None:
+    s = RandomSearch({"x": 0.0}, SPACE, metric="b", n_trials=40, random_state=0,
+                     constraints=["mem <= 1"])
+    config, score = s.run(two, verbose=0)
+    assert config["x"] <= 1
+    feasible = [t.value for t in s.trials if t.params["x"] <= 1]
+    assert min(t.value for t in s.trials if t.params["x"] > 1) < score == min(feasible)
+
+
+def test_what_is_refused_before_any_trial() -> None:
+    with pytest.raises(ArgumentError, match="HyperbandSearch promotes"):
+        HyperbandSearch({"x": 0.0, "epochs": 1}, SPACE, metric=["a", "b"],
+                        resource_key="epochs", max_resource=9)
+    with pytest.raises(ArgumentError, match="target"):
+        RandomSearch({"x": 0.0}, SPACE, metric=["a", "b"], n_trials=3).run(
+            two, search_budget=SearchBudget(target=0.1), verbose=0)
+    with pytest.raises(ArgumentError, match="log-EHVI"):
+        BayesianSearch({"x": 0.0}, SPACE, metric=["a", "b"], acquisition="ucb")
+    s = RandomSearch({"x": 0.0}, SPACE, metric=["a", "b"], n_trials=3)
+    with pytest.raises(hpcore.errors.ResultError, match="'b'"):
+        s.run(lambda c: {"a": 1.0}, verbose=0)
+
+
+def test_stopped_trials_take_each_objective_from_their_last_report() -> None:
+    from hpcore.stopping import BudgetStopping
+
+    def fn(config, trial):
+        for step in range(5):
+            trial.report(step, a=10.0 - step, b=float(step))
+        return {"a": 0.0, "b": 0.0}
+
+    rule = BudgetStopping(max_steps=2)  # stops at the report after step 2
+    s = RandomSearch({"x": 0.0}, SPACE, metric=["a", "b"], n_trials=2, random_state=0)
+    s.run(fn, stopping=rule, verbose=0)
+    for t in s.trials:
+        assert t.state is TrialState.STOPPED
+        assert t.values == (8.0, 2.0)
+
+
+def test_bayesian_front_beats_random_on_zdt1() -> None:
+    """Same seeds, same budget: log-EHVI's front dominates more than random search's."""
+    ref = np.array([1.1, 11.0])
+    hv = {}
+    for cls in (RandomSearch, BayesianSearch):
+        s = cls(None, ZDT_SPACE, metric=["f1", "f2"], n_trials=30, random_state=3)
+        _, front = s.run(zdt1, verbose=0)
+        hv[cls.__name__] = hypervolume(front, ref)
+    assert hv["BayesianSearch"] > hv["RandomSearch"] + 0.5
+
+
+def test_constrained_bayesian_search_stays_feasible() -> None:
+    """Branin with a disc constraint: after the initial points most suggestions
+    are feasible and the best feasible value is near the constrained optimum."""
+
+    def branin(config):
+        x1, x2 = config["x1"], config["x2"]
+        f = (x2 - 5.1 / (4 * math.pi**2) * x1**2 + 5 / math.pi * x1 - 6) ** 2 \
+            + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1) + 10
+        return {"f": f, "g": (x1 - 2.5) ** 2 + (x2 - 7.5) ** 2}
+
+    s = BayesianSearch(None, {"x1": Real(-5.0, 10.0), "x2": Real(0.0, 15.0)}, metric="f",
+                       n_trials=30, random_state=0, constraints=["g <= 50"])
+    _, best = s.run(branin, verbose=0)
+    assert best < 0.45  # the optimum 0.3979 at (pi, 2.275) is feasible (g = 27.7)
+    later = s.trials[10:]
+    assert sum(t.feasible for t in later) >= 0.7 * len(later)
+
+
+def test_strategy_ask_tell_with_pending_points_spreads_the_batch() -> None:
+    s = MultiOutputBayesianStrategy(ZDT_SPACE, n_objectives=2, n_constraints=1, seed=0,
+                                    n_initial_points=6)
+    for _ in range(10):
+        p = s.ask()
+        r = zdt1(p)
+        s.tell(p, (r["f1"], r["f2"]), constraints=(p["x0"] - 0.8,))
+    batch = s.ask(4)
+    X = np.array([[p[k] for k in ZDT_SPACE] for p in batch])
+    gaps = [np.linalg.norm(X[i] - X[j]) for i in range(4) for j in range(i)]
+    assert min(gaps) > 1e-2
+
+
+def test_four_objectives_use_a_scalarisation() -> None:
+    def four(config):
+        x = np.array([config[f"x{i}"] for i in range(4)])
+        return {f"o{j}": float(np.sum((x - j / 3) ** 2)) for j in range(4)}
+
+    s = BayesianSearch(None, ZDT_SPACE, metric=[f"o{j}" for j in range(4)], n_trials=16,
+                       random_state=0, n_initial_points=8)
+    configs, front = s.run(four, verbose=0)
+    assert front.shape[1] == 4 and len(configs) >= 2
