@@ -1,0 +1,224 @@
+"""Several objectives and constraints: hpcore beside Optuna's samplers, in one run.
+
+Every contestant gets the same problems, budget, seeds and thread limit
+(one thread: set before numpy loads). Reported per problem and contestant,
+median and interquartile range over seeds:
+
+* two or three objectives: the hypervolume of the feasible points found,
+  against a fixed reference point (higher is better);
+* one objective under constraints: the best feasible value found (lower is
+  better) and the share of feasible trials;
+* the wall time of a whole run (ask + tell + the function).
+
+Usage (from the repository root)::
+
+    python -m benchmarks.peers.multi_objective --seeds 5 --budget 40 \
+        --out benchmarks/peers/results/multi_objective.json
+
+Contestants: hpcore (``MultiOutputBayesianStrategy`` at its defaults),
+Optuna ``GPSampler``, ``TPESampler`` (``multivariate=True``),
+``NSGAIISampler`` (population 10, so that it evolves within the budget)
+and ``RandomSampler``; each Optuna sampler gets ``constraints_func``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+if __name__ == "__main__":  # before numpy loads
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                 "NUMBA_NUM_THREADS"):
+        os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from hpcore.kernels import hypervolume  # noqa: E402
+from hpcore.space import Integer, Real  # noqa: E402
+
+N_INITIAL = 10
+
+
+# ---------------------------------------------------------------------------- problems
+@dataclass
+class Problem:
+    name: str
+    space: dict[str, Any]
+    evaluate: Callable[[dict[str, Any]], tuple[list[float], list[float]]]  # values, violations
+    n_objectives: int
+    n_constraints: int
+    ref: np.ndarray | None = None  # hypervolume reference (several objectives)
+    optimum: float | None = None  # best feasible value (one objective)
+
+
+def _zdt1(p: dict[str, Any]) -> tuple[list[float], list[float]]:
+    x = np.array([p[f"x{i}"] for i in range(6)])
+    g = 1 + 9 * x[1:].mean()
+    return [x[0], g * (1 - math.sqrt(x[0] / g))], []
+
+
+def _dtlz2(p: dict[str, Any]) -> tuple[list[float], list[float]]:
+    x = np.array([p[f"x{i}"] for i in range(6)])
+    g = float(np.sum((x[2:] - 0.5) ** 2))
+    a, b = x[0] * math.pi / 2, x[1] * math.pi / 2
+    return [(1 + g) * math.cos(a) * math.cos(b), (1 + g) * math.cos(a) * math.sin(b),
+            (1 + g) * math.sin(a)], []
+
+
+def _branin_c(p: dict[str, Any]) -> tuple[list[float], list[float]]:
+    """Branin under a disc: feasible only within 5 of (2.5, 7.5); one of the
+    three global minima, (pi, 2.275), is inside, 0.397887."""
+    x1, x2 = p["x1"], p["x2"]
+    f = (x2 - 5.1 / (4 * math.pi**2) * x1**2 + 5 / math.pi * x1 - 6) ** 2 \
+        + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1) + 10
+    return [f], [(x1 - 2.5) ** 2 + (x2 - 7.5) ** 2 - 50.0]
+
+
+def _pressure_vessel(p: dict[str, Any]) -> tuple[list[float], list[float]]:
+    """Pressure-vessel design (Sandgren 1990): plate thicknesses in steps of
+    1/16 inch, radius and length continuous; best known 6059.71."""
+    ts, th, r, length = p["ts"] * 0.0625, p["th"] * 0.0625, p["r"], p["l"]
+    f = (0.6224 * ts * r * length + 1.7781 * th * r**2 + 3.1661 * ts**2 * length
+         + 19.84 * ts**2 * r)
+    return [f], [-ts + 0.0193 * r, -th + 0.00954 * r,
+                 (-math.pi * r**2 * length - 4 / 3 * math.pi * r**3 + 1_296_000) / 1e5]
+
+
+PROBLEMS = {
+    "zdt1-6d": Problem("zdt1-6d", {f"x{i}": Real(0.0, 1.0) for i in range(6)}, _zdt1, 2, 0,
+                       ref=np.array([1.1, 11.0])),
+    "dtlz2-6d": Problem("dtlz2-6d", {f"x{i}": Real(0.0, 1.0) for i in range(6)}, _dtlz2, 3, 0,
+                        ref=np.array([1.5, 1.5, 1.5])),
+    "branin-disc": Problem("branin-disc", {"x1": Real(-5.0, 10.0), "x2": Real(0.0, 15.0)},
+                           _branin_c, 1, 1, optimum=0.397887),
+    "pressure-vessel": Problem("pressure-vessel", {"ts": Integer(1, 99), "th": Integer(1, 99),
+                                                   "r": Real(10.0, 200.0),
+                                                   "l": Real(10.0, 200.0)},
+                               _pressure_vessel, 1, 3, optimum=6059.71),
+}
+
+
+# ---------------------------------------------------------------------------- contestants
+def run_hpcore(problem: Problem, seed: int, budget: int) -> list[tuple[list[float], list[float]]]:
+    from hpcore.strategies.multi import MultiOutputBayesianStrategy
+
+    s = MultiOutputBayesianStrategy(problem.space, problem.n_objectives, problem.n_constraints,
+                                    seed=seed, n_initial_points=N_INITIAL)
+    out = []
+    for _ in range(budget):
+        params = s.ask()
+        values, violations = problem.evaluate(params)
+        s.tell(params, values, constraints=violations or None)
+        out.append((values, violations))
+    return out
+
+
+def _optuna(make: Callable[[int, Any], Any]) -> Callable[..., list]:
+    def run(problem: Problem, seed: int, budget: int) -> list[tuple[list[float], list[float]]]:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        dists = {
+            k: optuna.distributions.IntDistribution(d.low, d.high) if isinstance(d, Integer)
+            else optuna.distributions.FloatDistribution(d.low, d.high)
+            for k, d in problem.space.items()
+        }
+        constraints = (lambda t: t.user_attrs["c"]) if problem.n_constraints else None
+        study = optuna.create_study(directions=["minimize"] * problem.n_objectives,
+                                    sampler=make(seed, constraints))
+        out = []
+        for _ in range(budget):
+            trial = study.ask(dists)
+            values, violations = problem.evaluate(trial.params)
+            trial.set_user_attr("c", violations)
+            study.tell(trial, values if problem.n_objectives > 1 else values[0])
+            out.append((values, violations))
+        return out
+
+    return run
+
+
+def _samplers() -> dict[str, Callable[..., list]]:
+    import optuna.samplers as s
+
+    return {
+        "hpcore": run_hpcore,
+        "optuna-gp": _optuna(lambda seed, c: s.GPSampler(seed=seed, n_startup_trials=N_INITIAL,
+                                                         constraints_func=c)),
+        "optuna-tpe": _optuna(lambda seed, c: s.TPESampler(seed=seed, multivariate=True,
+                                                           n_startup_trials=N_INITIAL,
+                                                           constraints_func=c)),
+        "optuna-nsga2": _optuna(lambda seed, c: s.NSGAIISampler(seed=seed, population_size=10,
+                                                                constraints_func=c)),
+        "random": _optuna(lambda seed, c: s.RandomSampler(seed=seed)),
+    }
+
+
+# ---------------------------------------------------------------------------- scoring
+def score(problem: Problem, history: list[tuple[list[float], list[float]]]) -> dict[str, float]:
+    feasible = [v for v, c in history if all(x <= 0 for x in c)]
+    share = len(feasible) / len(history)
+    if problem.n_objectives > 1:
+        hv = hypervolume(np.array(feasible), problem.ref) if feasible else 0.0
+        return {"hypervolume": float(hv), "feasible": share}
+    best = min((v[0] for v in feasible), default=math.inf)
+    return {"best": float(best), "feasible": share}
+
+
+def _quartiles(xs: list[float]) -> tuple[float, float, float]:
+    q = np.percentile(xs, [25, 50, 75])
+    return float(q[1]), float(q[0]), float(q[2])
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--budget", type=int, default=40)
+    ap.add_argument("--problems", default=",".join(PROBLEMS))
+    ap.add_argument("--contestants", default="hpcore,optuna-gp,optuna-tpe,optuna-nsga2,random")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    samplers = _samplers()
+    results: dict[str, dict[str, list[dict[str, float]]]] = {}
+    for pname in args.problems.split(","):
+        problem = PROBLEMS[pname]
+        for seed in range(args.seeds):  # seeds outermost per problem: contestants interleave
+            for cname in args.contestants.split(","):
+                t0 = time.perf_counter()
+                history = samplers[cname](problem, seed, args.budget)
+                row = {**score(problem, history), "seconds": time.perf_counter() - t0}
+                results.setdefault(pname, {}).setdefault(cname, []).append(row)
+                print(pname, cname, seed, {k: round(v, 4) for k, v in row.items()},
+                      file=sys.stderr, flush=True)
+    print(f"\n{args.seeds} seeds, {args.budget} evaluations, one thread each\n")
+    for pname, by_c in results.items():
+        key = "hypervolume" if PROBLEMS[pname].n_objectives > 1 else "best"
+        print(f"### {pname} ({key}: median [IQR]; feasible share; seconds per run)\n")
+        print(f"| contestant | {key} | feasible | seconds (median / worst) |")
+        print("| --- | --- | --- | --- |")
+        for cname, rows in by_c.items():
+            m, lo, hi = _quartiles([r[key] for r in rows])
+            f = float(np.median([r["feasible"] for r in rows]))
+            secs = [r["seconds"] for r in rows]
+            print(f"| {cname} | {m:.4g} [{lo:.4g}, {hi:.4g}] | {f:.2f} | "
+                  f"{np.median(secs):.1f} / {max(secs):.1f} |")
+        print()
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"seeds": args.seeds, "budget": args.budget,
+                                        "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
