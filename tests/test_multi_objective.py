@@ -210,3 +210,22 @@ def test_four_objectives_use_a_scalarisation() -> None:
                        random_state=0, n_initial_points=8)
     configs, front = s.run(four, verbose=0)
     assert front.shape[1] == 4 and len(configs) >= 2
+
+
+def test_a_spec_file_takes_several_objectives_and_constraints(tmp_path: Path) -> None:
+    from hpcore.cli.spec import SpecError, build_search, load_spec
+
+    path = tmp_path / "mo.toml"
+    path.write_text(
+        'search = "random"\ntrain = "unused:fn"\nmetric = ["a", "b"]\nmode = ["min", "min"]\n'
+        'constraints = ["mem <= 2.5"]\nn_trials = 8\nseed = 0\n'
+        '[space]\n"x" = {type = "real", low = -1.0, high = 3.0}\n'
+    )
+    search = build_search(load_spec(path))
+    assert search.objectives.metrics == ("a", "b") and len(search.objectives.constraints) == 1
+    configs, front = search.run(two, verbose=0)
+    assert front.shape[1] == 2 and all(c["x"] <= 2.5 for c in configs)
+    path.write_text(path.read_text().replace('mode = ["min", "min"]', 'mode = ["min"] '
+                                             ).replace("mem <= 2.5", "mem < 2.5"))
+    with pytest.raises(SpecError, match="'metric <= bound'"):
+        load_spec(path)

@@ -54,7 +54,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, HpcoreError
+from ..errors import ArgumentError, ConfigError, HpcoreError
+from ..objectives import Objectives
 from ..space import Dimension
 from ..stopping import SearchBudget, StoppingRule
 from .spec_sections import (
@@ -80,7 +81,7 @@ class SpecError(ConfigError):
 #: Spec names of the search classes (``search = "..."``).
 SEARCHES = ("grid", "random", "bayesian", "hyperband")
 
-_TOP = ("search", "train", "metric", "mode", "n_trials", "seed")
+_TOP = ("search", "train", "metric", "mode", "constraints", "n_trials", "seed")
 _TABLES = ("options", "base_config", "space", "run", "stopping", "search_budget")
 
 # The arguments every search takes from the top level, not from [options].
@@ -111,8 +112,10 @@ class Spec:
         One of :data:`SEARCHES`.
     train : str
         ``"module:function"``.
-    metric, mode, n_trials, seed
-        As for the search classes (``seed`` is ``random_state``).
+    metric, mode, constraints, n_trials, seed
+        As for the search classes (``seed`` is ``random_state``): ``metric``
+        and ``mode`` may be lists (several objectives, docs/objectives.md),
+        ``constraints`` a list of ``"metric <= bound"`` strings.
     options : dict
         The search class's own arguments (``n_initial_points``, ``shuffle``...).
     base_config : dict
@@ -127,11 +130,12 @@ class Spec:
     path: Path | None
     search: str
     train: str
-    metric: str | None = None
-    mode: str = "min"
+    metric: str | list[str] | None = None
+    mode: str | list[str] = "min"
     n_trials: int | None = None
     seed: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    constraints: list[str] = field(default_factory=list)
     base_config: dict[str, Any] = field(default_factory=dict)
     space: dict[str, Dimension] = field(default_factory=dict)
     run: dict[str, Any] = field(default_factory=dict)
@@ -248,11 +252,20 @@ def parse_spec(data: Any, path: str | os.PathLike[str] | None = None) -> Spec:
         )
 
     metric = data.get("metric")
-    if metric is not None and not isinstance(metric, str):
-        errors.append(f"metric: must be the name of a returned value (a string), got {metric!r}.")
     mode = data.get("mode", "min")
-    if mode not in ("min", "max"):
-        errors.append(f"mode: must be \"min\" or \"max\", got {mode!r}.")
+    constraints = data.get("constraints")
+    if isinstance(metric, list) or isinstance(mode, list) or constraints is not None:
+        try:  # several objectives or constraints: the searches' own check
+            Objectives.of(metric, mode, constraints)
+        except ArgumentError as exc:
+            errors.append(f"metric, mode, constraints: {exc}")
+    else:
+        if metric is not None and not isinstance(metric, str):
+            errors.append(
+                f"metric: must be the name of a returned value (a string), got {metric!r}."
+            )
+        if mode not in ("min", "max"):
+            errors.append(f"mode: must be \"min\" or \"max\", got {mode!r}.")
     n_trials = data.get("n_trials")
     if n_trials is not None and not _is_int(n_trials, 1):
         errors.append(f"n_trials: must be an int >= 1, got {n_trials!r}.")
@@ -285,6 +298,7 @@ def parse_spec(data: Any, path: str | os.PathLike[str] | None = None) -> Spec:
         train=train,  # type: ignore[arg-type]
         metric=metric,
         mode=mode,
+        constraints=list(constraints or ()),
         n_trials=None if n_trials is None else int(n_trials),
         seed=None if seed is None else int(seed),
         options=dict(options),
@@ -356,6 +370,8 @@ def build_search(spec: Spec) -> Any:
         random_state=spec.seed,
         **spec.options,
     )
+    if spec.constraints:
+        kwargs["constraints"] = spec.constraints
     if spec.n_trials is not None:
         kwargs["n_trials"] = spec.n_trials
     try:
