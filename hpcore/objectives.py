@@ -97,6 +97,16 @@ class Constraint:
         return f"{self.metric} {self.op} {self.bound:g}"
 
 
+def _from_item(metric: Any, rule: Any) -> Constraint:
+    """A constraint from a mapping's item: ``'memory_gb': ('<=', 16.0)``."""
+    if not (isinstance(rule, Sequence) and not isinstance(rule, str) and len(rule) == 2):
+        raise ArgumentError(
+            f"constraints[{metric!r}] must be an (operator, bound) pair such as ('<=', 16.0), "
+            f"got {rule!r}."
+        )
+    return Constraint(metric, rule[0], rule[1])
+
+
 def _as_tuple(x: Any) -> tuple[Any, ...]:
     return tuple(x) if isinstance(x, (list, tuple)) else (x,)
 
@@ -159,6 +169,8 @@ class Objectives:
             constraints = ()
         elif isinstance(constraints, (str, Constraint)):
             constraints = (constraints,)
+        elif isinstance(constraints, Mapping):  # {'memory_gb': ('<=', 16.0)}
+            constraints = tuple(_from_item(k, v) for k, v in constraints.items())
         parsed = tuple(Constraint.parse(c) for c in constraints)
         for c in parsed:
             if c.metric in metrics:

@@ -31,6 +31,9 @@ def test_several_metrics_and_one_mode_for_all() -> None:
     assert o.minimised((0.9, 3.0)) == (-0.9, 3.0)
     assert Objectives.from_json(o.to_json(), "acc", "max") == o
     assert o.describe() == "acc (max), latency (min); subject to mem <= 16, flops >= 2"
+    # the mapping form reads the same
+    same = Objectives.of(["acc", "latency"], ["max", "min"], {"mem": ("<=", 16), "flops": (">=", 2)})
+    assert same == o
 
 
 @pytest.mark.parametrize(
@@ -48,6 +51,8 @@ def test_several_metrics_and_one_mode_for_all() -> None:
         ("a", "min", [("mem", "<", 3)], "'<=' or '>='"),
         ("a", "min", [("mem", "<=", math.inf)], "finite number"),
         ("a", "min", [42], "a string such as"),
+        ("a", "min", {"mem": 16}, "an \\(operator, bound\\) pair"),
+        ("a", "min", {"mem": ("=", 16)}, "'<=' or '>='"),
         (3, "min", None, "string key"),
     ],
 )

@@ -24,8 +24,8 @@ believed feasible, so a batch spreads along the front instead of piling on
 one point.
 
 Each output keeps its own refit schedule (every point below 20
-observations, then at 10 % growth; in between the factor is extended) and
-its hyperparameters are warm-started from the last fit. Unlike the single
+observations, each fit from scratch; then at 10 % growth, warm-started from
+the last fit; in between the factor is extended). Unlike the single
 objective, refits of these models run in the search's thread.
 """
 
@@ -62,7 +62,9 @@ class _Output:
                  options: dict[str, Any]) -> kernels.GPModel:
         n = len(y)
         if self.model is None or n < 20 or n >= self.fit_n * (1.0 + growth):
-            theta0 = None if self.model is None else self.model.theta
+            # Below 20 observations each fit starts afresh (it is cheap there), so a
+            # resumed search suggests what an uninterrupted one would have.
+            theta0 = None if self.model is None or n < 20 else self.model.theta
             self.model = kernels.GPModel.fit(X, y, cat, theta0=theta0, **options)
             self.fit_n = n
         else:
