@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .acqf import LOG_EI, acquisition, acquisition_grad
-from .ehvi import _log_ehvi, _log_prob_feasible
+from .ehvi import _log_ehvi_pairs, _log_prob_feasible, _pairs
 from .linalg import _as_matrix, _as_vector
 from .model import GPModel
 from .pareto import _boxes
@@ -81,6 +81,7 @@ class CompositeAcquisition:
                     f"the boxes have {self.lower.shape[1]} objectives, the models "
                     f"{len(self.objectives)}"
                 )
+            self._pairs = _pairs(self.lower, self.upper)  # once: every call scores the same boxes
         elif len(self.objectives) == 1 and self.best is None:
             raise ValueError("one objective needs `best` (the incumbent) for log-EI")
 
@@ -107,7 +108,7 @@ class CompositeAcquisition:
         elif k >= 2:
             mean = np.column_stack([p[0] for p in post[:k]])
             var = np.column_stack([p[1] for p in post[:k]])
-            out += _log_ehvi(mean, var, self.lower, self.upper, False)[0]
+            out += _log_ehvi_pairs(mean, var, *self._pairs, False)[0]
         if self.constraints:
             cm = np.column_stack([p[0] for p in post[k:]])
             cv = np.column_stack([p[1] for p in post[k:]])
@@ -129,7 +130,7 @@ class CompositeAcquisition:
         elif k >= 2:
             mean = np.column_stack([p[0] for p in post[:k]])
             var = np.column_stack([p[1] for p in post[:k]])
-            v, d_mean, d_var = _log_ehvi(mean, var, self.lower, self.upper, True)
+            v, d_mean, d_var = _log_ehvi_pairs(mean, var, *self._pairs, True)
             out += v
             for j, p in enumerate(post[:k]):
                 grad += d_mean[:, j, None] * p[2] + d_var[:, j, None] * p[3]

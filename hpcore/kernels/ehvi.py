@@ -187,19 +187,55 @@ def _log_dh(zl, zu, w, zm):
 
 
 # --------------------------------------------------------------------------- kernels
-@jit
+def _pairs(lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The distinct ``(lower, upper)`` edges of each objective over the boxes.
+
+    Boxes share edges (a 3-objective decomposition of 40 points: 395 boxes,
+    79 + 41 + 41 distinct edges), and the special functions of an edge do not
+    depend on the box: computing them once per edge is most of log EHVI's work.
+
+    Returns ``pair_lo, pair_up`` (k, P), ``n_pairs`` (k,) and ``idx`` (b, k),
+    the edge of each box in each objective.
+    """
+    nb, k = lower.shape
+    idx = np.empty((nb, k), dtype=np.int64)
+    cols = []
+    for j in range(k):
+        edges = np.column_stack([lower[:, j], upper[:, j]])
+        uniq, inverse = np.unique(edges, axis=0, return_inverse=True)
+        idx[:, j] = inverse.reshape(-1)
+        cols.append(uniq)
+    size = max((len(u) for u in cols), default=0)
+    pair_lo = np.zeros((k, size))
+    pair_up = np.zeros((k, size))
+    n_pairs = np.zeros(k, dtype=np.int64)
+    for j, uniq in enumerate(cols):
+        n_pairs[j] = len(uniq)
+        pair_lo[j, : len(uniq)] = uniq[:, 0]
+        pair_up[j, : len(uniq)] = uniq[:, 1]
+    return pair_lo, pair_up, n_pairs, idx
+
+
 def _log_ehvi(mean, var, lower, upper, want_grad):
     """Values (m,) and, if ``want_grad``, d/dmean and d/dvar (m, k) of log EHVI."""
+    return _log_ehvi_pairs(mean, var, *_pairs(lower, upper), want_grad)
+
+
+@jit
+def _log_ehvi_pairs(mean, var, pair_lo, pair_up, n_pairs, idx, want_grad):
+    """:func:`_log_ehvi` over the boxes' distinct edges (:func:`_pairs`)."""
     m, k = mean.shape
-    nb = lower.shape[0]
+    nb = idx.shape[0]
+    size = pair_lo.shape[1]
     values = np.empty(m)
     d_mean = np.zeros((m, k))
     d_var = np.zeros((m, k))
     s = np.empty(k)
     v = np.empty(k)
     log_s = np.empty(k)
-    g_mu = np.empty(k)  # gradient of one box's log term
-    g_var = np.empty(k)
+    log_d = np.empty((k, size))  # per edge: log D, and the gradient of log(s D)
+    e_mu = np.empty((k, size))
+    e_var = np.empty((k, size))
     acc_mu = np.empty(k)  # sum_b exp(L_b - top) * gradient_b
     acc_var = np.empty(k)
     for i in range(m):
@@ -209,15 +245,10 @@ def _log_ehvi(mean, var, lower, upper, want_grad):
             log_s[j] = math.log(s[j])
             acc_mu[j] = 0.0
             acc_var[j] = 0.0
-        # one-pass logsumexp over the boxes: rescale the sums when the maximum grows
-        top = -math.inf
-        total = 0.0
-        for b in range(nb):
-            lb = 0.0
-            for j in range(k):
-                mu = mean[i, j]
-                lo = lower[b, j]
-                up = upper[b, j]
+            mu = mean[i, j]
+            for q in range(n_pairs[j]):
+                lo = pair_lo[j, q]
+                up = pair_up[j, q]
                 zu = (up - mu) / s[j]
                 if lo == -math.inf:
                     zl = -math.inf
@@ -227,26 +258,35 @@ def _log_ehvi(mean, var, lower, upper, want_grad):
                     zl = (lo - mu) / s[j]
                     w = (up - lo) / s[j]
                     zm = (0.5 * (lo + up) - mu) / s[j]
-                log_d, p_d, q_d = _log_dh(zl, zu, w, zm)
-                lb += log_s[j] + log_d
-                g_mu[j] = -p_d / s[j]
-                g_var[j] = 0.5 * q_d / v[j]
+                ld, p_d, q_d = _log_dh(zl, zu, w, zm)
+                log_d[j, q] = ld
+                e_mu[j, q] = -p_d / s[j]
+                e_var[j, q] = 0.5 * q_d / v[j]
+        # one-pass logsumexp over the boxes: rescale the sums when the maximum grows
+        top = -math.inf
+        total = 0.0
+        for b in range(nb):
+            lb = 0.0
+            for j in range(k):
+                lb += log_s[j] + log_d[j, idx[b, j]]
             if lb == -math.inf:
                 continue  # an empty box (w = 0) adds nothing
             if lb > top:
                 scale = math.exp(top - lb)  # 0 for the first box
                 total = total * scale + 1.0
                 for j in range(k):  # (a weight of 0 must not meet an infinite gradient)
-                    acc_mu[j] = g_mu[j] if scale == 0.0 else acc_mu[j] * scale + g_mu[j]
-                    acc_var[j] = g_var[j] if scale == 0.0 else acc_var[j] * scale + g_var[j]
+                    g_mu = e_mu[j, idx[b, j]]
+                    g_var = e_var[j, idx[b, j]]
+                    acc_mu[j] = g_mu if scale == 0.0 else acc_mu[j] * scale + g_mu
+                    acc_var[j] = g_var if scale == 0.0 else acc_var[j] * scale + g_var
                 top = lb
             else:  # also NaN: the NaN reaches total
                 wgt = math.exp(lb - top)
                 total += wgt
                 if wgt != 0.0:
                     for j in range(k):
-                        acc_mu[j] += wgt * g_mu[j]
-                        acc_var[j] += wgt * g_var[j]
+                        acc_mu[j] += wgt * e_mu[j, idx[b, j]]
+                        acc_var[j] += wgt * e_var[j, idx[b, j]]
         if math.isnan(total) or top == -math.inf:  # a NaN input, or no box of positive volume
             values[i] = math.nan if math.isnan(total) else -math.inf
             if want_grad and math.isnan(total):
