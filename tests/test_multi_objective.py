@@ -251,3 +251,92 @@ def test_a_resumed_bayesian_study_suggests_what_an_uninterrupted_one_would(tmp_p
     straight.run(fn, verbose=0)
     assert [t.params for t in resumed.trials] == [t.params for t in straight.trials]
     assert [t.constraints for t in resumed.trials] == [t.constraints for t in straight.trials]
+
+
+# -- analysis, plots, report and the command line on a real stored study --------------
+
+
+@pytest.fixture(scope="module")
+def mo_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("mo") / "study"
+
+    def fn(config):
+        return {"a": config["x"] ** 2 + 0.1 * config["y"], "b": (config["x"] - 2) ** 2,
+                "c": config["y"], "mem": config["x"]}
+
+    RandomSearch({"x": 0.0, "y": 0.0}, {"x": Real(-1.0, 3.0), "y": Real(0.0, 1.0)},
+                 metric=["a", "b", "c"], mode=["min", "min", "max"], n_trials=24,
+                 random_state=0, constraints=["mem <= 2.5"]).run(
+        fn, experiment_root=root, verbose=0)
+    return root
+
+
+def _hpcore_cli(*args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "hpcore", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def test_cli_best_and_status_show_the_front(mo_root: Path) -> None:
+    import json
+
+    study = hpcore.load(mo_root)
+    out = _hpcore_cli("best", mo_root, "--params-only")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert [d["trial_id"] for d in doc] == [t.trial_id for t in study.best_trials]
+    assert doc[0]["values"] == dict(zip(["a", "b", "c"], study.best_trials[0].values))
+    assert f"Pareto front: {len(doc)} trial(s) of 24" in out.stderr
+    status = _hpcore_cli("status", mo_root)
+    assert status.returncode == 0, status.stderr
+    assert "a (min), b (min), c (max); subject to mem <= 2.5" in status.stdout
+    assert f"Pareto front: {len(doc)} trial(s)" in status.stdout
+    compare = _hpcore_cli("compare", mo_root, mo_root)
+    assert compare.returncode != 0 and "several objectives" in compare.stderr
+
+
+def test_report_shows_the_front_table_and_plot(mo_root: Path, tmp_path: Path) -> None:
+    from hpcore.analysis.report import write_report
+
+    page = write_report(hpcore.load(mo_root), tmp_path / "report").read_text()
+    front = hpcore.load(mo_root).best_trials
+    assert 'id="pareto-front"' in page and "Pareto front" in page
+    assert page.count("<tr><td class=\"num\">") >= len(front)
+    assert "subject to mem &lt;= 2.5" in page
+    png = tmp_path / "report" / "pareto_front.png"
+    assert png.stat().st_size > 10_000
+
+
+def test_pareto_plots_for_two_and_three_objectives(mo_root: Path, tmp_path: Path) -> None:
+    from hpcore.analysis.plots import plot_pareto_front
+
+    study = hpcore.load(mo_root)
+    for name, fig in (("three", plot_pareto_front(study)),
+                      ("two", plot_pareto_front(study, objectives=["a", "b"]))):
+        fig.savefig(tmp_path / f"{name}.png", dpi=60)
+        assert (tmp_path / f"{name}.png").stat().st_size > 5_000
+    two = plot_pareto_front(study, objectives=["a", "b"])
+    title = two.axes[0].get_title()
+    # the front of (a, b) alone, among feasible trials
+    feasible = [t for t in study.trials if t.feasible and t.values]
+    Y = np.array([t.values[:2] for t in feasible])
+    n_front = sum(not any(np.all(o <= y) and np.any(o < y) for o in Y) for y in Y)
+    assert title.endswith(f"({n_front} of {len(study.trials)} trials)")
+    with pytest.raises(ArgumentError, match="two or more"):
+        plot_pareto_front(study, objectives=["a"])
+    with pytest.raises(ArgumentError, match="several objectives"):
+        plot_pareto_front(RandomSearch({"x": 0.0}, SPACE, metric="a", n_trials=2))
+
+
+def test_importance_per_objective(mo_root: Path) -> None:
+    from hpcore.analysis import importance
+
+    study = hpcore.load(mo_root)
+    # b depends on x only; c on y only
+    assert importance(study, objective="b")["x"] > 0.9
+    assert importance(study, objective="c")["y"] > 0.9
+    assert importance(study, objective=2) == importance(study, objective="c")
+    with pytest.raises(ArgumentError, match="not an objective"):
+        importance(study, objective="latency")

@@ -219,6 +219,7 @@ def importance(
     *,
     interactions: Literal[False] = ...,
     max_trials: int = ...,
+    objective: str | int | None = ...,
 ) -> dict[str, float]: ...
 
 
@@ -230,6 +231,7 @@ def importance(
     *,
     interactions: Literal[True],
     max_trials: int = ...,
+    objective: str | int | None = ...,
 ) -> tuple[dict[str, float], dict[tuple[str, str], float]]: ...
 
 
@@ -240,6 +242,7 @@ def importance(
     *,
     interactions: bool = False,
     max_trials: int = 400,
+    objective: str | int | None = None,
 ) -> Any:
     """How much of the variation of the values each parameter explains.
 
@@ -269,6 +272,9 @@ def importance(
         Fit the GP to at most this many trials (a random subset, by
         ``seed``): the fit costs ``O(n^3)``. 400 keeps 10,000 trials under a
         second.
+    objective : str or int, optional
+        With several objectives, whose variation to explain (a metric name
+        or its position; default: the first).
 
     Returns
     -------
@@ -300,7 +306,7 @@ def importance(
         raise ArgumentError(f"max_trials must be an int >= 2, got {max_trials!r}.")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise ArgumentError(f"seed must be an int, got {seed!r}.")
-    v = view(obj)
+    v = view(obj, objective)
     keys = list(v.space)
     dims = list(v.space.values())
     d = len(keys)

@@ -22,6 +22,10 @@ writes it. Figures are built with the object-oriented API only (no
 ``plot_learning_curves``
     Each trial's reported curve; stopped trials end in a cross, the best
     trial is highlighted.
+``plot_pareto_front``
+    Several objectives: the Pareto front and its dominated region (two), or
+    one axis per objective with the front highlighted (three or more)
+    (:mod:`.pareto`).
 ``plot_comparison``
     Several searches (groups of seeds): best value so far against trial
     number, median and interquartile band per group.
@@ -62,6 +66,7 @@ from ._draw import (
 )
 from .contour import plot_contour
 from .curves import plot_comparison, plot_learning_curves
+from .pareto import plot_pareto_front
 from .view import view
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,6 +80,7 @@ __all__ = [
     "plot_contour",
     "plot_learning_curves",
     "plot_comparison",
+    "plot_pareto_front",
 ]
 
 def plot_history(obj: Any) -> Figure:

@@ -51,6 +51,9 @@ PLOTS: tuple[tuple[str, str, str], ...] = (
     ("slice", "Slices", "The value against each parameter."),
     ("learning_curves", "Learning curves", "Each trial's reported curve."),
 )
+#: Drawn first for a study with several objectives (the other plots show the first one).
+PARETO_PLOT = ("pareto_front", "Pareto front", "Every trial's objectives; the front and the "
+               "region it dominates (infeasible trials hollow).")
 
 #: Rows in the table of best trials.
 TOP_ROWS = 20
@@ -186,35 +189,58 @@ def report_folder(out_dir: str | os.PathLike[str]) -> Path:
 
 
 def _summary(obj: Any, study: Any) -> list[str]:
-    """The summary table, and the best parameters and config as JSON."""
-    best, label = study.best, study.label
+    """The summary table, and the best parameters and config as JSON (several
+    objectives: the Pareto front's trials instead)."""
+    best, label = (None if study.multi else study.best), study.label
     counts: dict[str, int] = {}
     for t in study.trials:
         counts[str(t.state)] = counts.get(str(t.state), 0) + 1
     counts_text = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"
-    best_text = (
-        "no completed trial"
-        if best is None
-        else f"{_number(best.value)} (trial {best.trial_id}, {best.state})"
-    )
-    rows = [
-        ("study", study.name),
-        ("strategy", study.strategy),
-        ("metric", f"{label} ({'minimised' if study.mode == 'min' else 'maximised'})"),
-        ("trials", f"{len(study.trials)}: {counts_text}"),
-        (f"best {label}", best_text),
-    ]
+    rows = [("study", study.name), ("strategy", study.strategy)]
+    if study.multi or study.objectives.constraints:
+        rows.append(("objectives", study.objectives.describe()))
+    else:
+        rows.append(("metric", f"{label} ({'minimised' if study.mode == 'min' else 'maximised'})"))
+    rows.append(("trials", f"{len(study.trials)}: {counts_text}"))
+    if study.objectives.constraints:
+        feasible = sum(1 for t in study.all_trials if t.values and t.feasible)
+        rows.append(("feasible", f"{feasible} trial(s) met every constraint"))
+    if study.multi:
+        rows.append(("Pareto front", f"{len(study.front)} trial(s)"))
+    else:
+        rows.append((f"best {label}", "no completed trial" if best is None
+                     else f"{_number(best.value)} (trial {best.trial_id}, {best.state})"))
     if hasattr(obj, "root"):
         rows.append(("experiment root", str(obj.root)))
     summary = ['<table class="summary"><tbody>']
     summary += [f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows]
     summary.append("</tbody></table>")
-    if best is not None:
+    if study.multi:
+        summary += _front_table(study)
+    elif best is not None:
         params_json = json.dumps(jsonable(best.params), indent=2)
         config_json = json.dumps(jsonable(obj.best_config), indent=2)
         summary.append(f'<h3>Best parameters</h3><pre id="best-params">{_e(params_json)}</pre>')
         summary.append(f'<h3>Best config</h3><pre id="best-config">{_e(config_json)}</pre>')
     return summary
+
+
+def _front_table(study: Any) -> list[str]:
+    """The Pareto front: trial, each objective, each parameter."""
+    metrics = [str(m) for m in study.objectives.metrics]
+    keys = list(study.space)
+    head = ["trial", *(f"{m} ({mode})" for m, mode in zip(metrics, study.objectives.modes)),
+            *keys]
+    out = ['<h3>Pareto front</h3><div class="scroll"><table id="pareto-front"><thead><tr>']
+    out += [f"<th>{_e(h)}</th>" for h in head]
+    out.append("</tr></thead><tbody>")
+    for t in study.front:
+        cells = [f'<td class="num">{t.trial_id}</td>']
+        cells += [f'<td class="num">{_e(_number(v))}</td>' for v in t.values]
+        cells += [f"<td>{_e(_param(t.params[k])) if k in t.params else ''}</td>" for k in keys]
+        out.append(f"<tr>{''.join(cells)}</tr>")
+    out.append("</tbody></table></div>")
+    return out
 
 
 def _trials(study: Any) -> list[str]:
@@ -247,9 +273,10 @@ def _figures(obj: Any, out: Path, importances: Mapping[str, float] | None) -> li
         "parallel_coordinates": lambda: plots.plot_parallel_coordinates(obj),
         "slice": lambda: plots.plot_slice(obj),
         "learning_curves": lambda: plots.plot_learning_curves(obj),
+        "pareto_front": lambda: plots.plot_pareto_front(obj),
     }
     figures = []
-    for stem, heading, caption in PLOTS:
+    for stem, heading, caption in ((PARETO_PLOT,) if view(obj).multi else ()) + PLOTS:
         figures.append(f'<h3 id="plot-{stem}">{_e(heading)}</h3>')
         png = out / f"{stem}.png"
         if stem in ("importance", "contour") and imp is None:

@@ -1,6 +1,11 @@
 """One view of whatever the analysis functions are given: a finished search, a
 stored study (whose space is rebuilt from its JSON description), or any object
 with ``trials``, ``space`` and ``mode`` (``metric`` optional).
+
+With several objectives a view looks at one of them (the first unless
+``objective=`` names another): its trials carry that objective's value as
+their value, so every table, plot and importance reads it as they read a
+single objective; :attr:`View.front` is the Pareto front over all of them.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ArgumentError
+from ..objectives import Objectives, pareto_trials
 from ..space import SearchSpace
 from ..trial import FrozenTrial, best_of, ranked
 
@@ -27,6 +33,23 @@ class View:
     mode: str
     name: str = "search"
     strategy: str = "search"
+    #: Every objective and constraint of the study (the view's is one of them).
+    objectives: Objectives | None = None
+    #: The trials with all their values (``trials`` carry the viewed objective's).
+    all_trials: list[FrozenTrial] | None = None
+
+    @property
+    def multi(self) -> bool:
+        """Whether the study has several objectives."""
+        return self.objectives is not None and self.objectives.multi
+
+    @property
+    def front(self) -> list[FrozenTrial]:
+        """The Pareto front over every objective (one objective: the best trial)."""
+        if not self.multi:
+            best = self.best
+            return [] if best is None else [best]
+        return pareto_trials(self.all_trials or [], self.objectives)  # type: ignore[arg-type]
 
     @property
     def label(self) -> str:
@@ -73,10 +96,14 @@ def _is_json_space(space: Any) -> bool:
     )
 
 
-def view(obj: Any) -> View:
-    """Trials, space, metric and mode of a search, a stored study or a look-alike."""
+def view(obj: Any, objective: str | int | None = None) -> View:
+    """Trials, space, metric and mode of a search, a stored study or a look-alike.
+
+    ``objective`` picks one of several objectives by metric name or position
+    (default: the first); a name the study does not have is an error.
+    """
     if isinstance(obj, View):
-        return obj
+        return obj if objective is None else _project(obj, objective)
     trials = getattr(obj, "trials", None)
     space = getattr(obj, "space", None)
     mode = getattr(obj, "mode", None)
@@ -92,8 +119,37 @@ def view(obj: Any) -> View:
     else:
         rebuilt = SearchSpace(space)
     kind = type(obj).__name__
-    return View(list(trials), rebuilt, getattr(obj, "metric", None), mode,
-                name=str(getattr(obj, "name", kind)), strategy=str(getattr(obj, "strategy", kind)))
+    metric = getattr(obj, "metric", None)
+    objectives = getattr(obj, "objectives", None)
+    if not isinstance(objectives, Objectives):
+        objectives = Objectives((metric,), (mode,))
+    base = View(list(trials), rebuilt, metric, mode, name=str(getattr(obj, "name", kind)),
+                strategy=str(getattr(obj, "strategy", kind)), objectives=objectives,
+                all_trials=list(trials))
+    return _project(base, objective) if objectives.multi or objective is not None else base
+
+
+def _project(v: View, objective: str | int | None) -> View:
+    """``v`` looking at one objective: each trial's value is that objective's."""
+    objectives = v.objectives or Objectives((v.metric,), (v.mode,))
+    metrics = list(objectives.metrics)
+    if objective is None:
+        j = 0
+    elif isinstance(objective, int) and not isinstance(objective, bool):
+        if not 0 <= objective < len(metrics):
+            raise ArgumentError(f"objective={objective} is out of range: the study has "
+                                f"{len(metrics)} objective(s) {metrics}.")
+        j = objective
+    elif objective in metrics:
+        j = metrics.index(objective)
+    else:
+        raise ArgumentError(f"objective={objective!r} is not an objective of this study; "
+                            f"its objectives are {metrics}.")
+    trials = v.all_trials if v.all_trials is not None else v.trials
+    projected = [t if not t.values or len(t.values) <= j else t.evolve(values=(t.values[j],))
+                 for t in trials]
+    return View(projected, v.space, metrics[j], objectives.modes[j], name=v.name,
+                strategy=v.strategy, objectives=objectives, all_trials=list(trials))
 
 
 def scored(view: View) -> list[FrozenTrial]:

@@ -117,6 +117,20 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence
     return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, rows)])
 
 
+def _front_lines(study: Any) -> list[str]:
+    """The Pareto front of a study with several objectives, as a table (trial, each
+    objective, its params)."""
+    front = study.best_trials
+    objectives = study.objectives
+    header = ["trial", *(f"{_field(m)} ({mode})" for m, mode in
+                         zip(objectives.metrics, objectives.modes)), "params"]
+    rows = [[str(t.trial_id), *(_num(v) for v in t.values), _params_text(t.params)]
+            for t in front]
+    right = tuple(range(len(objectives.metrics) + 1))
+    return [f"Pareto front: {len(front)} trial(s) of {len(study.trials)}",
+            *(["  " + r for r in _table(header, rows, right).splitlines()] if rows else [])]
+
+
 # ---------------------------------------------------------------------------
 # status
 # ---------------------------------------------------------------------------
@@ -134,9 +148,11 @@ def _status_text(root: str, last: int) -> tuple[str, bool]:
     finished = [t for t in study.trials if t.state.is_finished]
     running = [t for t in study.trials if t.state is TrialState.RUNNING]
     label = _field(study.metric or "value")
+    multi = study.objectives.multi
+    what = (_field(study.objectives.describe()) if multi or study.objectives.constraints else
+            f"{label} ({'minimised' if study.mode == 'min' else 'maximised'})")
     lines = [
-        f"study     {_field(study.name)}: {_field(study.strategy)}, {label} "
-        f"({'minimised' if study.mode == 'min' else 'maximised'}), "
+        f"study     {_field(study.name)}: {_field(study.strategy)}, {what}, "
         + ("no seed" if study.seed is None else f"seed {study.seed}"),
         f"root      {root}",
     ]
@@ -157,8 +173,10 @@ def _status_text(root: str, last: int) -> tuple[str, bool]:
     lines.append(f"trials    {progress}; {states}")
     if counts.get("interrupted"):
         lines.append("          (interrupted trials run again when the search is resumed)")
-    best = study.best_trial
-    if best is None:
+    best = None if multi else study.best_trial
+    if multi:
+        lines += ["", *_front_lines(study)]
+    elif best is None:
         lines.append("best      - (no completed trial yet)")
     else:
         lines.append(f"best      {label}={_num(best.value)} (trial {best.trial_id}, {best.state})")
@@ -250,6 +268,8 @@ def _cmd_best(args: argparse.Namespace) -> int:
             ) from None
         dump = yaml
     study = _load(args.root)
+    if study.objectives.multi:
+        return _best_front(study, args, dump)
     best = study.best_trial
     if best is None:
         states = ", ".join(f"{n} {s}" for s, n in sorted(study.counts().items())) or "none"
@@ -265,6 +285,30 @@ def _cmd_best(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     _out(text)
+    return 0
+
+
+def _best_front(study: Any, args: argparse.Namespace, dump: Any) -> int:
+    """``hpcore best`` with several objectives: the front on stderr, and on stdout a
+    list with each front trial's id, values by metric and params (or config)."""
+    from .._io import jsonable as _jsonable
+    from ..config import apply_params
+
+    front = study.best_trials
+    if not front:
+        states = ", ".join(f"{n} {s}" for s, n in sorted(study.counts().items())) or "none"
+        raise _Fail(f"no completed (feasible) trial in {args.root} yet (trials: {states}).")
+    doc = [{"trial_id": t.trial_id,
+            "values": dict(zip(study.objectives.metrics, t.values)),
+            ("params" if args.params_only else "config"):
+                t.params if args.params_only else apply_params(study.base_config, t.params)}
+           for t in front]
+    doc = _jsonable(doc)
+    _out("\n".join(_front_lines(study)), file=sys.stderr)
+    if dump is not None:
+        _out(dump.safe_dump(doc, sort_keys=False, default_flow_style=False).rstrip("\n"))
+    else:
+        _out(json.dumps(doc, indent=2))
     return 0
 
 
@@ -302,6 +346,10 @@ def _labels(roots: Sequence[str]) -> list[str]:
 def _cmd_compare(args: argparse.Namespace) -> int:
     studies = [_load(r) for r in args.roots]
     labels = _labels(args.roots)
+    several = [n for n, s in zip(labels, studies) if s.objectives.multi]
+    if several:
+        raise _Fail(f"hpcore compare ranks studies by one best value; {', '.join(several)} "
+                    "has several objectives (see its front with hpcore best or hpcore report).")
     modes = {s.mode for s in studies}
     metrics = {s.metric for s in studies}
     if len(metrics) > 1 or len(modes) > 1:
@@ -371,6 +419,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 0
     n_jobs = kwargs.pop("n_jobs", 1)
     search.run(train_fn, n_jobs, **kwargs)
+    if search.objectives.multi:
+        print("\n".join(_front_lines(search)))
+        if root:
+            print(f"\nstudy stored in {root}: hpcore best {root} | hpcore report {root}",
+                  file=sys.stderr)
+        return 0
     best = search.best_trial
     print(format_table(search.trials, search.metric, best_id=best.trial_id, max_rows=50))
     print(f"\nbest {search.metric or 'value'}={_num(best.value)} (trial {best.trial_id}); "
