@@ -65,7 +65,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -77,6 +77,8 @@ from optuna.distributions import (
     IntDistribution,
 )
 from optuna.samplers import BaseSampler
+from optuna.samplers._base import _process_constraints_after_trial
+from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
@@ -178,6 +180,13 @@ class HpcoreSampler(BaseSampler):
         Samples the parameters outside the relative search space (the first
         trial, conditional parameters, changed ranges). Default
         ``RandomSampler(seed)``.
+    constraints_func : callable, optional
+        ``constraints_func(frozen_trial) -> sequence of float``, as for
+        Optuna's own samplers: each value ``<= 0`` where that constraint is
+        met. Called after each completed or pruned trial and stored under
+        Optuna's own key, so that ``study.best_trials`` and Optuna's plots see
+        feasibility; hpcore models each constraint with a GP and weights the
+        acquisition by the probability that every one is met.
     **strategy_options
         Any other argument of :class:`hpcore.strategies.BayesianStrategy`
         (``y_transform``, ``n_candidates``, ``n_restarts``, ``fantasy``,
@@ -186,8 +195,11 @@ class HpcoreSampler(BaseSampler):
     Raises
     ------
     ValueError
-        For an unknown acquisition or option value, and (when sampling) for a
-        study with more than one objective.
+        For an unknown acquisition or option value.
+
+    Studies with several objectives (``directions=[...]``) are sampled with
+    log expected hypervolume improvement, one GP per objective
+    (:class:`hpcore.strategies.MultiOutputBayesianStrategy`).
     """
 
     def __init__(
@@ -196,6 +208,7 @@ class HpcoreSampler(BaseSampler):
         n_startup_trials: int = 10,
         acquisition: str = "logei",
         independent_sampler: BaseSampler | None = None,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
         **strategy_options: Any,
     ) -> None:
         if "n_initial_points" in strategy_options:
@@ -214,17 +227,25 @@ class HpcoreSampler(BaseSampler):
         self._acquisition = acquisition
         self._options = dict(strategy_options)
         self._independent_sampler = independent_sampler or optuna.samplers.RandomSampler(seed=seed)
+        self._constraints_func = constraints_func
         self._lock = threading.RLock()
         self._make_strategy({"p0": Real(0.0, 1.0)})  # checks the options now, not at trial 11
         self._reset(None)
 
     # -- the strategy and what it has been told ---------------------------------
-    def _make_strategy(self, dims: Mapping[str, Dimension]) -> Any:
-        from hpcore.strategies import BayesianStrategy  # loads numba: only when needed
+    def _make_strategy(self, dims: Mapping[str, Dimension], n_objectives: int = 1,
+                       n_constraints: int = 0) -> Any:
+        # Loads numba: only when needed.
+        from hpcore.strategies import BayesianStrategy, MultiOutputBayesianStrategy
 
-        return BayesianStrategy(
-            SearchSpace(dims), seed=self._seed, n_initial_points=self._n_startup_trials,
-            acquisition=self._acquisition, **self._options,
+        if n_objectives == 1 and n_constraints == 0:
+            return BayesianStrategy(
+                SearchSpace(dims), seed=self._seed, n_initial_points=self._n_startup_trials,
+                acquisition=self._acquisition, **self._options,
+            )
+        return MultiOutputBayesianStrategy(
+            SearchSpace(dims), n_objectives, n_constraints, seed=self._seed,
+            n_initial_points=self._n_startup_trials, **self._options,
         )
 
     def _reset(self, study_key: tuple[int, int] | None) -> None:
@@ -234,37 +255,33 @@ class HpcoreSampler(BaseSampler):
 
     def _drop_strategy(self) -> None:
         self._strategy: Any = None
+        self._shape = (1, 0)  # objectives and constraints the strategy models
         self._space: dict[str, _Param] = {}
         self._keys: dict[str, str] = {}
         self._cursor = 0  # every trial before this position is finished and was seen
         self._seen: set[int] = set()  # trial numbers seen at or after the cursor
 
     def _check_study(self, study: Study) -> None:
-        directions = study.directions
-        if len(directions) > 1:
-            raise ValueError(
-                "HpcoreSampler optimises a single objective; this study has "
-                f"{len(directions)} (directions={[d.name.lower() for d in directions]}). "
-                "Use optuna.samplers.TPESampler or GPSampler for multi-objective studies."
-            )
         key = (id(study._storage), study._study_id)
         if key != self._study_key:
             self._reset(key)
 
     def _sync(self, study: Study, trial: FrozenTrial, space: dict[str, _Param]) -> None:
         """Bring the strategy up to date with the study (steps 1-3 of the module docstring)."""
+        trials = study.get_trials(deepcopy=False)
+        shape = (len(study.directions), self._n_constraints(trials))
         if self._strategy is None or space.keys() != self._space.keys() or any(
             space[n].dist != self._space[n].dist for n in space
-        ):
+        ) or shape != self._shape:
             self._drop_strategy()
             self._space = space
+            self._shape = shape
             self._keys = {name: f"p{i}" for i, name in enumerate(space)}
             self._strategy = self._make_strategy(
-                {self._keys[n]: p.dim for n, p in space.items()}
+                {self._keys[n]: p.dim for n, p in space.items()}, *shape
             )
         strategy = self._strategy
-        sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0
-        trials = study.get_trials(deepcopy=False)
+        signs = [-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions]
         for t in trials[self._cursor :]:
             if not t.state.is_finished() or t.number in self._seen:
                 continue
@@ -272,12 +289,15 @@ class HpcoreSampler(BaseSampler):
             params = self._finished_params(t)
             if params is None:  # a failed trial that did not get every parameter
                 continue
+            constraints = self._constraints_of(t)
             if t.state == TrialState.COMPLETE:
-                strategy.tell(params, sign * t.value, "completed")
-            elif t.state == TrialState.PRUNED:
+                values = [sg * v for sg, v in zip(signs, t.values)]
+                strategy.tell(params, values if len(values) > 1 else values[0], "completed",
+                              constraints=constraints)
+            elif t.state == TrialState.PRUNED and len(signs) == 1:
                 last = t.last_step
-                value = None if last is None else sign * t.intermediate_values[last]
-                strategy.tell(params, value, "stopped")
+                value = None if last is None else signs[0] * t.intermediate_values[last]
+                strategy.tell(params, value, "stopped", constraints=constraints)
             else:
                 strategy.tell(params, None, "failed")
         while self._cursor < len(trials) and trials[self._cursor].state.is_finished():
@@ -290,6 +310,26 @@ class HpcoreSampler(BaseSampler):
                 if params is not None:
                     pending.append(params)
         strategy.pending[:] = pending
+
+    def _n_constraints(self, trials: Sequence[FrozenTrial]) -> int:
+        """How many constraints the finished trials carry (0 without ``constraints_func``)."""
+        if self._constraints_func is None:
+            return 0
+        for t in trials:
+            c = t.system_attrs.get(_CONSTRAINTS_KEY)
+            if c is not None:
+                return len(c)
+        return 0
+
+    def _constraints_of(self, t: FrozenTrial) -> tuple[float, ...] | None:
+        """The trial's stored constraint values (NaN each where none were stored)."""
+        n = self._shape[1]
+        if n == 0:
+            return None
+        c = t.system_attrs.get(_CONSTRAINTS_KEY)
+        if c is None or len(c) != n:
+            return (math.nan,) * n
+        return tuple(float(x) for x in c)
 
     def _to_strategy(self, internal: Mapping[str, float]) -> dict[str, Any] | None:
         out = {}
@@ -400,6 +440,8 @@ class HpcoreSampler(BaseSampler):
         state: TrialState,
         values: Sequence[float] | None,
     ) -> None:
+        if self._constraints_func is not None:
+            _process_constraints_after_trial(self._constraints_func, study, trial, state)
         self._independent_sampler.after_trial(study, trial, state, values)
 
 

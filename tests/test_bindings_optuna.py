@@ -31,8 +31,8 @@ from optuna.distributions import (  # noqa: E402
 )
 from optuna.testing.pytest_samplers import (  # noqa: E402
     BasicSamplerTestCase,
+    MultiObjectiveSamplerTestCase,
     RelativeSamplerTestCase,
-    SingleOnlySamplerTestCase,
 )
 from optuna.trial import TrialState  # noqa: E402
 
@@ -62,9 +62,10 @@ def _drawn(trial) -> dict:
 
 
 class TestOptunaSamplerSuite(
-    BasicSamplerTestCase, RelativeSamplerTestCase, SingleOnlySamplerTestCase
+    BasicSamplerTestCase, RelativeSamplerTestCase, MultiObjectiveSamplerTestCase
 ):
-    """Optuna's contract for samplers; two startup trials, so its short studies reach the GP."""
+    """Optuna's contract for samplers, multi-objective tests included; two startup
+    trials, so its short studies reach the GP."""
 
     @pytest.fixture
     def sampler(self):
@@ -281,9 +282,9 @@ def told(monkeypatch):
     calls: list[tuple[dict, float | None, str]] = []
     tell = Strategy.tell
 
-    def spy(self, params, value, state="completed"):
+    def spy(self, params, value, state="completed", *, constraints=None):
         calls.append((dict(params), value, str(getattr(state, "value", state))))
-        return tell(self, params, value, state)
+        return tell(self, params, value, state, constraints=constraints)
 
     monkeypatch.setattr(Strategy, "tell", spy)
     return calls
@@ -392,10 +393,91 @@ def test_the_sampler_pickles_and_continues():
     assert len(study.trials) == 7
 
 
-def test_multi_objective_is_refused():
-    study = optuna.create_study(directions=["minimize", "minimize"], sampler=HpcoreSampler())
-    with pytest.raises(ValueError, match="single objective; this study has 2"):
-        study.optimize(lambda t: (t.suggest_float("x", 0, 1), 1.0), n_trials=1)
+def _zdt1(trial):
+    x = [trial.suggest_float(f"x{i}", 0.0, 1.0) for i in range(4)]
+    g = 1 + 9 * sum(x[1:]) / 3
+    return x[0], g * (1 - math.sqrt(x[0] / g))
+
+
+def _hypervolume(study, ref):
+    from hpcore.kernels import hypervolume
+
+    front = np.array([t.values for t in study.best_trials])
+    return hypervolume(front, np.array(ref))
+
+
+def test_multi_objective_front_beats_random_sampling():
+    """Two objectives (ZDT1, d = 4), 30 trials, same seed: log-EHVI's front dominates
+    more than RandomSampler's."""
+    hv = {}
+    for name, sampler in (("hpcore", HpcoreSampler(seed=1, n_startup_trials=10)),
+                          ("random", optuna.samplers.RandomSampler(seed=1))):
+        study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+        study.optimize(_zdt1, n_trials=30)
+        hv[name] = _hypervolume(study, [1.1, 11.0])
+    assert hv["hpcore"] > hv["random"] + 0.5
+
+
+def test_three_objectives_with_mixed_directions_and_a_seed_reproduce():
+    def three(trial):
+        x = trial.suggest_float("x", 0.0, 1.0)
+        y = trial.suggest_float("y", 0.0, 1.0)
+        k = trial.suggest_categorical("k", ["a", "b"])
+        return x + y, (1 - x) ** 2 + (0.3 if k == "a" else 0.0), y  # the last is maximised
+
+    runs = []
+    for _ in range(2):
+        study = optuna.create_study(directions=["minimize", "minimize", "maximize"],
+                                    sampler=HpcoreSampler(seed=3, n_startup_trials=4))
+        study.optimize(three, n_trials=12)
+        runs.append([t.params for t in study.trials])
+        assert study.best_trials
+    assert runs[0] == runs[1]
+
+
+def _constrained(trial):
+    x = trial.suggest_float("x", -5.0, 10.0)
+    y = trial.suggest_float("y", 0.0, 15.0)
+    trial.set_user_attr("c", [(x - 2.5) ** 2 + (y - 7.5) ** 2 - 50.0])
+    return ((y - 5.1 / (4 * math.pi**2) * x**2 + 5 / math.pi * x - 6) ** 2
+            + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x) + 10)
+
+
+def test_constraints_func_is_stored_and_steers_to_the_feasible_optimum():
+    from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
+
+    calls = []
+
+    def constraints(ft):
+        calls.append(ft.number)
+        return ft.user_attrs["c"]
+
+    study = optuna.create_study(sampler=HpcoreSampler(seed=0, n_startup_trials=8,
+                                                      constraints_func=constraints))
+    study.optimize(_constrained, n_trials=30)
+    assert calls == list(range(30))
+    assert all(t.system_attrs[_CONSTRAINTS_KEY] == tuple(t.user_attrs["c"]) for t in study.trials)
+    feasible = [t for t in study.trials if t.user_attrs["c"][0] <= 0]
+    assert len(feasible) >= 20
+    assert min(t.value for t in feasible) < 0.45  # the feasible optimum: 0.397887
+    best = study.best_trials  # Optuna's own view: feasible trials only
+    assert best and all(t.user_attrs["c"][0] <= 0 for t in best)
+
+
+def test_constraints_with_several_objectives():
+    def objective(trial):
+        a, b = _zdt1(trial)
+        trial.set_user_attr("c", [trial.params["x1"] - 0.5])
+        return a, b
+
+    study = optuna.create_study(
+        directions=["minimize", "minimize"],
+        sampler=HpcoreSampler(seed=0, n_startup_trials=6,
+                              constraints_func=lambda ft: ft.user_attrs["c"]))
+    study.optimize(objective, n_trials=20)
+    later = study.trials[6:]
+    assert sum(t.params["x1"] <= 0.5 for t in later) >= 0.7 * len(later)
+    assert all(t.params["x1"] <= 0.5 for t in study.best_trials)
 
 
 def test_options_are_checked_when_the_sampler_is_made():
@@ -461,3 +543,54 @@ def test_the_binding_uses_only_public_hpcore_names():
                 parts = node.module.split(".")
                 names = [a.name for a in node.names]
                 assert not any(p.startswith("_") for p in parts + names), (path.name, node.module)
+
+
+# -- Optuna's own constraint tests of GPSampler (tests/samplers_tests/test_gp.py),
+#    run against HpcoreSampler -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("constraint_value", [-1.0, 0.0, 1.0, -float("inf"), float("inf")])
+@pytest.mark.parametrize("n_objectives", [1, 2])
+def test_optuna_gp_constraints_func(constraint_value: float, n_objectives: int) -> None:
+    n_trials = 5
+    constraints_func_call_count = 0
+
+    def constraints_func(trial):
+        nonlocal constraints_func_call_count
+        constraints_func_call_count += 1
+        return (constraint_value + trial.number,)
+
+    sampler = HpcoreSampler(n_startup_trials=2, constraints_func=constraints_func)
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        return x if n_objectives == 1 else (x, (x - 2) ** 2)
+
+    study = optuna.create_study(directions=["minimize"] * n_objectives, sampler=sampler)
+    study.optimize(objective, n_trials=n_trials)
+    assert len(study.trials) == n_trials
+    assert constraints_func_call_count == n_trials
+    for trial in study.trials:
+        for x, y in zip(trial.constraints.values(), (constraint_value + trial.number,)):
+            assert x == y
+
+
+@pytest.mark.parametrize("n_objectives", [1, 2])
+def test_optuna_gp_constraints_func_nan(n_objectives: int) -> None:
+    def constraints_func(_):
+        return (float("nan"),)
+
+    sampler = HpcoreSampler(n_startup_trials=2, constraints_func=constraints_func)
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        return (x,) if n_objectives == 1 else (x, (x - 2) ** 2)
+
+    study = optuna.create_study(directions=["minimize"] * n_objectives, sampler=sampler)
+    with pytest.raises(ValueError):
+        study.optimize(objective, n_trials=5)
+    trials = study.get_trials()
+    assert len(trials) == 1  # the error stops the study; the completed trial is recorded
+    assert all(0 <= x <= 1 for x in trials[0].params.values())
+    assert trials[0].values == list(objective(trials[0]))
+    assert len(trials[0].constraints) == 0  # no constraints are set

@@ -156,9 +156,12 @@ class MultiOutputBayesianStrategy(BayesianStrategy):
         for j in range(self.n_constraints):
             c = self._C[:, j].copy()
             finite = np.isfinite(c)
-            # An unknown violation is taken as the worst seen (never as met).
-            fill = c[finite].max() + 1.0 if finite.any() else 1.0
-            c[~finite] = max(fill, 1.0)
+            # An unknown (NaN) or infinite violation is taken as one past the worst
+            # seen (never as met); -inf, met by any margin, as one past the best.
+            worst = c[finite].max() + 1.0 if finite.any() else 1.0
+            best = c[finite].min() - 1.0 if finite.any() else -1.0
+            c[~finite & (c == -np.inf)] = min(best, -1.0)
+            c[~np.isfinite(c)] = max(worst, 1.0)
             mu, sd = c.mean(), c.std()
             sd = sd if sd > 0 else 1.0
             cols.append((c - mu) / sd)
