@@ -78,8 +78,8 @@ from optuna.distributions import (
 )
 from optuna.samplers import BaseSampler
 from optuna.samplers._base import _process_constraints_after_trial
-from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
 from optuna.study import Study, StudyDirection
+from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
 from optuna.trial import FrozenTrial, TrialState
 
 from hpcore.errors import SearchSpaceError, StrategyExhausted
