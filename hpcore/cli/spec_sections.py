@@ -103,14 +103,14 @@ def _parse_space(value: Any, errors: list[str]) -> dict[str, Dimension]:
         if dim is None:
             continue
         try:
-            SearchSpace({key: dim})  # checks the dimension; its message names the key
+            dim.check(key)  # the dimension alone; its message names the key (conditions below)
         except HpcoreError as exc:
             errors.append(f"space.{key}: {exc}")
             continue
         dims[key] = dim
     if len(dims) == len(list(_flatten_space(value, ""))):
         try:
-            SearchSpace(dims)  # overlapping keys
+            SearchSpace(dims)  # overlapping keys, conditions (when=)
         except HpcoreError as exc:
             errors.append(f"space: {exc}")
     return dims

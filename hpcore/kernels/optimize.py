@@ -212,7 +212,10 @@ def maximize(
     acqf : object
         ``values(Z) -> (m,)`` and ``values_and_grad(Z) -> ((m,), (m, d))``
         on float64 rows; with ``length_scales`` (d,) the polish runs in
-        coordinates scaled by them (e.g. :class:`PosteriorAcquisition`).
+        coordinates scaled by them (e.g. :class:`PosteriorAcquisition`); with
+        ``project(Z) -> Z`` each polished point is put in that canonical form
+        before it is compared with ``exclude`` and returned (a conditional
+        space's inactive coordinates at 0).
     candidates : (m, d)
         Points to score first; they are snapped to the allowed levels.
     levels, n_levels, cat
@@ -269,9 +272,12 @@ def maximize(
         Z1, v1 = _polish_all(acqf, Z0, continuous, scale, maxiter)
         starts_list = [(z1, v) if v > val else (z, val)
                        for (z, val), z1, v in zip(starts_list, Z1, v1)]
+    project = getattr(acqf, "project", None)  # a canonical form of rows (conditional spaces)
     for z, val in starts_list:
         if (~continuous).any():
             z, val = _discrete_sweep(acqf, z, val, levels, n_levels, exhaustive_levels)
+        if project is not None:
+            z = project(z[None, :])[0]
         if known and _rows_in(z[None, :], known)[0]:
             continue
         if avoid is not None and len(avoid) and radius > 0 and _near(z[None, :], avoid, radius)[0]:

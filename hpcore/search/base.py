@@ -209,7 +209,8 @@ class BaseSearch(BestOfTrials, ABC):
         #: Why the last run ended before its budget (a SearchBudget), or None.
         self.stop_reason: str | None = None
         # A point of the space applied to the base config: bad dotted keys fail here.
-        probe = self.space.sample(np.random.default_rng(0))
+        # Every key, active or not (a typo under a condition fails here too).
+        probe = self.space.decode_all(np.random.default_rng(0).random(len(self.space)))
         if not isinstance(allow_new_keys, bool):
             raise ArgumentError(f"allow_new_keys must be True or False, got {allow_new_keys!r}.")
         self.allow_new_keys = allow_new_keys

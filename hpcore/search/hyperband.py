@@ -150,7 +150,8 @@ class HyperbandSearch(BaseSearch):
                 f"Hyperband's fixed brackets ({total} trials here)."
             )
         # The budget is set at resource_key on top of the space's values: check it fits now.
-        probe = self.space.sample(np.random.default_rng(0))
+        # Every key, active or not (a typo under a condition fails here too).
+        probe = self.space.decode_all(np.random.default_rng(0).random(len(self.space)))
         check_config_keys(base_config, {**probe, resource_key: strategy.ladder[-1]}, allow_new_keys)
         self._strategy: HyperbandStrategy | ASHAStrategy | None = None
 

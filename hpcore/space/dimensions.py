@@ -36,7 +36,10 @@ class Dimension:
 
     Subclasses implement the unit-cube encoding; :meth:`check` raises a
     :class:`SearchSpaceError` naming ``key`` when the declaration is invalid.
+    ``when`` makes the dimension conditional (:mod:`hpcore.space.conditions`).
     """
+
+    when: Any = None
 
     def check(self, key: str) -> None:
         raise NotImplementedError
@@ -127,12 +130,16 @@ class Real(Dimension):
     grid_points : int, optional
         Number of values when the dimension is part of a grid search:
         evenly spaced (in log space when ``log``), both ends included.
+    when : dict, optional
+        Search this key only where other keys take given values, e.g.
+        ``when={'optimizer.name': 'sgd'}`` (:mod:`hpcore.space.conditions`).
     """
 
     low: float
     high: float
     log: bool = False
     grid_points: int | None = None
+    when: Any = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _check_log("Real", self.log)
@@ -185,13 +192,13 @@ class Real(Dimension):
         extra = (", log=True" if self.log else "") + (
             f", grid_points={self.grid_points}" if self.grid_points is not None else ""
         )
-        return f"Real({self.low!r}, {self.high!r}{extra})"
+        return f"Real({self.low!r}, {self.high!r}{extra}{_when_repr(self)})"
 
     def to_json(self) -> dict[str, Any]:
         out = {"type": "real", "low": float(self.low), "high": float(self.high), "log": self.log}
         if self.grid_points is not None:
             out["grid_points"] = int(self.grid_points)
-        return out
+        return _with_when(out, self)
 
 
 @dataclass(frozen=True)
@@ -205,11 +212,14 @@ class Integer(Dimension):
     log : bool
         Give each integer a share proportional to its width in log space;
         right for batch sizes and layer widths.
+    when : dict, optional
+        Search this key only where other keys take given values.
     """
 
     low: int
     high: int
     log: bool = False
+    when: Any = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _check_log("Integer", self.log)
@@ -271,10 +281,12 @@ class Integer(Dimension):
         return np.diff(edges) / (edges[-1] - edges[0])
 
     def __repr__(self) -> str:
-        return f"Integer({self.low!r}, {self.high!r}{', log=True' if self.log else ''})"
+        return (f"Integer({self.low!r}, {self.high!r}{', log=True' if self.log else ''}"
+                f"{_when_repr(self)})")
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": "integer", "low": self._lo, "high": self._hi, "log": self.log}
+        return _with_when({"type": "integer", "low": self._lo, "high": self._hi, "log": self.log},
+                          self)
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -298,11 +310,14 @@ class Categorical(Dimension):
     choices : sequence
         At least one choice, no two equal (``1`` and ``1.0`` count as
         different because their types differ).
+    when : dict, optional
+        Search this key only where other keys take given values.
     """
 
     choices: tuple[Any, ...] = field()
 
-    def __init__(self, choices: Sequence[Any]) -> None:
+    def __init__(self, choices: Sequence[Any], when: Any = None) -> None:
+        object.__setattr__(self, "when", when)
         if isinstance(choices, (str, bytes)) or not isinstance(
             choices, (Sequence, np.ndarray, range)
         ):
@@ -386,10 +401,24 @@ class Categorical(Dimension):
         return np.full(len(self.choices), 1.0 / len(self.choices))
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": "categorical", "choices": [_jsonable(c) for c in self.choices]}
+        return _with_when({"type": "categorical", "choices": [_jsonable(c) for c in self.choices]},
+                          self)
 
     def __repr__(self) -> str:
-        return f"Categorical({list(self.choices)!r})"
+        return f"Categorical({list(self.choices)!r}{_when_repr(self)})"
+
+
+def _with_when(out: dict[str, Any], dim: Dimension) -> dict[str, Any]:
+    """A description with the dimension's condition, when it has one (so that an
+    unconditional space describes itself, and fingerprints, as before)."""
+    if dim.when is not None:
+        out["when"] = {str(k): [_jsonable(x) for x in (v if isinstance(v, (list, tuple)) else [v])]
+                       for k, v in dict(dim.when).items()}
+    return out
+
+
+def _when_repr(dim: Dimension) -> str:
+    return "" if dim.when is None else f", when={dict(dim.when)!r}"
 
 
 def _jsonable(value: Any) -> Any:
@@ -400,19 +429,19 @@ def _jsonable(value: Any) -> Any:
         return repr(value)
 
 
-def Uniform(low: float, high: float) -> Real:  # noqa: N802 (the seed's spelling)
+def Uniform(low: float, high: float, when: Any = None) -> Real:  # noqa: N802 (the seed's)
     """``Real(low, high)``: a float, uniform on ``[low, high]``."""
-    return Real(low, high)
+    return Real(low, high, when=when)
 
 
-def LogUniform(low: float, high: float) -> Real:  # noqa: N802
+def LogUniform(low: float, high: float, when: Any = None) -> Real:  # noqa: N802
     """``Real(low, high, log=True)``: a float, uniform in ``log(x)``."""
-    return Real(low, high, log=True)
+    return Real(low, high, log=True, when=when)
 
 
-def Choice(choices: Sequence[Any]) -> Categorical:  # noqa: N802
+def Choice(choices: Sequence[Any], when: Any = None) -> Categorical:  # noqa: N802
     """``Categorical(choices)``: one of the given values."""
-    return Categorical(choices)
+    return Categorical(choices, when=when)
 
 
 def _as_dimension(key: str, spec: Any) -> Dimension:
@@ -442,9 +471,9 @@ def _as_dimension(key: str, spec: Any) -> Dimension:
 
 #: Dimension descriptions (``{'type': 'real', 'low': ..., ...}``): type -> allowed keys.
 DIMENSION_KEYS: dict[str, tuple[str, ...]] = {
-    "real": ("low", "high", "log", "grid_points"),
-    "integer": ("low", "high", "log"),
-    "categorical": ("choices",),
+    "real": ("low", "high", "log", "grid_points", "when"),
+    "integer": ("low", "high", "log", "when"),
+    "categorical": ("choices", "when"),
 }
 _REQUIRED = {"real": ("low", "high"), "integer": ("low", "high"), "categorical": ("choices",)}
 
@@ -474,6 +503,9 @@ def dimension_problems(
         problems.append(f"{where}.log: must be true or false, got {spec['log']!r}.")
     if "choices" in spec and not isinstance(spec["choices"], list):
         problems.append(f"{where}.choices: must be a list, got {spec['choices']!r}.")
+    if "when" in spec and (not isinstance(spec["when"], Mapping) or not spec["when"]):
+        problems.append(f"{where}.when: must be a table of parent keys to a value or a list of "
+                        f"values, e.g. {{ \"optimizer.name\" = \"sgd\" }}, got {spec['when']!r}.")
     return problems
 
 
@@ -494,9 +526,10 @@ def dimension_from_json(key: str, spec: Mapping[str, Any]) -> Dimension:
             "Dimension.to_json() writes."
         )
     kind = spec["type"]
+    when = spec.get("when")
     if kind == "real":
         return Real(spec["low"], spec["high"], log=spec.get("log", False),
-                    grid_points=spec.get("grid_points"))
+                    grid_points=spec.get("grid_points"), when=when)
     if kind == "integer":
-        return Integer(spec["low"], spec["high"], log=spec.get("log", False))
-    return Categorical(list(spec["choices"]))
+        return Integer(spec["low"], spec["high"], log=spec.get("log", False), when=when)
+    return Categorical(list(spec["choices"]), when=when)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SearchSpaceError
+from .conditions import Conditions
 from .dimensions import (
     Categorical,
     Dimension,
@@ -57,6 +58,15 @@ class Grid(Sequence[dict[str, Any]]):
         self.keys = tuple(keys)
         self.axes = tuple(axes)
         self._size = math.prod(len(a) for a in self.axes)
+        self._points: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def of_points(cls, keys: Sequence[str], points: list[dict[str, Any]]) -> Grid:
+        """A grid listed point by point (a conditional space's: its points do not all
+        have the same keys, so they are not a product)."""
+        grid = cls(keys, [])
+        grid._points, grid._size = points, len(points)
+        return grid
 
     @property
     def size(self) -> int:
@@ -74,6 +84,8 @@ class Grid(Sequence[dict[str, Any]]):
             i += self._size
         if not 0 <= i < self._size:
             raise IndexError(f"grid index {index} out of range for a grid of {self._size}")
+        if self._points is not None:
+            return dict(self._points[i])
         values: list[Any] = []
         for axis in reversed(self.axes):
             i, r = divmod(i, len(axis))
@@ -81,11 +93,19 @@ class Grid(Sequence[dict[str, Any]]):
         return dict(zip(self.keys, reversed(values)))
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        if self._points is not None:
+            yield from (dict(p) for p in self._points)
+            return
         for combo in itertools.product(*self.axes):
             yield dict(zip(self.keys, combo))
 
     def index_of(self, params: Mapping[str, Any]) -> int | None:
         """Position of ``params`` in the grid, or ``None`` if it is not a grid point."""
+        if self._points is not None:
+            for i, p in enumerate(self._points):
+                if p.keys() == params.keys() and all(same_value(p[k], params[k]) for k in p):
+                    return i
+            return None
         index = 0
         for key, axis in zip(self.keys, self.axes):
             if key not in params:
@@ -132,6 +152,7 @@ class SearchSpace(Mapping[str, Dimension]):
     def __init__(self, spec: Mapping[str, Any] | SearchSpace) -> None:
         if isinstance(spec, SearchSpace):
             self._dims: dict[str, Dimension] = dict(spec._dims)
+            self._conds = spec._conds
             return
         if not isinstance(spec, Mapping):
             raise SearchSpaceError(
@@ -156,6 +177,7 @@ class SearchSpace(Mapping[str, Dimension]):
                     "Search one or the other."
                 )
         self._dims = dims
+        self._conds = Conditions(dims)  # conditional keys checked as a graph
 
     # Mapping protocol -------------------------------------------------------
     def __getitem__(self, key: str) -> Dimension:
@@ -202,11 +224,31 @@ class SearchSpace(Mapping[str, Dimension]):
 
     # Properties -------------------------------------------------------------
     @property
+    def conditions(self) -> Conditions:
+        """The conditions of the keys (:class:`hpcore.space.conditions.Conditions`)."""
+        return self._conds
+
+    @property
+    def conditional(self) -> bool:
+        """Whether some key is searched only under a condition (``when=``)."""
+        return bool(self._conds)
+
+    def active(self, params: Mapping[str, Any]) -> set[str]:
+        """The keys searched at ``params`` (every key, for an unconditional space)."""
+        return self._conds.active(params) if self._conds else set(self._dims)
+
+    def prune(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` without the keys inactive there (:mod:`hpcore.space.conditions`)."""
+        return self._conds.prune(params) if self._conds else dict(params)
+
+    @property
     def cardinality(self) -> int | None:
         """Number of distinct points, or ``None`` if any dimension is continuous."""
         sizes = [d.cardinality for d in self._dims.values()]
         if any(s is None for s in sizes):
             return None
+        if self._conds:  # branch by branch
+            return sum(1 for _ in self._conds.grid(self._axes()))
         return math.prod(sizes)  # type: ignore[arg-type]
 
     def fingerprint(self) -> str:
@@ -226,12 +268,20 @@ class SearchSpace(Mapping[str, Dimension]):
             raise ValueError(f"expected an array of shape (n, {len(self._dims)}), got {u.shape}")
         columns = [dim.from_unit(u[:, j]) for j, dim in enumerate(self._dims.values())]
         keys = list(self._dims)
-        return [dict(zip(keys, row)) for row in zip(*columns)]
+        points = [dict(zip(keys, row)) for row in zip(*columns)]
+        return [self._conds.prune(p) for p in points] if self._conds else points
+
+    def decode_all(self, u: np.ndarray) -> dict[str, Any]:
+        """A value for every key, inactive ones included (to check keys against a config)."""
+        u = np.asarray(u, dtype=np.float64).reshape(1, -1)
+        return {k: dim.from_unit(u[:, j])[0] for j, (k, dim) in enumerate(self._dims.items())}
 
     def encode(self, params: Mapping[str, Any]) -> np.ndarray:
-        """Encode parameters as the centre of their cell in the unit cube, shape ``(d,)``."""
+        """Encode parameters as the centre of their cell in the unit cube, shape ``(d,)``;
+        an inactive key (absent) is 0."""
         self.check_params(params)
-        return np.array([dim.to_unit(params[k]) for k, dim in self._dims.items()])
+        return np.array([dim.to_unit(params[k]) if k in params else 0.0
+                         for k, dim in self._dims.items()])
 
     # The model's view -------------------------------------------------------
     # A GP sees reals and integers by their unit-cube coordinate (integers at the
@@ -246,9 +296,16 @@ class SearchSpace(Mapping[str, Dimension]):
 
     def model_features(self, params: Mapping[str, Any]) -> np.ndarray:
         """(d,) float64: the model's coordinates of ``params``; NaN for a missing key or a
-        value outside its dimension (a stored choice matches by :meth:`Categorical.match`)."""
+        value outside its dimension (a stored choice matches by :meth:`Categorical.match`).
+        A key inactive at ``params`` (conditional) is 0: every point where it is
+        inactive has the same coordinate there, so it neither misleads the model
+        nor varies (see :mod:`hpcore.strategies._inactive`)."""
         row = np.empty(len(self._dims))
+        on = self._conds.active(params) if self._conds else None
         for j, (key, dim) in enumerate(self._dims.items()):
+            if on is not None and key not in on:
+                row[j] = 0.0
+                continue
             value = params.get(key, _MISSING)
             if isinstance(dim, Categorical):
                 level = dim.match(value)
@@ -272,7 +329,7 @@ class SearchSpace(Mapping[str, Dimension]):
                 out[key] = dim.choices[int(round(z[j]))]
             else:
                 out[key] = dim.from_unit(np.array([z[j]]))[0]
-        return out
+        return self._conds.prune(out) if self._conds else out
 
     def model_levels(self, max_levels: int = 512) -> tuple[np.ndarray, np.ndarray]:
         """The allowed model coordinates of each discrete dimension, NaN-padded (d, k), and
@@ -299,23 +356,39 @@ class SearchSpace(Mapping[str, Dimension]):
         return points[0] if n is None else points
 
     def contains(self, params: Mapping[str, Any]) -> bool:
-        """Whether ``params`` has exactly this space's keys, each with a valid value."""
-        return set(params) == set(self._dims) and all(
-            d.contains(params[k]) for k, d in self._dims.items()
-        )
+        """Whether ``params`` has exactly the keys active there, each with a valid value."""
+        try:
+            self.check_params(params)
+        except SearchSpaceError:
+            return False
+        return True
 
     def check_params(self, params: Mapping[str, Any]) -> None:
-        """Raise ``SearchSpaceError`` naming the first key whose value is invalid."""
-        missing = [k for k in self._dims if k not in params]
+        """Raise ``SearchSpaceError`` naming the first key whose value is invalid, or a key
+        missing (active there) or present (unknown, or inactive there)."""
         extra = [k for k in params if k not in self._dims]
+        on = self.active(params) if not extra else set(self._dims)
+        missing = [k for k in self._dims if k in on and k not in params]
         if missing or extra:
             raise SearchSpaceError(
                 f"parameters do not match the search space: missing {missing}, unknown {extra}."
             )
         for key, dim in self._dims.items():
-            if not dim.contains(params[key]):
+            if key in params and not dim.contains(params[key]):
                 raise SearchSpaceError(f"'{key}' = {params[key]!r} is outside {dim!r}.")
+        inactive = [k for k in params if k not in on]
+        if inactive:
+            raise SearchSpaceError(
+                f"parameters hold {inactive}, which their conditions (when=) leave out at these "
+                "values; leave inactive keys out."
+            )
+
+    def _axes(self) -> dict[str, Sequence[Any]]:
+        return {k: d.grid_values(k) for k, d in self._dims.items()}
 
     def grid(self) -> Grid:
-        """All combinations of the dimensions' grid values (see :class:`Grid`)."""
+        """All combinations of the dimensions' grid values (see :class:`Grid`); with
+        conditional keys, only the valid ones, branch by branch."""
+        if self._conds:
+            return Grid.of_points(list(self._dims), list(self._conds.grid(self._axes())))
         return Grid(list(self._dims), [d.grid_values(k) for k, d in self._dims.items()])

@@ -64,6 +64,7 @@ from ..errors import StrategyExhausted
 from ..kernels import blas_threads
 from ..space import SearchSpace
 from ..trial import FrozenTrial, TrialState
+from ._inactive import ProjectedAcquisition, Projection
 from ._refit import BackgroundRefit
 from .base import Strategy
 from .random import RandomStrategy
@@ -232,6 +233,8 @@ class BayesianStrategy(Strategy):
         self._model: kernels.GPModel | None = None  # hyperparameters and factor of _X
         self._fit_n = 0
         self._seen: set[bytes] = set()
+        # Conditional spaces: inactive coordinates held at 0 while the acquisition is maximised.
+        self._projection = Projection(self.space) if self.space.conditional else None
         if compile_in_background:
             kernels.warmup_in_background()
 
@@ -362,7 +365,9 @@ class BayesianStrategy(Strategy):
         candidates, exclude = self._candidates()
         if len(candidates) == 0:
             raise StrategyExhausted("every point of the finite space has been suggested")
-        acqf = kernels.PosteriorAcquisition(model, ACQUISITIONS[self.acquisition], best, self.beta)
+        acqf: Any = kernels.PosteriorAcquisition(model, ACQUISITIONS[self.acquisition], best,
+                                                 self.beta)
+        acqf, candidates = self._projected(acqf, candidates)
         # Beyond _SPARSE_FROM observations, fewer local searches: the best
         # candidates they start from are certified exact at O(n^2) each.
         n_restarts = self.n_restarts
@@ -374,6 +379,13 @@ class BayesianStrategy(Strategy):
             starts=self._centres(1) if self.polish_incumbent else None,
         )
         return self._params(z)
+
+    def _projected(self, acqf: Any, candidates: np.ndarray) -> tuple[Any, np.ndarray]:
+        """In a conditional space: the acquisition flat along inactive coordinates, and
+        the candidates with those at 0 (:mod:`._inactive`)."""
+        if self._projection is None:
+            return acqf, candidates
+        return ProjectedAcquisition(acqf, self._projection), self._projection.project(candidates)
 
     def _centres(self, count: int) -> np.ndarray:
         """The best ``count`` observed points (features): where local candidates go."""

@@ -224,6 +224,7 @@ class MultiOutputBayesianStrategy(BayesianStrategy):
             candidates, exclude = self._candidates()
             if len(candidates) == 0:
                 raise StrategyExhausted("every point of the finite space has been suggested")
+            acqf, candidates = self._projected(acqf, candidates)
             n_restarts = self.n_restarts
             if len(self._y) > _SPARSE_FROM:
                 n_restarts = max(3, self.n_restarts * _SPARSE_FROM // len(self._y))

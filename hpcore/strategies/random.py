@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import StrategyExhausted
 from ..space import SearchSpace
+from ..space.dimensions import same_value
 from ..trial import FrozenTrial
 from .base import Strategy
 
@@ -73,11 +74,30 @@ class RandomStrategy(Strategy):
 
     def _weighted_permutation(self) -> np.ndarray:
         """Grid indices in a weighted random order (Gumbel top-k, Efraimidis-Spirakis)."""
-        log_p = np.zeros(1)
-        for dim in self.space.values():
-            log_p = (log_p[:, None] + np.log(dim.probabilities())[None, :]).ravel()
+        if self.space.conditional:
+            log_p = self._conditional_log_p()
+        else:
+            log_p = np.zeros(1)
+            for dim in self.space.values():
+                log_p = (log_p[:, None] + np.log(dim.probabilities())[None, :]).ravel()
         gumbel = self._rng(-1 % (2**32)).gumbel(size=log_p.size)
         return np.argsort(-(log_p + gumbel), kind="stable")
+
+    def _conditional_log_p(self) -> np.ndarray:
+        """Log chance of each point of a conditional grid under sampling: the product over
+        its active keys (an inactive key is not drawn, whatever its value)."""
+        tables = {}
+        for key, dim in self.space.items():
+            values = list(dim.grid_values(key))
+            tables[key] = (values, np.log(dim.probabilities()))
+        out = []
+        for point in self.space.grid():
+            total = 0.0
+            for key, value in point.items():
+                values, logs = tables[key]
+                total += logs[next(i for i, v in enumerate(values) if same_value(v, value))]
+            out.append(total)
+        return np.array(out)
 
     def _unit_point(self, index: int) -> np.ndarray:
         d = len(self.space)
