@@ -345,3 +345,20 @@ def test_categorical_values_are_the_choice_objects():
     assert any(v is choice for v in values)
     space = SearchSpace({"shape": Categorical([choice, (1, 2)])})
     assert all(space.contains({"shape": v}) for v in values)
+
+
+def test_shuffling_a_huge_grid_costs_no_memory_and_never_repeats():
+    """10^12 points: the shuffled order is computed point by point (a permutation
+    array would need 8 TB); seeded, without repeats, and a bijection on small sizes."""
+    from hpcore.strategies.grid import _LazyPermutation
+
+    for n in (1, 2, 3, 7, 64, 1000, 4097):
+        perm = _LazyPermutation(n, 5)
+        assert sorted(perm[i] for i in range(n)) == list(range(n))
+    space = {f"k{i}": list(range(10)) for i in range(12)}
+    first = [GridStrategy(space, shuffle=True, seed=1).ask(50) for _ in range(2)]
+    assert first[0] == first[1]
+    s = GridStrategy(space, shuffle=True, seed=1)
+    points = {tuple(p.values()) for p in s.ask(2000)}
+    assert len(points) == 2000 and s.size == 10**12
+    assert first[0] != GridStrategy(space, shuffle=True, seed=2).ask(50)

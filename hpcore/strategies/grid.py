@@ -14,6 +14,47 @@ from .base import Strategy
 
 __all__ = ["GridStrategy"]
 
+#: Largest grid shuffled with a permutation array.
+_ARRAY_LIMIT = 10_000_000
+_MASK64 = (1 << 64) - 1
+
+
+def _mix(x: int) -> int:
+    """splitmix64's finaliser: a well-mixed 64-bit function of ``x``."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
+class _LazyPermutation:
+    """A seeded permutation of ``range(n)``, item by item in O(1) memory.
+
+    A 4-round Feistel network on the smallest even number of bits covering
+    ``n`` is a bijection of ``[0, 2^bits)``; walking its cycle until the
+    value falls below ``n`` (at most 4 steps on average) restricts it to a
+    bijection of ``[0, n)``.
+    """
+
+    def __init__(self, n: int, seed: int | None) -> None:
+        self.n = n
+        bits = max(2, (n - 1).bit_length())
+        self.half = (bits + 1) // 2
+        self.mask = (1 << self.half) - 1
+        self.keys = [int(k) for k in np.random.SeedSequence(seed).generate_state(4, np.uint64)]
+
+    def _feistel(self, x: int) -> int:
+        left, right = x >> self.half, x & self.mask
+        for key in self.keys:
+            left, right = right, left ^ (_mix(right ^ key) & self.mask)
+        return (left << self.half) | right
+
+    def __getitem__(self, i: int) -> int:
+        x = self._feistel(int(i))
+        while x >= self.n:
+            x = self._feistel(x)
+        return x
+
 
 class GridStrategy(Strategy):
     """Suggest each grid point once, in a fixed order.
@@ -42,9 +83,13 @@ class GridStrategy(Strategy):
     ) -> None:
         super().__init__(space)
         self.grid = self.space.grid()
-        self._order: np.ndarray | None = None
+        self._order: Any = None
         if shuffle:
-            self._order = np.random.default_rng(seed).permutation(self.grid.size)
+            n = self.grid.size
+            # A permutation array up to 10 million points (80 MB); beyond, a keyed
+            # bijection computed point by point (a grid of 10^12 points would not fit).
+            self._order = (np.random.default_rng(seed).permutation(n) if n <= _ARRAY_LIMIT
+                           else _LazyPermutation(n, seed))
         self._cursor = 0
         self._done: set[int] = set()
 
