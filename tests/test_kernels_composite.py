@@ -55,7 +55,9 @@ def test_gradient_matches_central_differences(models, name):
     acq = cases(models)[name]
     Z = np.random.default_rng(1).uniform(0.1, 0.9, (6, 3))
     values, grad = acq.values_and_grad(Z)
-    assert np.allclose(values, acq.values(Z), rtol=1e-12, atol=1e-12)
+    # Deep in the tail log P(feasible) ~ -z^2/2 amplifies the last bits of the mean
+    # (posterior and posterior_grad round differently): equal to 1e-8 relative.
+    assert np.allclose(values, acq.values(Z), rtol=1e-8, atol=1e-12), values
     h = 1e-5
     for j in range(3):
         e = np.zeros(3)
