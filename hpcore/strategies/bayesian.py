@@ -362,11 +362,14 @@ class BayesianStrategy(Strategy):
         # The incumbent includes the fantasies: a believed value counts as observed,
         # so improving on a pending point is worth nothing and batches spread out.
         best = float(model.y.min())
+        acqf = kernels.PosteriorAcquisition(model, ACQUISITIONS[self.acquisition], best, self.beta)
+        return self._maximize(acqf, pending)
+
+    def _maximize(self, acqf: Any, pending: np.ndarray) -> dict[str, Any]:
+        """The point that maximises ``acqf`` among fresh candidates and local searches."""
         candidates, exclude = self._candidates()
         if len(candidates) == 0:
             raise StrategyExhausted("every point of the finite space has been suggested")
-        acqf: Any = kernels.PosteriorAcquisition(model, ACQUISITIONS[self.acquisition], best,
-                                                 self.beta)
         acqf, candidates = self._projected(acqf, candidates)
         # Beyond _SPARSE_FROM observations, fewer local searches: the best
         # candidates they start from are certified exact at O(n^2) each.

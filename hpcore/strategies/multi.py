@@ -40,12 +40,11 @@ from typing import Any
 import numpy as np
 
 from .. import kernels
-from ..errors import StrategyExhausted
 from ..kernels import blas_threads
 from ..kernels.composite import CompositeAcquisition
 from ..space import SearchSpace
 from ..trial import FrozenTrial, TrialState
-from .bayesian import _SPARSE_FROM, BayesianStrategy
+from .bayesian import BayesianStrategy
 
 __all__ = ["MultiOutputBayesianStrategy"]
 
@@ -231,19 +230,6 @@ class MultiOutputBayesianStrategy(BayesianStrategy):
     # -- suggesting -----------------------------------------------------------
     def _model_point(self) -> dict[str, Any]:
         with blas_threads(1):
-            d = len(self._dims)
-            pending = np.array([self._features(p) for p in self.pending]).reshape(-1, d)
-            acqf = self._acquisition(pending)
-            candidates, exclude = self._candidates()
-            if len(candidates) == 0:
-                raise StrategyExhausted("every point of the finite space has been suggested")
-            acqf, candidates = self._projected(acqf, candidates)
-            n_restarts = self.n_restarts
-            if len(self._y) > _SPARSE_FROM:
-                n_restarts = max(3, self.n_restarts * _SPARSE_FROM // len(self._y))
-            z, _ = kernels.maximize(
-                acqf, candidates, self._levels, self._n_levels, self._cat,
-                n_restarts=n_restarts, exclude=exclude, avoid=pending, radius=self.batch_radius,
-                starts=self._centres(1) if self.polish_incumbent else None,
-            )
-        return self._params(z)
+            pending = np.array([self._features(p) for p in self.pending]).reshape(
+                -1, len(self._dims))
+            return self._maximize(self._acquisition(pending), pending)
