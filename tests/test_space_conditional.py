@@ -64,6 +64,9 @@ def test_grids_enumerate_branch_by_branch_as_counted_by_hand() -> None:
         ({"a": ["x"], "b": Real(0, 1, when="a")}, "non-empty dict"),
         ({"a": ["x"], "b": Real(0, 1, when={"a": []})}, "at least one value"),
         ({"a": Integer(1, 3), "b": Real(0, 1, when={"a": 7})}, "can never hold"),
+        # c needs b = 'p' together with a = 'y', but b exists only where a = 'x'
+        ({"a": ["x", "y"], "b": Categorical(["p", "q"], when={"a": "x"}),
+          "c": Real(0, 1, when={"b": "p", "a": "y"})}, "'c' can never be searched"),
     ],
 )
 def test_impossible_conditions_are_refused_naming_the_key(spec, match) -> None:

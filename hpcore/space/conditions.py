@@ -14,7 +14,9 @@ The rules, checked before any trial, each error naming the key and the fix:
   condition on a real-valued parameter would almost never hold;
 * each value is one the parent can take;
 * no key depends on itself, directly or through others (a cycle is shown
-  as its path ``a -> b -> a``).
+  as its path ``a -> b -> a``);
+* some combination of the parents' values activates every key (checked
+  when the parents have at most 100,000 combinations).
 
 Grids enumerate branch by branch: a key contributes its values only where
 it is active, so the optimizer example below has ``3 + 4 = 7`` points, not
@@ -92,6 +94,7 @@ class Conditions:
             for parent, values in conds:
                 self._check_parent(key, parent, values)
         self.order = self._topological()
+        self._check_reachable()
 
     def __bool__(self) -> bool:
         return bool(self.when)
@@ -122,6 +125,31 @@ class Conditions:
                     f"search space key '{key}': when={{'{parent}': {v!r}}} can never hold: "
                     f"'{parent}' is {pdim!r}."
                 )
+
+    def _check_reachable(self, limit: int = 100_000) -> None:
+        """Refuse a key no combination of its parents' values activates (e.g. it needs
+        a parent's value under a branch where that parent does not exist). Checked by
+        enumerating the parents' values when there are at most ``limit`` combinations."""
+        parents = {p for conds in self.when.values() for p, _ in conds}
+        if not parents:
+            return
+        size = 1
+        for p in parents:
+            size *= self.dims[p].cardinality or limit + 1
+            if size > limit:
+                return
+        axes = {k: (self.dims[k].grid_values(k) if k in parents else (None,)) for k in self.dims}
+        seen: set[str] = set()
+        for point in self.grid(axes):
+            seen.update(point)
+        never = [k for k in self.dims if k not in seen]
+        if never:
+            key = never[0]
+            raise SearchSpaceError(
+                f"search space key '{key}' can never be searched: no values of its parents "
+                f"satisfy when={dict(self.when[key])!r} together (a parent may only exist "
+                "where another condition excludes it). Loosen the condition or drop the key."
+            )
 
     def _topological(self) -> list[str]:
         """Every key, parents before children (the space's order otherwise); a cycle is
