@@ -324,6 +324,20 @@ def test_capacity_uses_a_declared_cpu_resource():
         _cluster_slots(workers, 0, 9)
 
 
+def test_capacity_is_measured_while_the_client_refreshes_its_scheduler_info(cluster):
+    # The client's periodic refresh replaces its cached identity with one that
+    # lists no workers; capacity read from that cache saw an empty cluster
+    # (and raised) about one time in three at this refresh rate.
+    with dask.config.set({"distributed.client.scheduler-info-interval": "1ms"}):
+        with distributed.Client(cluster, set_as_default=False) as c:
+            assert {DaskExecutor(c).max_concurrency for _ in range(200)} == {2}
+
+
+def test_a_cluster_without_workers_says_so():
+    with pytest.raises(ExecutorError, match="the Dask scheduler lists no workers"):
+        _cluster_slots({}, 0, None)
+
+
 @pytest.fixture(scope="module")
 def gpu_cluster():
     """Two in-process workers, each declaring two GPUs (none need exist)."""

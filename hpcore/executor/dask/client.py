@@ -382,10 +382,15 @@ class DaskExecutor(Executor):
 
     def _workers(self) -> dict[str, dict[str, Any]]:
         """The scheduler's view of every worker (address -> identity)."""
+        # Asked of the scheduler directly: Client.scheduler_info() returns a
+        # cached identity that the client's periodic refresh replaces, every
+        # few seconds, with one that lists no workers at all; read between the
+        # two, a healthy cluster looks empty.
+        identity = self._client.scheduler.identity
         try:
-            info = self._client.scheduler_info(n_workers=-1)
+            info = self._client.sync(identity, n_workers=-1)
         except TypeError:  # distributed before 2025: no n_workers, every worker listed
-            info = self._client.scheduler_info()
+            info = self._client.sync(identity)
         return dict(info["workers"])
 
     def _measure(self) -> int:

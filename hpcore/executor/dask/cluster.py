@@ -36,7 +36,7 @@ def _cluster_slots(
     Parameters
     ----------
     workers : dict
-        ``client.scheduler_info()['workers']``: per worker, at least
+        the scheduler identity's ``'workers'``: per worker, at least
         ``nthreads`` and ``resources``.
 
     Raises
@@ -72,6 +72,11 @@ def _fits(available: float, per_trial: float) -> int:
 def _no_slot_message(
     workers: dict[str, dict[str, Any]], gpus_per_trial: float, cpus_per_trial: float | None
 ) -> str:
+    if not workers:
+        return (
+            "the Dask scheduler lists no workers (they left after the executor connected); "
+            "restart them with `dask worker <scheduler address>`."
+        )
     gpus = [(w.get("resources") or {}).get("GPU", 0) for w in workers.values()]
     if gpus_per_trial > 0 and not any(gpus):
         return (
