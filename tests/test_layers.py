@@ -34,7 +34,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "storage": ("hpcore.storage",),
     "orchestration": ("hpcore.search",),
     "analysis": ("hpcore.analysis",),
-    "interfaces": ("hpcore.cli", "hpcore.__main__"),
+    "interfaces": ("hpcore.cli", "hpcore.dashboard", "hpcore.__main__"),
     "edges": ("hpcore.bindings", "hpcore.testing", "hpcore.integrations"),
     "facade": ("hpcore",),
 }

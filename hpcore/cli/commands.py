@@ -11,6 +11,7 @@ import argparse
 import io
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -452,3 +453,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     return 0
 
+
+
+# ---------------------------------------------------------------------------
+# dashboard
+# ---------------------------------------------------------------------------
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from ..dashboard import serve
+
+    for root in args.roots:
+        if not os.path.isdir(root):
+            raise _Fail(f"{root!r} is not a folder: give experiment roots or folders holding them")
+    try:
+        serve(args.roots, host=args.host, port=args.port, token=args.token,
+              open_browser=args.open)
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -3,7 +3,8 @@
 ``hpcore status|best|report|compare`` read studies stored under an
 ``experiment_root`` (read-only: safe while a search runs there);
 ``hpcore run spec.toml`` runs a search described in a file
-(:mod:`hpcore.cli.spec`); ``hpcore demo`` runs the README's main job.
+(:mod:`hpcore.cli.spec`); ``hpcore demo`` runs the README's main job;
+``hpcore dashboard`` serves the live web dashboard (:mod:`hpcore.dashboard`).
 Errors a user can cause end with a one-line message on stderr and exit
 status 1 (2 for a malformed command line).
 """
@@ -18,6 +19,7 @@ from ..errors import HpcoreError
 from .commands import (
     _cmd_best,
     _cmd_compare,
+    _cmd_dashboard,
     _cmd_demo,
     _cmd_report,
     _cmd_run,
@@ -43,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "compare": _cmd_compare,
         "run": _cmd_run,
         "demo": _cmd_demo,
+        "dashboard": _cmd_dashboard,
     }[args.command]
     try:
         code = handler(args)

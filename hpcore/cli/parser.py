@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  hpcore status experiments/search  what a running or finished study is doing\n"
             "  hpcore best experiments/search    the best config as JSON\n"
             "  hpcore report experiments/search  plots and report.html\n"
+            "  hpcore dashboard experiments      a live web dashboard of every study there\n"
             "  hpcore demo                       the README's main job\n"
             "\n'hpcore COMMAND --help' describes each command."
         ),
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(sub)
     _add_run(sub)
     _add_demo(sub)
+    _add_dashboard(sub)
     return parser
 
 
@@ -230,3 +232,38 @@ def _add_demo(sub: Any) -> None:
         "--quick", action="store_true", help="a tiny run (4 trials of 2 epochs) to check the setup"
     )
     demo.add_argument("--quiet", action="store_true", help="no line per trial")
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 (a free port) to 65535, got {value}")
+    return value
+
+
+def _add_dashboard(sub: Any) -> None:
+    dash = sub.add_parser(
+        "dashboard",
+        help="serve a live web dashboard of the studies under ROOT...",
+        description=(
+            "Serve a local web app that shows every study under the given folders (experiment "
+            "roots, or folders holding them) and updates while their searches run: the study "
+            "list, each study's trials, running trials and their learning curves, charts, and "
+            "a compare view. It only reads the studies. Needs pip install 'hpcore[dashboard]'."
+        ),
+        formatter_class=_RAW,
+        epilog=(
+            "examples:\n"
+            "  hpcore dashboard experiments             every study under experiments/\n"
+            "  hpcore dashboard runs/a runs/b --open    two roots, opened in the browser\n"
+            "  hpcore dashboard experiments --host 0.0.0.0 --port 8080\n"
+            "                                           reachable from other machines, with a token"
+        ),
+    )
+    dash.add_argument("roots", nargs="+", metavar="ROOT", help="experiment roots or their parents")
+    dash.add_argument("--host", default="127.0.0.1",
+                      help="address to listen on (default 127.0.0.1; any other needs the token)")
+    dash.add_argument("--port", type=_port, default=0, help="port (default 0: a free one)")
+    dash.add_argument("--token", default=None,
+                      help="require this token (made and printed when --host is not local)")
+    dash.add_argument("--open", action="store_true", help="open the page in a browser")
