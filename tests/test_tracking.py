@@ -402,7 +402,8 @@ def test_trials_that_ended_together_are_all_stored_when_the_search_is_cut(tmp_pa
 
 
 @pytest.mark.slow
-def test_the_curves_of_running_trials_are_stored_as_they_come(tmp_path):
+@pytest.mark.parametrize("n_jobs", [1, 2])  # 1: the trial runs in the driver's own thread
+def test_the_curves_of_running_trials_are_stored_as_they_come(tmp_path, n_jobs):
     """hpcore.load (and hpcore status) see a running trial's reports before it ends."""
     root, release = tmp_path / "study", tmp_path / "release"
     seen: list[list[int]] = []
@@ -427,7 +428,7 @@ def test_the_curves_of_running_trials_are_stored_as_they_come(tmp_path):
     watcher.start()
     search = RandomSearch({"release": str(release)}, {"x": Real(0, 1)}, n_trials=1,
                           allow_new_keys=True)
-    search.run(train_fns.reports_then_waits, n_jobs=2, experiment_root=root, verbose=0)
+    search.run(train_fns.reports_then_waits, n_jobs=n_jobs, experiment_root=root, verbose=0)
     watcher.join()
     assert seen == [[0, 1, 2]]
     assert [r["step"] for r in hpcore.load(root).trials[0].reports] == [0, 1, 2]  # not doubled

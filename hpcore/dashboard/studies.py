@@ -22,7 +22,7 @@ from .feed import StudyFeed
 __all__ = ["Studies", "find_studies", "MAX_DEPTH"]
 
 MAX_DEPTH = 3
-_RESCAN_S = 5.0  # how often the roots are looked through again for new studies
+_RESCAN_S = 2.0  # how often the roots are looked through again for new studies
 
 
 def find_studies(roots: list[Path], max_depth: int = MAX_DEPTH) -> list[Path]:

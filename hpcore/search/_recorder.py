@@ -13,6 +13,10 @@ the link, so ``best`` always matches the database's best trial.
 
 from __future__ import annotations
 
+import contextlib
+
+import threading
+
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -213,3 +217,45 @@ def _refuse_orphaned_trials(root: Path, lost: str | None) -> None:
             "to resume the study, or pass resume=False to discard the trial folders and "
             "start anew."
         )
+
+
+class LiveReports:
+    """Reports of running trials on their way to storage (their live curves).
+
+    The run loop adds them as they come and writes them whenever it waits for
+    results. A trial that runs in the driver's own thread (``n_jobs=1``) keeps
+    the loop away from its wait until it ends, so a timer also writes them, at
+    most ``period`` seconds after the first unwritten one: ``hpcore status``
+    and the dashboard see every running trial's curve grow.
+    """
+
+    def __init__(self, recorder: Recorder, period: float) -> None:
+        self._recorder = recorder
+        self._period = period
+        self._pending: list[tuple[int, dict[str, Any]]] = []
+        self._lock = threading.Lock()  # one writer at a time: writes keep their order
+        self._timer: threading.Timer | None = None
+
+    def add(self, trial_id: int, entry: dict[str, Any]) -> None:
+        if self._recorder.root is None:
+            return
+        with self._lock:
+            self._pending.append((trial_id, entry))
+            if self._timer is None:
+                self._timer = threading.Timer(self._period, self._flush_late)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        """Write every pending report now (before any trial's end is stored)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._recorder.add_reports(pending)
+
+    def _flush_late(self) -> None:
+        # A live curve that cannot be written now is written whole when its trial ends.
+        with contextlib.suppress(Exception):
+            self.flush()

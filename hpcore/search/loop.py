@@ -37,7 +37,7 @@ from ..strategies import Strategy
 from ..trial import FrozenTrial, TrialState, best_of
 from ._early import EarlyStopper
 from ._progress import Progress
-from ._recorder import Recorder
+from ._recorder import LiveReports, Recorder
 from .callbacks import call as call_back
 
 __all__ = ["RunLoop"]
@@ -115,7 +115,7 @@ class RunLoop:
         self.queue: list[FrozenTrial] = []  # re-runs waiting for a slot
         self.in_flight: set[int] = set()
         self.unstored: list[FrozenTrial] = []  # ended, not yet stored (the way out stores them)
-        self.live_reports: list[tuple[int, dict[str, Any]]] = []
+        self.live = LiveReports(recorder, LIVE_REPORTS_SECONDS)
         self.best: FrozenTrial | None = None
         self.started = 0
         self.next_id = 0
@@ -180,6 +180,7 @@ class RunLoop:
             self.progress.resumed(self.recorder.root, len(finished), len(rerun))
 
     def _close(self, error: BaseException | None) -> None:
+        self.live.flush()
         self.recorder.close()
         self.progress.close()
         call_back(self.callbacks, "on_search_end", self.search, error=error)
@@ -188,6 +189,8 @@ class RunLoop:
         """The way out after Ctrl-C, SIGTERM or an error: keep what finished, mark the rest."""
         now = time.time()
         cut = []
+        with contextlib.suppress(Exception):  # never hide the error being raised
+            self.live.flush()
         for ended in self.unstored:  # finished, but the search was cut before storing them
             if self._retries(ended):
                 cut.append(self.current(ended.trial_id).interrupted(now))
@@ -250,7 +253,7 @@ class RunLoop:
     # -- 2. receive ---------------------------------------------------------------------
     def _on_report(self, trial_id: int, entry: dict[str, Any]) -> None:
         """A live report: the stopping rule sees it; storage keeps it (the live curve)."""
-        self.live_reports.append((trial_id, entry))
+        self.live.add(trial_id, entry)
         self.stopper.on_report(self.executor, self.current(trial_id), entry)
 
     def _receive(self) -> list[FrozenTrial]:
@@ -259,8 +262,7 @@ class RunLoop:
         if self.recorder.root is not None:  # live curves reach storage at least this often
             timeout = LIVE_REPORTS_SECONDS if timeout is None else min(timeout, LIVE_REPORTS_SECONDS)
         self.unstored = self.executor.wait(timeout)
-        self.recorder.add_reports(self.live_reports)
-        self.live_reports = []
+        self.live.flush()
         stored = []
         while self.unstored:
             ended = self.unstored[0]
