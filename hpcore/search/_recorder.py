@@ -14,9 +14,7 @@ the link, so ``best`` always matches the database's best trial.
 from __future__ import annotations
 
 import contextlib
-
 import threading
-
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
