@@ -174,5 +174,12 @@ class HyperbandSearch(BaseSearch):
         self._strategy = strategy
         return strategy
 
+    def _not_enqueueable(self) -> dict[str, str]:
+        return {self.resource_key: (
+            "is the resource_key: Hyperband sets each trial's budget there, and enqueued "
+            f"configurations enter the first rung (the smallest budget). Leave '{self.resource_key}' "
+            "out of the configuration."
+        )}
+
     def _trial_budget(self, params: Mapping[str, Any]) -> float | None:
         return params.get(self.resource_key)
