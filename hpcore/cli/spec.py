@@ -294,7 +294,7 @@ def parse_spec(data: Any, path: str | os.PathLike[str] | None = None) -> Spec:
     n_errors = len(errors)
     space = _parse_space(data.get("space"), errors)
     enqueue = _parse_enqueue(data.get("enqueue"), space if len(errors) == n_errors else None,
-                             errors)
+                             errors, _not_enqueueable(search_name, options))
     run = _parse_run(_table(data, "run", errors), errors)
     stopping = _parse_stopping(_table(data, "stopping", errors), errors)
     budget = _parse_budget(data.get("search_budget"), errors)
@@ -333,6 +333,16 @@ def _valid_target(text: str) -> bool:
     return bool(sep) and all(
         part.isidentifier() for part in (*module.split("."), *attr.split("."))
     )
+
+
+def _not_enqueueable(search: str | None, options: Mapping[str, Any]) -> dict[str, str]:
+    """Keys the search sets itself (Hyperband's ``resource_key``), with why."""
+    key = options.get("resource_key")
+    if search != "hyperband" or not isinstance(key, str):
+        return {}
+    from ..search.hyperband import not_enqueueable
+
+    return not_enqueueable(key)
 
 
 def _option_names(search: str) -> tuple[str, ...]:

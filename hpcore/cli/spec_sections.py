@@ -147,10 +147,14 @@ def _dimension(key: str, spec: Any, errors: list[str]) -> Dimension | None:
 
 
 def _parse_enqueue(
-    value: Any, space: dict[str, Dimension] | None, errors: list[str]
+    value: Any,
+    space: dict[str, Dimension] | None,
+    errors: list[str],
+    reserved: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """``enqueue``: configurations to run first, each checked against ``space`` (None: the
-    space has problems of its own, reported instead)."""
+    space has problems of its own, reported instead); ``reserved``: keys the search sets
+    itself, with why."""
     if value is None:
         return []
     configs = [value] if isinstance(value, Mapping) else value
@@ -167,7 +171,7 @@ def _parse_enqueue(
     out = []
     for i, config in enumerate(configs):
         try:
-            out.append(checked.check_partial(config))
+            out.append(checked.check_partial(config, reserved))
         except HpcoreError as exc:
             errors.append(f"enqueue[{i}]: {exc}")
     return out

@@ -252,11 +252,16 @@ class BaseSearch(BestOfTrials, ABC):
             the closest one), a value outside its dimension or not among its
             choices, a conditional key that its given parents leave inactive.
         """
-        self._enqueued.extend(check_configs(config, self.space, self._not_enqueueable()))
+        checked = check_configs(config, self.space, self._not_enqueueable())
+        self._check_room(len(self._enqueued) + len(checked))
+        self._enqueued.extend(checked)
 
     def _not_enqueueable(self) -> dict[str, str]:
         """Keys the search sets itself, each with why an enqueued configuration cannot."""
         return {}
+
+    def _check_room(self, n_enqueued: int) -> None:  # noqa: B027 - optional hook
+        """Hook: raise ``ArgumentError`` when ``n_enqueued`` configurations cannot all run."""
 
     # -- to be provided by each search ----------------------------------------
     @abstractmethod
