@@ -51,7 +51,8 @@ class ASHAStrategy(_ResourceStrategy):
     ``max_resource``. The decisions depend on the seed and on the order of
     the tells; the strategy never waits (except in a finite space with no
     new configuration left, see :class:`WaitForResults`), so the number of
-    trials is the driver's ``n_trials``.
+    trials is the driver's ``n_trials``. An enqueued configuration
+    (:meth:`enqueue`) starts as a new configuration at the bottom rung.
 
     Parameters
     ----------

@@ -171,6 +171,10 @@ class HyperbandStrategy(_ResourceStrategy):
     alone, so the trials run (configurations and budgets) are the same
     whatever the number of workers or the order in which results arrive.
 
+    An enqueued configuration (:meth:`enqueue`) runs in the place of the
+    next first-rung configuration of the first bracket with room, whose draw
+    fills the keys it leaves out; more than the first rungs start are refused.
+
     Parameters
     ----------
     space : SearchSpace or mapping
