@@ -47,21 +47,19 @@ def check_configs(
     ArgumentError
         Naming the configuration (its position in a list), the key and the fix.
     """
-    if isinstance(config, Mapping):
-        configs, where = [config], lambda i: "search.enqueue"
-    elif isinstance(config, Sequence) and not isinstance(config, (str, bytes)):
-        configs, where = list(config), lambda i: f"search.enqueue, configuration [{i}]"
-    else:
+    single = isinstance(config, Mapping)
+    if not single and (not isinstance(config, Sequence) or isinstance(config, (str, bytes))):
         raise ArgumentError(
             "search.enqueue takes a dict of dotted keys to values, e.g. "
             f"{{'training.lr': 0.001}}, or a list of them; got {type(config).__name__}."
         )
     checked = []
-    for i, item in enumerate(configs):
+    for i, item in enumerate([config] if single else config):
         try:
             checked.append(space.check_partial(item, reserved))
         except SearchSpaceError as exc:
-            raise ArgumentError(f"{where(i)}: {exc}") from None
+            where = "search.enqueue" if single else f"search.enqueue, configuration [{i}]"
+            raise ArgumentError(f"{where}: {exc}") from None
     return checked
 
 

@@ -283,8 +283,8 @@ class HyperbandStrategy(_ResourceStrategy):
                 for j in b.find(sampled, self._draw):
                     if j not in b.rungs[0].started:
                         return index, j, 0
-        # An enqueued configuration (no bracket drew it): it took the next first-rung
-        # slot of its budget, as when it was asked.
+        # A configuration no bracket drew (an enqueued one, or a point told from outside):
+        # it takes the next first-rung slot of its budget, as an enqueued one did when asked.
         slot = self._first_rung_slot(budget)
         if slot is None:
             return None
