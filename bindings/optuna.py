@@ -50,10 +50,13 @@ Under a lock (``n_jobs`` threads share the sampler):
    Cholesky factor is extended by the new points in O(n^2) each.
 3. The RUNNING trials other than the current one become its pending
    points, fantasised by the model, so parallel workers spread out. Their
-   parameters are the ones the trial has set, completed by the relative
-   parameters this sampler drew for it, which are shared through the
-   trial's system attribute ``hpcore:relative_params`` so that workers in
-   other processes (RDB storage) see them too.
+   parameters are the ones the trial has set, completed by the values
+   ``study.enqueue_trial`` fixed for it (the system attribute
+   ``fixed_params``: known from the moment the trial starts, before its
+   objective asks for them) and by the relative parameters this sampler
+   drew for it, which are shared through the trial's system attribute
+   ``hpcore:relative_params`` so that workers in other processes (RDB
+   storage) see them too.
 4. The strategy is asked for one point; a trial whose relative parameters
    were all enqueued (``study.enqueue_trial``) is not asked for. Once every
    point of a finite space has been tried or is running, the independent
@@ -353,8 +356,23 @@ class HpcoreSampler(BaseSampler):
     def _finished_params(self, t: FrozenTrial) -> dict[str, Any] | None:
         return self._to_strategy(self._set_params(t))
 
+    def _fixed_params(self, t: FrozenTrial) -> dict[str, float]:
+        """The values ``study.enqueue_trial`` fixed for the trial (Optuna keeps them in its
+        system attribute ``fixed_params``) in the current space, internal representation."""
+        fixed = t.system_attrs.get("fixed_params") or {}
+        out = {}
+        for name in self._space.keys() & fixed.keys():
+            try:
+                out[name] = self._space[name].dist.to_internal_repr(fixed[name])
+            except ValueError:  # not a choice of the distribution: Optuna warns, and so no model
+                pass
+        return out
+
     def _running_params(self, t: FrozenTrial) -> dict[str, Any] | None:
+        """What a running trial runs: the relative parameters drawn for it, its enqueued
+        values (known before its objective asks for them) and the values it has set."""
         drawn = _load_relative_params(t)
+        drawn.update(self._fixed_params(t))
         drawn.update(self._set_params(t))
         return self._to_strategy(drawn)
 
@@ -409,11 +427,7 @@ class HpcoreSampler(BaseSampler):
             else:
                 params = {name: p.from_hpcore(point[self._keys[name]]) for name, p in space.items()}
             drawn = {name: p.dist.to_internal_repr(params[name]) for name, p in space.items()}
-            for name in space.keys() & fixed.keys():
-                try:
-                    drawn[name] = space[name].dist.to_internal_repr(fixed[name])
-                except ValueError:
-                    pass
+            drawn.update(self._fixed_params(trial))  # as it will run, for the fantasies
             _store_relative_params(study, trial, drawn)
         return params
 

@@ -416,6 +416,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"{args.spec}: OK: {spec.search} search over {len(spec.space)} key(s) "
               f"({', '.join(spec.space)}), {budget or 'default'} trials, train "
               f"{spec.train}, {len(spec.stopping)} stopping rule(s), "
+              + (f"{len(spec.enqueue)} enqueued configuration(s) first, " if spec.enqueue else "")
               + (f"stored in {root}" if root else "not stored (no experiment_root)"))
         return 0
     n_jobs = kwargs.pop("n_jobs", 1)

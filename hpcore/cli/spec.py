@@ -37,6 +37,10 @@ is reported at once, each naming its key and the fix.
     [search_budget]
     max_seconds = 3600
 
+    [[enqueue]]                    # known configurations, run first (any number of them)
+    "training.lr" = 1e-3
+    "model.activation" = "gelu"    # keys left out come from the strategy
+
 :func:`load_spec` reads and checks a file into a :class:`Spec`;
 :func:`build_search` makes the search object; :func:`load_train_fn` imports
 the train function (the current directory goes first on ``sys.path``, and
@@ -63,6 +67,7 @@ from .spec_sections import (
     STOPPING_RULES,
     _is_int,
     _parse_budget,
+    _parse_enqueue,
     _parse_run,
     _parse_space,
     _parse_stopping,
@@ -81,7 +86,7 @@ class SpecError(ConfigError):
 #: Spec names of the search classes (``search = "..."``).
 SEARCHES = ("grid", "random", "bayesian", "hyperband")
 
-_TOP = ("search", "train", "metric", "mode", "constraints", "n_trials", "seed")
+_TOP = ("search", "train", "metric", "mode", "constraints", "n_trials", "seed", "enqueue")
 _TABLES = ("options", "base_config", "space", "run", "stopping", "search_budget")
 
 # The arguments every search takes from the top level, not from [options].
@@ -125,6 +130,8 @@ class Spec:
         Keyword arguments of ``search.run`` (``n_jobs``, ``experiment_root``...).
     stopping : list of StoppingRule
     search_budget : SearchBudget or None
+    enqueue : list of dict
+        Configurations to run first (``search.enqueue``), by dotted key.
     """
 
     path: Path | None
@@ -141,6 +148,7 @@ class Spec:
     run: dict[str, Any] = field(default_factory=dict)
     stopping: list[StoppingRule] = field(default_factory=list)
     search_budget: SearchBudget | None = None
+    enqueue: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def source(self) -> str:
@@ -283,7 +291,10 @@ def parse_spec(data: Any, path: str | os.PathLike[str] | None = None) -> Spec:
                 errors.append(_unknown(key, "options.", allowed, f"option of {search_name} search"))
 
     base_config = _table(data, "base_config", errors)
+    n_errors = len(errors)
     space = _parse_space(data.get("space"), errors)
+    enqueue = _parse_enqueue(data.get("enqueue"), space if len(errors) == n_errors else None,
+                             errors, _not_enqueueable(search_name, options))
     run = _parse_run(_table(data, "run", errors), errors)
     stopping = _parse_stopping(_table(data, "stopping", errors), errors)
     budget = _parse_budget(data.get("search_budget"), errors)
@@ -307,6 +318,7 @@ def parse_spec(data: Any, path: str | os.PathLike[str] | None = None) -> Spec:
         run=run,
         stopping=stopping,
         search_budget=budget,
+        enqueue=enqueue,
     )
 
 
@@ -321,6 +333,16 @@ def _valid_target(text: str) -> bool:
     return bool(sep) and all(
         part.isidentifier() for part in (*module.split("."), *attr.split("."))
     )
+
+
+def _not_enqueueable(search: str | None, options: Mapping[str, Any]) -> dict[str, str]:
+    """Keys the search sets itself (Hyperband's ``resource_key``), with why."""
+    key = options.get("resource_key")
+    if search != "hyperband" or not isinstance(key, str):
+        return {}
+    from ..search.hyperband import not_enqueueable
+
+    return not_enqueueable(key)
 
 
 def _option_names(search: str) -> tuple[str, ...]:
@@ -375,7 +397,10 @@ def build_search(spec: Spec) -> Any:
     if spec.n_trials is not None:
         kwargs["n_trials"] = spec.n_trials
     try:
-        return cls(**kwargs)
+        search = cls(**kwargs)
+        if spec.enqueue:
+            search.enqueue(spec.enqueue)
+        return search
     except (HpcoreError, TypeError, ValueError) as exc:
         raise SpecError(
             f"{spec.source}: the {spec.search} search cannot be built from this spec: {exc}"

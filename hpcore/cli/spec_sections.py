@@ -1,4 +1,4 @@
-"""The sections of a spec file (``[space]``, ``[run]``, ``[stopping]``,
+"""The sections of a spec file (``[space]``, ``enqueue``, ``[run]``, ``[stopping]``,
 ``[search_budget]``), each checked with every problem listed by its key.
 
 :func:`hpcore.cli.spec.parse_spec` reads the whole file with these.
@@ -144,6 +144,37 @@ def _dimension(key: str, spec: Any, errors: list[str]) -> Dimension | None:
     problems = dimension_problems(spec, where, _yaml_number_hint)
     errors.extend(problems)
     return None if problems else dimension_from_json(key, spec)
+
+
+def _parse_enqueue(
+    value: Any,
+    space: dict[str, Dimension] | None,
+    errors: list[str],
+    reserved: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """``enqueue``: configurations to run first, each checked against ``space`` (None: the
+    space has problems of its own, reported instead); ``reserved``: keys the search sets
+    itself, with why."""
+    if value is None:
+        return []
+    configs = [value] if isinstance(value, Mapping) else value
+    if not isinstance(configs, list) or not all(isinstance(c, Mapping) for c in configs):
+        errors.append(
+            "enqueue: must be a list of tables of dotted keys to values, e.g. "
+            "enqueue = [{ \"training.lr\" = 1e-3, \"model.width\" = 256 }], or [[enqueue]] "
+            f"tables; got {value!r}."
+        )
+        return []
+    if space is None:
+        return [dict(c) for c in configs]
+    checked = SearchSpace(space)
+    out = []
+    for i, config in enumerate(configs):
+        try:
+            out.append(checked.check_partial(config, reserved))
+        except HpcoreError as exc:
+            errors.append(f"enqueue[{i}]: {exc}")
+    return out
 
 
 def _parse_run(table: Mapping[str, Any], errors: list[str]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from ..errors import SearchError
 from ..space import Categorical
 from ..storage import DB_NAME, Storage, StudyInfo, Tracker
 from ..trial import FrozenTrial, best_of
+from ._enqueue import META_KEY as ENQUEUED_KEY
 
 __all__ = ["Recorder"]
 
@@ -48,9 +49,11 @@ class Recorder:
         self.storage: Any = None
         self.tracker: Any = None
         self.notes: list[str] = []  # allowed differences from the stored study
+        #: ``[trial_id, identity]`` of the trials started from the queue (search/_enqueue.py).
+        self.enqueued_marks: list[list[Any]] = []
 
     # -- opening and closing --------------------------------------------------
-    def open(self, budget: int | None = None) -> list[FrozenTrial]:
+    def open(self) -> list[FrozenTrial]:
         """Open (or create) the study; returns the stored trials, oldest first.
 
         Trials a dead driver left running come back as ``interrupted``.
@@ -82,8 +85,7 @@ class Recorder:
                 self.storage.create_study(info)
             else:
                 self.notes = list(self.storage.check_study(info) or [])
-            if budget is not None:  # what `hpcore status` shows progress against
-                self.storage.set_meta("n_trials", int(budget))
+            self.enqueued_marks = list(self.storage.get_meta(ENQUEUED_KEY, []))
             self.storage.recover_running()
             trials = [replace(t, params=_stored_choices(self.search.space, t.params))
                       for t in self.storage.trials()]
@@ -92,6 +94,11 @@ class Recorder:
             self.close()
             raise
         return trials
+
+    def set_budget(self, budget: int) -> None:
+        """The trials this run may start in all: what ``hpcore status`` shows progress against."""
+        if self.storage is not None:
+            self.storage.set_meta("n_trials", int(budget))
 
     def close(self) -> None:
         if self.storage is not None:
@@ -140,6 +147,14 @@ class Recorder:
         folder = self.tracker.prepare(trial.trial_id, config, trial.params) if self.track else None
         self.storage.start_trial(trial.trial_id, trial.params, trial.start, trial.attempt)
         return folder
+
+    def mark_enqueued(self, trial_id: int, identity: str) -> None:
+        """Trial ``trial_id`` starts from the enqueued configuration ``identity`` (written
+        before its row, so that a mark without a trial only makes it run again)."""
+        if self.storage is None:
+            return
+        self.enqueued_marks.append([trial_id, identity])
+        self.storage.set_meta(ENQUEUED_KEY, self.enqueued_marks)
 
     def add_reports(self, reports: list[tuple[int, dict[str, Any]]]) -> None:
         """Keep live reports ``(trial_id, entry)`` of running trials (their curves so far)."""

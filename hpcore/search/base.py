@@ -30,6 +30,7 @@ from ..stopping import SearchBudget, StoppingRule, as_rule
 from ..strategies import Strategy
 from ..trial import FrozenTrial
 from ._early import EarlyStopper
+from ._enqueue import check_configs
 from ._progress import Progress
 from ._recorder import Recorder
 from .loop import RunLoop
@@ -208,6 +209,7 @@ class BaseSearch(BestOfTrials, ABC):
         self.trials: list[FrozenTrial] = []
         #: Why the last run ended before its budget (a SearchBudget), or None.
         self.stop_reason: str | None = None
+        self._enqueued: list[dict[str, Any]] = []  # see enqueue()
         # A point of the space applied to the base config: bad dotted keys fail here.
         # Every key, active or not (a typo under a condition fails here too).
         probe = self.space.decode_all(np.random.default_rng(0).random(len(self.space)))
@@ -219,6 +221,47 @@ class BaseSearch(BestOfTrials, ABC):
     #: A search that sets more keys than the space's (Hyperband's resource_key)
     #: checks for keys missing from base_config itself, once it knows them all.
     _checks_keys_itself = False
+
+    # -- known configurations first -------------------------------------------
+    def enqueue(self, config: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> None:
+        """Run known configurations first, in order, before the strategy's own suggestions.
+
+        Parameters
+        ----------
+        config : dict or list of dicts
+            Dotted keys of the search space to values, e.g.
+            ``{'training.lr': 1e-3, 'model.hidden_dim': 256}`` (a nested dict
+            reads as dotted keys). A configuration may leave keys out: they
+            come from the strategy's suggestion for that trial, so a seeded
+            search stays deterministic.
+
+        Notes
+        -----
+        Each is a normal trial: it counts towards ``n_trials`` and its result
+        is told to the strategy like any other. Every ``run`` runs them first;
+        a study resumed from ``experiment_root`` runs only those that no
+        earlier run started (an interrupted one runs again like any
+        interrupted trial; the rule is in :mod:`hpcore.search._enqueue`).
+        A grid runs an enqueued grid point once (the grid skips it);
+        Hyperband and ASHA start them in the first rung.
+
+        Raises
+        ------
+        ArgumentError
+            Before anything is queued: a key that is not in the space (with
+            the closest one), a value outside its dimension or not among its
+            choices, a conditional key that its given parents leave inactive.
+        """
+        checked = check_configs(config, self.space, self._not_enqueueable())
+        self._check_room(len(self._enqueued) + len(checked))
+        self._enqueued.extend(checked)
+
+    def _not_enqueueable(self) -> dict[str, str]:
+        """Keys the search sets itself, each with why an enqueued configuration cannot."""
+        return {}
+
+    def _check_room(self, n_enqueued: int) -> None:  # noqa: B027 - optional hook
+        """Hook: raise ``ArgumentError`` when ``n_enqueued`` configurations cannot all run."""
 
     # -- to be provided by each search ----------------------------------------
     @abstractmethod
@@ -350,7 +393,7 @@ class BaseSearch(BestOfTrials, ABC):
             executor, n_workers, gpus, cpus_per_trial, devices, trial_timeout
         )
         recorder = Recorder(self, experiment_root, track_experiments, resume, study_name)
-        stored = recorder.open(budget)  # before any trial: a locked or mismatched study fails here
+        stored = recorder.open()  # before any trial: a locked or mismatched study fails here
         self.stop_reason = None
         loop = RunLoop(
             self, strategy, executor, recorder,
@@ -360,6 +403,7 @@ class BaseSearch(BestOfTrials, ABC):
             budget=budget,
             max_retries=int(max_retries),
             callbacks=list(callbacks),
+            enqueued=self._enqueued,
         )
         loop.run(stored)
         front = self.best_trials

@@ -27,6 +27,15 @@ from .base import BaseSearch
 __all__ = ["HyperbandSearch"]
 
 
+def not_enqueueable(resource_key: str) -> dict[str, str]:
+    """The key an enqueued configuration cannot give, with why (for its message)."""
+    return {resource_key: (
+        "is the resource_key: Hyperband sets each trial's budget there, and enqueued "
+        f"configurations enter the first rung (the smallest budget). Leave '{resource_key}' "
+        "out of the configuration."
+    )}
+
+
 class HyperbandSearch(BaseSearch):
     """Spend most of the resource on the configurations that look best early.
 
@@ -173,6 +182,21 @@ class HyperbandSearch(BaseSearch):
             strategy = HyperbandStrategy(**common)
         self._strategy = strategy
         return strategy
+
+    def _not_enqueueable(self) -> dict[str, str]:
+        return not_enqueueable(self.resource_key)
+
+    def _check_room(self, n_enqueued: int) -> None:
+        if self.asynchronous:
+            return  # ASHA starts new configurations as long as n_trials allows
+        room = sum(bracket["n"][0] for bracket in self._make_strategy().plan)
+        if n_enqueued > room:
+            raise ArgumentError(
+                f"search.enqueue: {n_enqueued} configurations enqueued, but Hyperband's brackets "
+                f"start {room} configurations in all (their first rungs), and each enqueued one "
+                f"takes the place of one of them. Enqueue at most {room}, raise max_resource, or "
+                "use ASHA (asynchronous=True), which starts new ones as long as n_trials allows."
+            )
 
     def _trial_budget(self, params: Mapping[str, Any]) -> float | None:
         return params.get(self.resource_key)

@@ -5,8 +5,8 @@ the early stopper (curves and stopping rules), the recorder (what is kept on
 disk) and the console (progress). Each turn of :meth:`RunLoop.run`:
 
 1. *launch*: re-runs first (interrupted by an earlier run, or retried), then
-   new suggestions of the strategy, while the executor has a free slot and
-   the budget allows;
+   the strategy's points (the enqueued configurations first), while the
+   executor has a free slot and the budget allows;
 2. *receive*: wait for trials to end; every finished record of the batch is
    stored before anything else happens (telling the strategy, printing,
    callbacks), so a Ctrl-C or a callback's exception loses none of them;
@@ -36,6 +36,7 @@ from ..executor import Executor, Objective
 from ..strategies import Strategy
 from ..trial import FrozenTrial, TrialState, best_of
 from ._early import EarlyStopper
+from ._enqueue import identity, still_to_run
 from ._progress import Progress
 from ._recorder import LiveReports, Recorder
 from .callbacks import call as call_back
@@ -81,7 +82,11 @@ class RunLoop:
     objective : Objective
         ``train_fn`` and the metric, shipped once to the executor.
     budget : int
-        How many trials this run may start (stored ones included).
+        How many trials this run may start (stored ones included); computed
+        again once the strategy holds the enqueued configurations (a grid
+        runs those off the grid on top of its points).
+    enqueued : list of dict
+        The search's enqueued configurations (:mod:`hpcore.search._enqueue`).
     max_retries : int
         Times a failed trial is run again before it is recorded as failed.
     callbacks : list
@@ -101,6 +106,7 @@ class RunLoop:
         budget: int,
         max_retries: int = 0,
         callbacks: list[Any] | None = None,
+        enqueued: list[dict[str, Any]] | None = None,
     ) -> None:
         self.search = search
         self.strategy = strategy
@@ -112,6 +118,7 @@ class RunLoop:
         self.budget = budget
         self.max_retries = max_retries
         self.callbacks = callbacks or []
+        self.enqueued = list(enqueued or [])  # as enqueued, in the strategy's queue order
         self.queue: list[FrozenTrial] = []  # re-runs waiting for a slot
         self.in_flight: set[int] = set()
         self.unstored: list[FrozenTrial] = []  # ended, not yet stored (the way out stores them)
@@ -140,7 +147,12 @@ class RunLoop:
     # -- start and end --------------------------------------------------------------
     def run(self, stored: list[FrozenTrial]) -> None:
         """Resume from the ``stored`` trials, then run until the budget is spent or nothing runs."""
-        self._resume(stored)
+        try:
+            self._resume(stored)
+        except BaseException:  # e.g. an enqueued configuration the strategy has no room for
+            self.recorder.close()
+            self.progress.close()
+            raise
         self.executor.on_report = self._on_report
         try:
             call_back(self.callbacks, "on_search_start", self.search, self.recorder.root)
@@ -169,6 +181,7 @@ class RunLoop:
         )
         for trial in stored:
             self._put(trial)
+        self._enqueue({t.trial_id for t in stored})
         self.queue = [t.restarted(start=time.time()) for t in rerun]
         self.started = len(stored)
         self.next_id = max((t.trial_id for t in stored), default=-1) + 1
@@ -178,6 +191,16 @@ class RunLoop:
             self.progress.nothing_to_run(self.recorder.root, len(stored), self.budget)
         elif stored:
             self.progress.resumed(self.recorder.root, len(finished), len(rerun))
+
+    def _enqueue(self, stored: set[int]) -> None:
+        """Hand the strategy the enqueued configurations that no stored trial started
+        from, then settle the budget (a grid counts those off the grid)."""
+        self.enqueued = still_to_run(self.enqueued, self.recorder.enqueued_marks, stored)
+        for config in self.enqueued:
+            self.strategy.enqueue(config)
+        self.budget = self.search._budget(self.strategy)
+        self.progress.total = self.budget
+        self.recorder.set_budget(self.budget)
 
     def _close(self, error: BaseException | None) -> None:
         self.live.flush()
@@ -217,6 +240,7 @@ class RunLoop:
         )):
             self._end_search(reason)
         while self._may_start() and ex.n_running < ex.max_concurrency:
+            queued = len(self.strategy.queue)
             try:
                 params = self.strategy.ask()
             except WaitForResults:
@@ -225,6 +249,8 @@ class RunLoop:
                 self.exhausted = True
                 break
             trial = FrozenTrial(self.next_id, params, budget=self.search._trial_budget(params))
+            if len(self.strategy.queue) < queued:  # ask() took the queue's head
+                self.recorder.mark_enqueued(trial.trial_id, identity(self.enqueued.pop(0)))
             self._submit(trial)
             self.started += 1
             self.next_id += 1

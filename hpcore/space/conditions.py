@@ -190,6 +190,36 @@ class Conditions:
                 on.add(key)
         return on
 
+    def check_given(self, params: Mapping[str, Any]) -> None:
+        """Refuse a conditional key of a partial point (an enqueued configuration) that
+        the parents it gives leave inactive, or whose parents it does not give.
+
+        Raises
+        ------
+        SearchSpaceError
+            Naming the key, its condition and the fix (parents first: a key under a
+            parent that is itself refused is never reached).
+        """
+        on = self.active(params)
+        for key in self.order:
+            if key not in params or key in on:
+                continue
+            conds = self.when[key]  # an inactive key is a conditional one
+            when = dict(self.dims[key].when)  # type: ignore[arg-type]
+            missing = [p for p, _ in conds if p not in params]
+            if missing:
+                raise SearchSpaceError(
+                    f"'{key}' is searched only when={when!r}: give '{missing[0]}' too (its "
+                    f"value decides whether '{key}' exists), or leave '{key}' out."
+                )
+            parent, values = next((p, v) for p, v in conds
+                                  if not _matches(self.dims[p], params[p], v))
+            one_of = repr(values[0]) if len(values) == 1 else f"one of {list(values)!r}"
+            raise SearchSpaceError(
+                f"'{key}' is inactive where '{parent}' = {params[parent]!r}: it is searched "
+                f"only when={when!r}. Leave '{key}' out, or set '{parent}' to {one_of}."
+            )
+
     def prune(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """``params`` without its inactive keys, in the space's order."""
         on = self.active(params)

@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SearchSpaceError
+from ..errors import SearchSpaceError, did_you_mean
 from .conditions import Conditions
 from .dimensions import (
     Categorical,
     Dimension,
+    Integer,
     _as_dimension,
     _is_real_number,
     dimension_from_json,
@@ -383,6 +384,67 @@ class SearchSpace(Mapping[str, Dimension]):
                 "values; leave inactive keys out."
             )
 
+    # Partial points (enqueued configurations) --------------------------------
+    def check_partial(
+        self, params: Mapping[str, Any], reserved: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Check a partial point, such as an enqueued configuration, and return it flat.
+
+        Every key must be a key of the space (a nested dict is read as dotted
+        keys, as in the space itself), every value one its dimension takes, and
+        every conditional key active under the parents the point gives (which it
+        must give). Keys left out are free. ``reserved`` maps keys that the
+        caller sets itself to why they cannot be given (Hyperband's resource).
+
+        Returns
+        -------
+        dict
+            The point by dotted key, in the space's order; integers as ``int``,
+            reals as ``float`` (the types the strategies suggest).
+
+        Raises
+        ------
+        SearchSpaceError
+            Naming the first key at fault and the fix.
+        """
+        if not isinstance(params, Mapping):
+            raise SearchSpaceError(
+                f"a configuration is a dict of dotted keys to values, such as "
+                f"{{'training.lr': 0.001}}, got {type(params).__name__}."
+            )
+        flat = _flat_point(params, set(self._dims))
+        if not flat:
+            raise SearchSpaceError("the configuration is empty: give at least one key of the space.")
+        for key, value in flat.items():
+            if reserved and key in reserved:
+                raise SearchSpaceError(f"'{key}' {reserved[key]}")
+            if key not in self._dims:
+                raise SearchSpaceError(
+                    f"'{key}' is not a key of the search space; {did_you_mean(key, self._dims)}"
+                )
+            dim = self._dims[key]
+            if not dim.contains(value):
+                raise SearchSpaceError(f"'{key}' = {value!r} {_refusal(dim, value)}.")
+        if self._conds:
+            self._conds.check_given(flat)
+        return {k: _canonical(self._dims[k], flat[k]) for k in self._dims if k in flat}
+
+    def complete(self, fixed: Mapping[str, Any], suggested: Mapping[str, Any]) -> dict[str, Any]:
+        """The point with ``fixed``'s values and the rest from ``suggested``.
+
+        In a conditional space the keys that ``fixed`` leaves inactive are
+        dropped, and a key that ``fixed`` activates but ``suggested`` lacks
+        takes the centre of its range (:meth:`decode_all` at 0.5).
+        """
+        point = {**suggested, **fixed}
+        if self._conds:
+            centre = self.decode_all(np.full(len(self._dims), 0.5))
+            for key in self._conds.order:  # parents first: a filled parent activates its children
+                if key not in point and key in self._conds.active(point):
+                    point[key] = centre[key]
+            return self._conds.prune(point)
+        return {k: point[k] for k in self._dims if k in point}
+
     def _axes(self) -> dict[str, Sequence[Any]]:
         return {k: d.grid_values(k) for k, d in self._dims.items()}
 
@@ -392,3 +454,51 @@ class SearchSpace(Mapping[str, Dimension]):
         if self._conds:
             return Grid.of_points(list(self._dims), list(self._conds.grid(self._axes())))
         return Grid(list(self._dims), [d.grid_values(k) for k, d in self._dims.items()])
+
+
+def _flat_point(params: Mapping[str, Any], keys: set[str], prefix: str = "") -> dict[str, Any]:
+    """A point's dotted keys: a dict under a name that is not a key of the space is a level."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if not isinstance(key, str) or not key:
+            raise SearchSpaceError(
+                f"configuration keys are dotted names such as 'training.lr', got {prefix}{key!r}."
+            )
+        name = prefix + key
+        inner = (_flat_point(value, keys, name + ".")
+                 if isinstance(value, Mapping) and name not in keys else {name: value})
+        for k, v in inner.items():
+            if k in out:
+                raise SearchSpaceError(
+                    f"'{k}' is given twice (once nested, once dotted); keep one of them."
+                )
+            out[k] = v
+    return out
+
+
+def _refusal(dim: Dimension, value: Any) -> str:
+    """Why ``value`` is not one of ``dim``'s, and what to give instead (for a message)."""
+    if isinstance(dim, Categorical):
+        twin = next((c for c in dim.choices if type(c) is not type(value) and _equal(c, value)),
+                    _MISSING)
+        note = "" if twin is _MISSING else (
+            f" ({value!r} has type {type(value).__name__}, the choice {twin!r} {type(twin).__name__})")
+        return f"is not one of the choices {list(dim.choices)!r}{note}: give one of them"
+    number = "a whole number" if isinstance(dim, Integer) else "a number"
+    return f"is outside {dim!r}: give {number} from {dim.low!r} to {dim.high!r}"  # type: ignore[attr-defined]
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # e.g. numpy arrays compare elementwise
+        return False
+
+
+def _canonical(dim: Dimension, value: Any) -> Any:
+    """``value`` as the strategies suggest it: an int for an Integer, a float for a Real."""
+    if isinstance(dim, Integer):
+        return int(value)
+    if isinstance(dim, Categorical):
+        return dim.choices[dim.index(value)]
+    return float(value)

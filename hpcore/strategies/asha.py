@@ -51,7 +51,8 @@ class ASHAStrategy(_ResourceStrategy):
     ``max_resource``. The decisions depend on the seed and on the order of
     the tells; the strategy never waits (except in a finite space with no
     new configuration left, see :class:`WaitForResults`), so the number of
-    trials is the driver's ``n_trials``.
+    trials is the driver's ``n_trials``. An enqueued configuration
+    (:meth:`enqueue`) starts as a new configuration at the bottom rung.
 
     Parameters
     ----------
@@ -198,6 +199,17 @@ class ASHAStrategy(_ResourceStrategy):
         if _promotable(observation.state, observation.value):
             bisect.insort(rung.ranking, (observation.value, j))  # type: ignore[arg-type]
 
+    def _enqueued(self, fixed: dict[str, Any]) -> dict[str, Any]:
+        """A new configuration at the bottom rung: ``fixed``, given to the sampler so that
+        it takes one place in the sampler's sequence (whose point fills the keys it
+        leaves out) and is never drawn again."""
+        self._sampler.queue.append(fixed)
+        sampled = self._draw(self._sampler)
+        j = self._add_config(sampled, 0)
+        params = self._with_budget(sampled, self.ladder[0])
+        self._outstanding.append((params, j, 0))
+        return params
+
     def _restored(self, n_suggested: int) -> None:
         # New configurations continue the sampler's sequence after the restored ones.
-        self._sampler.skip_to(len(self.configs))
+        self._sampler._restored(len(self.configs))

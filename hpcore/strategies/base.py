@@ -14,6 +14,11 @@ value for ``mode='max'``.
   that were never asked (a resumed study, a warm start) are recorded the
   same way.
 
+* ``enqueue(params)`` queues a known configuration (all the keys or some of
+  them): the next ``ask()`` calls return the queued ones first, in order,
+  each completed by the strategy's own suggestion for that trial when keys
+  are missing (:meth:`Strategy.enqueue`). They are told like any other point.
+
 ``history`` keeps every told result as a :class:`~hpcore.trial.FrozenTrial`
 (the one trial record), numbered in the order told, whose value is the one
 the strategy minimises.
@@ -56,6 +61,8 @@ class Strategy(ABC):
         self.space = space if isinstance(space, SearchSpace) else SearchSpace(space)
         self.pending: list[dict[str, Any]] = []
         self.history: list[FrozenTrial] = []
+        #: Enqueued configurations not asked yet, as :meth:`_queued` keeps them.
+        self.queue: list[dict[str, Any]] = []
 
     @property
     def size(self) -> int | None:
@@ -102,8 +109,53 @@ class Strategy(ABC):
     def _restored(self, n_suggested: int) -> None:  # noqa: B027 - optional hook
         """Hook: ``n_suggested`` suggestions were made by the run being resumed."""
 
+    def enqueue(self, params: Mapping[str, Any]) -> None:
+        """Have the next ``ask()`` return ``params`` (after those enqueued before).
+
+        ``params`` may give every key of the space or only some (dotted keys,
+        checked by :meth:`SearchSpace.check_partial`); the keys it leaves out
+        come from the strategy's own suggestion for that trial, so a seeded
+        strategy stays deterministic. A complete configuration takes the place
+        of one suggestion without asking for it.
+
+        Raises
+        ------
+        hpcore.errors.SearchSpaceError
+            A key that is not in the space, a value outside its dimension, a
+            conditional key that its given parents leave inactive.
+        """
+        self.queue.append(self._queued(self.space.check_partial(params)))
+
+    def _queued(self, fixed: dict[str, Any]) -> dict[str, Any]:
+        """Hook: what the queue keeps of a checked configuration (itself by default)."""
+        return fixed
+
+    def _is_complete(self, fixed: Mapping[str, Any]) -> bool:
+        """Whether ``fixed`` gives every key that is active at its values."""
+        return self.space.active(fixed).issubset(fixed)
+
+    def _enqueued(self, fixed: dict[str, Any]) -> dict[str, Any]:
+        """Hook: the point an enqueued configuration runs as, when it is asked.
+
+        A complete one as it is; otherwise its values over this strategy's
+        own suggestion (:meth:`SearchSpace.complete`).
+        """
+        if self._is_complete(fixed):
+            return dict(fixed)
+        return self.space.complete(fixed, self._suggest())
+
+    def _next(self) -> dict[str, Any]:
+        """The head of the queue (taken off once it is placed), else a suggestion."""
+        if not self.queue:
+            return self._suggest()
+        params = self._enqueued(self.queue[0])
+        self.queue.pop(0)
+        return params
+
     def ask(self, n: int | None = None) -> dict[str, Any] | list[dict[str, Any]]:
         """Suggest one point, or (with ``n``) a list of up to ``n`` points.
+
+        Enqueued configurations come first (:meth:`enqueue`).
 
         Raises
         ------
@@ -112,7 +164,7 @@ class Strategy(ABC):
             an empty list instead).
         """
         if n is None:
-            params = self._suggest()
+            params = self._next()
             self.pending.append(params)
             return dict(params)
         batch: list[dict[str, Any]] = []

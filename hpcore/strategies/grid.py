@@ -64,6 +64,13 @@ class GridStrategy(Strategy):
     the first ``n_trials`` points will run). Points told without having
     been asked (a resumed study) are skipped.
 
+    An enqueued configuration runs first. One that leaves keys out takes
+    them from the next grid point in that order (or the first, once the
+    grid is spent), which still runs in its turn. A configuration that is
+    a grid point not run yet takes that point's place: the grid does not
+    run it again. Any other (off the grid, or a point run before) is one
+    trial more: :attr:`size` counts it.
+
     Parameters
     ----------
     space : SearchSpace or mapping
@@ -92,23 +99,50 @@ class GridStrategy(Strategy):
                            else _LazyPermutation(n, seed))
         self._cursor = 0
         self._done: set[int] = set()
+        self._extra = 0  # points run or enqueued that took no grid point's place
 
     @property
     def size(self) -> int:
-        return self.grid.size
+        """The grid's points, and the enqueued or told points that are not among them."""
+        return self.grid.size + self._extra
+
+    def _index_at(self, pos: int) -> int:
+        return int(self._order[pos]) if self._order is not None else pos
+
+    def _next_index(self) -> int | None:
+        """The grid index of the next point not run, without moving past it; None at the end."""
+        while self._cursor < self.grid.size:
+            index = self._index_at(self._cursor)
+            if index not in self._done:
+                return index
+            self._cursor += 1
+        return None
 
     def _suggest(self) -> dict[str, Any]:
-        while self._cursor < self.grid.size:
-            pos = self._cursor
-            index = int(self._order[pos]) if self._order is not None else pos
-            self._cursor += 1
-            if index not in self._done:
-                self._done.add(index)
-                return self.grid[index]
-        raise StrategyExhausted(f"all {self.grid.size} grid points have been suggested")
+        index = self._next_index()
+        if index is None:
+            raise StrategyExhausted(f"all {self.grid.size} grid points have been suggested")
+        self._done.add(index)
+        self._cursor += 1
+        return self.grid[index]
+
+    def _claim(self, params: dict[str, Any]) -> None:
+        """``params`` runs (or ran): its grid point is not suggested again; a point off
+        the grid, or run before, is one trial more."""
+        index = self.grid.index_of(params)
+        if index is None or index in self._done:
+            self._extra += 1
+        else:
+            self._done.add(index)
+
+    def _queued(self, fixed: dict[str, Any]) -> dict[str, Any]:
+        # The point is settled now, so that `size` counts it before the run starts.
+        if not self._is_complete(fixed):
+            index = self._next_index()
+            fixed = self.space.complete(fixed, self.grid[0 if index is None else index])
+        self._claim(fixed)
+        return fixed
 
     def _observe(self, observation: FrozenTrial, was_pending: bool) -> None:
         if not was_pending:
-            index = self.grid.index_of(observation.params)
-            if index is not None:
-                self._done.add(index)
+            self._claim(observation.params)

@@ -50,7 +50,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import StrategyExhausted, WaitForResults
+from ..errors import ArgumentError, StrategyExhausted, WaitForResults
 from ..space import SearchSpace
 from ..trial import FrozenTrial, TrialState
 from ._resource import (
@@ -108,6 +108,17 @@ class _Bracket:
             self.configs.append(params)
         return self.configs[j]
 
+    def place(self, j: int, sampled: dict[str, Any], draw: Any) -> None:
+        """Configuration ``j`` is ``sampled`` (an enqueued one) instead of draw ``j``,
+        which is still drawn so that the later configurations keep their draws."""
+        drawn = self.config(j, draw)
+        same = self._lookup[_key(drawn)]
+        same.remove(j)
+        if not same:
+            del self._lookup[_key(drawn)]
+        self.configs[j] = sampled
+        self._lookup.setdefault(_key(sampled), []).append(j)
+
     def find(self, sampled: Mapping[str, Any], draw: Any) -> list[int]:
         """Indices of the configurations equal to ``sampled`` (drawing up to ``n``)."""
         key = _key(sampled)
@@ -159,6 +170,10 @@ class HyperbandStrategy(_ResourceStrategy):
     its own seeded stream and decides its promotions from its own results
     alone, so the trials run (configurations and budgets) are the same
     whatever the number of workers or the order in which results arrive.
+
+    An enqueued configuration (:meth:`enqueue`) runs in the place of the
+    next first-rung configuration of the first bracket with room, whose draw
+    fills the keys it leaves out; more than the first rungs start are refused.
 
     Parameters
     ----------
@@ -268,7 +283,53 @@ class HyperbandStrategy(_ResourceStrategy):
                 for j in b.find(sampled, self._draw):
                     if j not in b.rungs[0].started:
                         return index, j, 0
+        # A configuration no bracket drew (an enqueued one, or a point told from outside):
+        # it takes the next first-rung slot of its budget, as an enqueued one did when asked.
+        slot = self._first_rung_slot(budget)
+        if slot is None:
+            return None
+        index, j = slot
+        self.brackets[index].place(j, sampled, self._draw)
+        return index, j, 0
+
+    # -- enqueued configurations enter the first rung --------------------------------
+    def _first_rung_slot(self, budget: Any = None) -> tuple[int, int] | None:
+        """(bracket, config) of the next first-rung trial not started (at ``budget``)."""
+        for index, b in enumerate(self.brackets):
+            if b.active == 0 and (budget is None or _same_budget(b.rungs[0].budget, budget)):
+                j = b.next_slot()
+                if j is not None:
+                    return index, j
         return None
+
+    def _queued(self, fixed: dict[str, Any]) -> dict[str, Any]:
+        free = sum(len(b.rungs[0].members or []) - len(b.rungs[0].started)
+                   for b in self.brackets if b.active == 0)
+        if len(self.queue) >= free:
+            raise ArgumentError(
+                f"Hyperband has no first-rung trial left for another enqueued configuration: "
+                f"{free} of its {sum(b.rungs[0].planned for b in self.brackets)} first-rung "
+                f"trials are still to start and {len(self.queue)} configuration(s) are enqueued. "
+                "Enqueue fewer, or use ASHA (asynchronous=True), which starts new "
+                "configurations as long as n_trials allows."
+            )
+        return fixed
+
+    def _enqueued(self, fixed: dict[str, Any]) -> dict[str, Any]:
+        """The next first-rung trial runs ``fixed`` instead of its draw, which fills the keys
+        ``fixed`` leaves out."""
+        slot = self._first_rung_slot()
+        if slot is None:
+            raise StrategyExhausted("no first-rung trial is left for an enqueued configuration")
+        index, j = slot
+        b = self.brackets[index]
+        drawn = b.config(j, self._draw)
+        sampled = dict(fixed) if self._is_complete(fixed) else self.space.complete(fixed, drawn)
+        b.place(j, sampled, self._draw)
+        b.rungs[0].started.add(j)
+        params = self._with_budget(sampled, b.rungs[0].budget)
+        self._outstanding.append((params, index, j, 0))
+        return params
 
     def _observe(self, observation: FrozenTrial, was_pending: bool) -> None:
         slot = None

@@ -33,6 +33,9 @@ class RandomStrategy(Strategy):
     log-scaled integers keep their log-uniform weighting), and is exhausted
     after every point was suggested.
 
+    An enqueued configuration takes the place of the next point of the
+    sequence, whose values fill the keys it leaves out.
+
     Parameters
     ----------
     space : SearchSpace or mapping
@@ -125,29 +128,54 @@ class RandomStrategy(Strategy):
         return True
 
     def _restored(self, n_suggested: int) -> None:
-        self.skip_to(n_suggested)
+        # The weighted order needs no position: every point run is seen, and the
+        # order's next unseen point is where the interrupted run stood.
+        if self._order is None:
+            self.skip_to(n_suggested)
 
     def skip_to(self, position: int) -> None:
         """Continue the sequence at ``position`` (suggestions made by an earlier run)."""
         self._index = max(self._index, int(position))
 
+    def _next_unseen(self) -> int | None:
+        """The grid index of the weighted order's next point not seen yet (not taken)."""
+        assert self._order is not None
+        while self._index < self._order.size:
+            index = int(self._order[self._index])
+            if index not in self._seen:
+                return index
+            self._index += 1
+        return None
+
     def _suggest(self) -> dict[str, Any]:
         if self._order is not None:
-            while self._index < self._order.size:
-                index = int(self._order[self._index])
-                self._index += 1
-                if index not in self._seen:
-                    self._seen.add(index)
-                    return self._grid[index]  # type: ignore[index]
-            raise StrategyExhausted(
-                f"all {self._order.size} points of the finite search space have been suggested"
-            )
+            index = self._next_unseen()
+            if index is None:
+                raise StrategyExhausted(
+                    f"all {self._order.size} points of the finite search space have been suggested"
+                )
+            self._index += 1
+            self._seen.add(index)
+            return self._grid[index]  # type: ignore[index]
         for _ in range(1000 if self._finite else 1):
             params = self.space.decode(self._unit_point(self._index))
             self._index += 1
             if not self._finite or self._mark_seen(params):
                 return params
         raise StrategyExhausted("no unseen point found in 1000 draws of the finite space")
+
+    def _enqueued(self, fixed: dict[str, Any]) -> dict[str, Any]:
+        complete = self._is_complete(fixed)
+        if complete or self._order is None:
+            params = super()._enqueued(fixed)
+        else:  # the next point of the order fills the gaps and still runs in its turn
+            index = self._next_unseen()
+            params = self.space.complete(fixed, self._grid[0 if index is None else index])  # type: ignore[index]
+        if self._finite:
+            self._mark_seen(params)  # never drawn again
+        if complete and self._order is None:
+            self._index += 1  # it takes one place in the sequence, as a resumed run counts it
+        return params
 
     def _observe(self, observation: FrozenTrial, was_pending: bool) -> None:
         if self._finite and not was_pending:
