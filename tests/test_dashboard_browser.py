@@ -87,7 +87,7 @@ import sys
 from hpcore.search import RandomSearch
 from hpcore.search.space import Real
 from helpers.dashboard import curve_fn
-s = RandomSearch({"steps": 12, "pause": 0.4, "x": 0.5}, {"x": Real(0.0, 1.0)}, metric="loss",
+s = RandomSearch({"steps": 30, "pause": 0.3, "x": 0.5}, {"x": Real(0.0, 1.0)}, metric="loss",
                  n_trials=3, random_state=3)
 s.run(curve_fn, experiment_root=sys.argv[1], verbose=0)
 """

@@ -139,9 +139,11 @@ def create_app(
     def snapshot(request: Request) -> Response:
         feed = _feed(studies, request)
         feed.refresh()
-        return JSONResponse({"id": request.path_params["sid"],
-                             "label": studies.label(request.path_params["sid"]),
-                             **feed.snapshot()})
+        raw, packed = feed.snapshot_bytes()  # encoded once per version, for every page
+        headers = {"Cache-Control": "no-cache"}
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            raw, headers["Content-Encoding"] = packed, "gzip"
+        return Response(raw, media_type="application/json", headers=headers)
 
     def since(request: Request) -> Response:
         feed = _feed(studies, request)

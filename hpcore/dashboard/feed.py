@@ -17,9 +17,12 @@ driver runs, which catches a write that left both unchanged).
 from __future__ import annotations
 
 import bisect
+import gzip
+import json
 import math
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ __all__ = ["StudyFeed", "trial_row", "ROW_FIELDS"]
 ROW_FIELDS = ("id", "state", "values", "params", "metrics", "start", "end", "devices",
               "host", "attempts", "error", "feasible")
 _ERROR_CHARS = 400
+_CURVE_CACHE = 5_000  # finished trials' curves kept after a page asked for them
 _RECHECK_S = 3.0  # re-read a live study at least this often, whatever its files say
 
 
@@ -43,6 +47,17 @@ def _number(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return str(v)
     return v
+
+
+_SCALARS = (str, int, bool, type(None))
+
+
+def _plain(d: dict[str, Any]) -> dict[str, Any]:
+    """``jsonable(d)``, with a fast path for the common flat dict of plain scalars."""
+    for v in d.values():
+        if not (type(v) in _SCALARS or (type(v) is float and math.isfinite(v))):
+            return jsonable(d)
+    return d
 
 
 def trial_row(t: FrozenTrial) -> list[Any]:
@@ -54,8 +69,8 @@ def trial_row(t: FrozenTrial) -> list[Any]:
         t.trial_id,
         t.state.value,
         None if t.values is None else [_number(v) for v in t.values],
-        jsonable(t.params),
-        jsonable(t.metrics) if t.metrics else None,
+        _plain(t.params),
+        _plain(t.metrics) if t.metrics else None,
         t.start,
         t.end,
         list(t.devices) or None,
@@ -79,9 +94,10 @@ def _points(reports: list[dict[str, Any]], metric: str | None) -> list[list[Any]
 class StudyFeed:
     """The live view of the study under ``root`` (thread-safe)."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, sid: str = "", label: str = "") -> None:
         self.root = Path(root)
-        self._lock = threading.Lock()
+        self.sid, self.label = sid, label  # how pages name the study
+        self._lock = threading.RLock()
         self._reset()
 
     def _reset(self) -> None:
@@ -93,6 +109,10 @@ class StudyFeed:
         self.rows: dict[int, list[Any]] = {}
         self.curves: dict[int, list[list[Any]]] = {}
         self._report_counts: dict[int, int] = {}  # reports read per unfinished trial
+        self._max_id = -1
+        self._summary: tuple[int, dict[str, Any]] | None = None
+        self._done_curves: OrderedDict[int, list[list[Any]]] = OrderedDict()  # recently asked
+        self._packed: tuple[int, bytes, bytes] | None = None  # the last snapshot, encoded
         self._changed: list[tuple[int, int]] = []  # (version, trial id), by version
         self._appended: list[tuple[int, int, int]] = []  # (version, trial id, first point)
         self._signature: tuple[Any, ...] | None = None
@@ -133,9 +153,9 @@ class StudyFeed:
         })
 
     def _apply(self, storage: Storage) -> None:
-        unfinished = [i for i, r in self.rows.items() if not TrialState(r[1]).is_finished]
-        after = max(self.rows) if self.rows else -1
-        changes = read_changes(storage, after, unfinished, self._report_counts)
+        # The unfinished trials are those whose reports are counted: no scan of every row.
+        changes = read_changes(storage, self._max_id, list(self._report_counts),
+                               self._report_counts)
         if changes.created != self.created and self.rows:
             before = self.version
             self._reset()  # resume=False replaced the study: start again from nothing
@@ -144,7 +164,8 @@ class StudyFeed:
             changes = read_changes(storage, -1)
         self.created = changes.created
         self.driver_alive = changes.driver_alive
-        fresh = [t for t in changes.trials if trial_row(t) != self.rows.get(t.trial_id)]
+        rows = {t.trial_id: trial_row(t) for t in changes.trials}
+        fresh = [t for t in changes.trials if rows[t.trial_id] != self.rows.get(t.trial_id)]
         grown = {
             tid: reps for tid, reps in changes.reports.items()
             if reps and tid not in {t.trial_id for t in fresh}
@@ -152,7 +173,7 @@ class StudyFeed:
         if not fresh and not grown:
             return
         self.version += 1
-        self._take_trials(fresh, storage)
+        self._take_trials(fresh, rows, storage)
         for tid, reps in grown.items():
             points = _points(reps, self._metric())
             self._appended.append((self.version, tid, len(self.curves.setdefault(tid, []))))
@@ -160,17 +181,26 @@ class StudyFeed:
             self._report_counts[tid] += len(reps)
         self.last_activity = time.time()
 
-    def _take_trials(self, fresh: list[FrozenTrial], storage: Storage) -> None:
-        """Store changed trials with their whole curves (a re-run or a finish replaced them)."""
-        curves = read_reports(storage, {t.trial_id: 0 for t in fresh})
+    def _take_trials(self, fresh: list[FrozenTrial], rows: dict[int, list[Any]],
+                     storage: Storage) -> None:
+        """Store changed trials; an unfinished one's whole curve too (a re-run replaced it).
+
+        Finished trials' curves stay in the database until a page asks
+        (:meth:`curves_of`): a study of 100,000 trials would otherwise hold
+        millions of points in memory.
+        """
+        curves = read_reports(storage, {t.trial_id: 0 for t in fresh if not t.state.is_finished})
         for t in fresh:
-            self.rows[t.trial_id] = trial_row(t)
+            self.rows[t.trial_id] = rows[t.trial_id]
+            self._max_id = max(self._max_id, t.trial_id)
             self._changed.append((self.version, t.trial_id))
-            reps = curves.get(t.trial_id, [])
-            self.curves[t.trial_id] = _points(reps, self._metric())
+            self._done_curves.pop(t.trial_id, None)
             if t.state.is_finished:
                 self._report_counts.pop(t.trial_id, None)
+                self.curves.pop(t.trial_id, None)
             else:
+                reps = curves.get(t.trial_id, [])
+                self.curves[t.trial_id] = _points(reps, self._metric())
                 self._report_counts[t.trial_id] = len(reps)
 
     def _metric(self) -> str | None:
@@ -179,14 +209,25 @@ class StudyFeed:
     # -- what pages get -------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         """The whole study (no curves): the first thing a page loads."""
-        with self._lock:
+        with self._lock:  # re-entrant: snapshot_bytes holds it
             return {
+                "id": self.sid,
+                "label": self.label,
                 "version": self.version,
                 "study": self.info,
                 "driver_alive": self.driver_alive,
                 "fields": ROW_FIELDS,
                 "trials": [self.rows[i] for i in sorted(self.rows)],
             }
+
+    def snapshot_bytes(self) -> tuple[bytes, bytes]:
+        """:meth:`snapshot` as JSON, plain and gzip-compressed, encoded once per version."""
+        with self._lock:
+            if self._packed is None or self._packed[0] != self.version:
+                raw = json.dumps(self.snapshot(), separators=(",", ":"),
+                                 allow_nan=False).encode()
+                self._packed = (self.version, raw, gzip.compress(raw, 5, mtime=0))
+            return self._packed[1], self._packed[2]
 
     def since(self, version: int) -> dict[str, Any]:
         """What changed after ``version``: changed trials with their curves and new points.
@@ -202,28 +243,46 @@ class StudyFeed:
             points: dict[int, list[list[Any]]] = {}
             first = bisect.bisect_right(self._appended, (version, math.inf, 0))
             for _, tid, at in self._appended[first:]:
-                if tid not in points and tid not in ids:
+                if tid not in points and tid not in ids and tid in self.curves:
                     points[tid] = self.curves[tid][at:]
             return {
                 "version": self.version,
                 "driver_alive": self.driver_alive,
                 "trials": [self.rows[i] for i in ids],
-                "curves": {str(i): self.curves.get(i, []) for i in ids},
+                "curves": self.curves_of(ids),
                 "points": {str(i): p for i, p in points.items()},
             }
 
     def curves_of(self, ids: list[int]) -> dict[str, list[list[Any]]]:
         """The learning curves of ``ids`` (unknown ids are left out)."""
         with self._lock:
-            return {str(i): self.curves[i] for i in ids if i in self.curves}
+            known = [i for i in ids if i in self.rows]
+            done = [i for i in known if i not in self.curves and i not in self._done_curves]
+            if done:
+                with Storage(self.root, readonly=True) as storage:
+                    read = read_reports(storage, {i: 0 for i in done})
+                for i in done:
+                    self._done_curves[i] = _points(read.get(i, []), self._metric())
+                while len(self._done_curves) > _CURVE_CACHE:
+                    self._done_curves.popitem(last=False)
+            out = {}
+            for i in known:
+                curve = self.curves.get(i)
+                if curve is None:
+                    curve = self._done_curves[i]
+                    self._done_curves.move_to_end(i)
+                out[str(i)] = curve
+            return out
 
     def summary(self) -> dict[str, Any]:
         """A line of the study list: name, objectives, counts by state, best, liveness."""
         with self._lock:
+            if self._summary is not None and self._summary[0] == self.version:
+                return {**self._summary[1], "driver_alive": self.driver_alive}
             counts: dict[str, int] = {}
             for r in self.rows.values():
                 counts[r[1]] = counts.get(r[1], 0) + 1
-            return {
+            out = {
                 "study": None if self.info is None else {
                     k: self.info[k] for k in ("name", "strategy", "metrics", "modes", "constraints")
                 },
@@ -234,6 +293,8 @@ class StudyFeed:
                 "last_activity": self.last_activity,
                 "version": self.version,
             }
+            self._summary = (self.version, out)
+            return out
 
     def _best(self) -> Any:
         """The best value of one objective; the size of the front for several."""

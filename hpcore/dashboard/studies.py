@@ -79,8 +79,8 @@ class Studies:
             for path in find_studies(self.roots):
                 sid = study_id(path)
                 if sid not in self._feeds:
-                    self._feeds[sid] = StudyFeed(path)
                     self._paths[sid] = path
+                    self._feeds[sid] = StudyFeed(path, sid, self._label(path))
 
     def ids(self) -> list[str]:
         self.scan()
@@ -95,7 +95,9 @@ class Studies:
 
     def label(self, sid: str) -> str:
         """The study's folder as people read it: relative to its root where it can be."""
-        path = self._paths[sid]
+        return self._label(self._paths[sid])
+
+    def _label(self, path: Path) -> str:
         for root in self.roots:
             try:
                 rel = path.relative_to(root)

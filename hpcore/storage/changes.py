@@ -33,6 +33,8 @@ from .rows import _report, _trial
 
 __all__ = ["StudyChanges", "file_signature", "read_changes", "read_reports"]
 
+_BULK = 256  # more trials than this: their reports in one pass over the table
+
 
 @dataclass(frozen=True)
 class StudyChanges:
@@ -117,6 +119,17 @@ def read_reports(storage: Storage, offsets: Mapping[int, int]) -> dict[int, list
 
 
 def _reports(c: Any, offsets: Mapping[int, int]) -> dict[int, list[dict[str, Any]]]:
+    if len(offsets) > _BULK:  # a first look at a large study: one pass, not a query a trial
+        out: dict[int, list[dict[str, Any]]] = {tid: [] for tid in offsets}
+        seen: dict[int, int] = {}
+        for tid, step, value, metrics, t in c.execute(
+            "SELECT trial_id, step, value, metrics, time FROM reports ORDER BY trial_id, rowid"
+        ):
+            if tid in out:
+                seen[tid] = seen.get(tid, 0) + 1
+                if seen[tid] > offsets[tid]:
+                    out[tid].append(_report(step, value, metrics, t))
+        return out
     return {
         tid: [
             _report(*r)

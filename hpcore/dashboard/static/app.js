@@ -138,6 +138,7 @@ class Study {
     this.rows = new Map();
     for (const r of snapshot.trials) this.rows.set(r[0], this.toTrial(r));
     this.curves = new Map();
+    this.partial = new Set();  // curves known only from the points that came after the page
   }
   toTrial(r) {
     const t = {};
@@ -147,15 +148,24 @@ class Study {
   apply(delta) {
     for (const r of delta.trials || []) this.rows.set(r[0], this.toTrial(r));
     for (const [id, c] of Object.entries(delta.curves || {})) {
-      if (this.curves.has(+id) || c.length) this.curves.set(+id, c);
+      if (this.curves.has(+id) || c.length) { this.curves.set(+id, c); this.partial.delete(+id); }
     }
     for (const [id, pts] of Object.entries(delta.points || {})) {
       const c = this.curves.get(+id);
-      if (c) c.push(...pts); else this.curves.set(+id, pts.slice());
+      if (c) c.push(...pts);
+      else { this.curves.set(+id, pts.slice()); this.partial.add(+id); }  // its start: fetched
     }
     this.version = delta.version;
     if ("driver_alive" in delta) this.driverAlive = delta.driver_alive;
     return (delta.trials || []).length + Object.keys(delta.points || {}).length;
+  }
+  // A curve read whole from the server, joined with the points that came since.
+  fetched(id, c) {
+    const known = this.curves.get(id);
+    if (known && !this.partial.has(id)) return;
+    const last = c.length ? c[c.length - 1][0] : -Infinity;
+    this.curves.set(id, c.concat((known || []).filter(p => p[0] > last)));
+    this.partial.delete(id);
   }
   get multi() { return this.info.metrics.length > 1; }
   sign(k = 0) { return this.info.modes[k] === "max" ? -1 : 1; }
@@ -195,6 +205,7 @@ function studyPage(sid) {
   const ui = {};
 
   async function start() {
+    Charts.ready().catch(() => {});  // plotly.js loads while the study does
     let snap;
     try { snap = await H.json(`/api/studies/${encodeURIComponent(sid)}`); }
     catch (e) { H.clear(main()).append(H.el("p", {class: "error"}, `Cannot load the study: ${e.message}`)); return; }
@@ -211,10 +222,13 @@ function studyPage(sid) {
     catch (e) { setLive("server unreachable", false); return; }
     if (stopped) return;
     if (delta.reset) { clearInterval(poll); start(); return; }
-    const n = study.apply(delta);
+    study.apply(delta);
     setLive(study.driverAlive ? "live" : "driver idle", study.driverAlive);
-    if (n) renderAll(false);
-    else renderRunning();  // elapsed times move on
+    if ((delta.trials || []).length) renderAll(false);
+    else {
+      renderRunning();  // elapsed times and latest values move on
+      if (Object.keys(delta.points || {}).length) ui.chartSet.renderLive();
+    }
   }
 
   function build() {

@@ -77,11 +77,14 @@ class Charts {
       H.el("span", {class: "muted"}, " + every running trial"));
   }
 
-  stop() { clearTimeout(this.timer); }
+  stop() { clearTimeout(this.timer); clearTimeout(this.liveTimer); }
 
-  // Draw now if enough time passed since the last drawing; otherwise once, soon.
+  // Draw now if enough time passed since the last drawing; otherwise once, soon. A large
+  // study's charts take a while to draw: they are redrawn at most a third of the time,
+  // so the table and the running trials stay live in between.
   render(now) {
-    const wait = now ? 0 : Math.max(0, 2000 - (Date.now() - this.last));
+    const gap = Math.min(6000, Math.max(2000, 3 * (this.took || 0)));
+    const wait = now ? 0 : Math.max(0, gap - (Date.now() - this.last));
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.draw(), wait);
   }
@@ -90,12 +93,32 @@ class Charts {
     this.last = Date.now();
     try { await Charts.ready(); }
     catch (e) { this.history.note.textContent = e.message; return; }
-    const s = this.study;
+    const s = this.study, started = Date.now();
     const scored = [...s.rows.values()].filter(t => s.scored(t));
+    const pause = () => new Promise(r => setTimeout(r, 0));  // let polls and clicks in
     if (s.multi) this.drawFront(scored); else this.drawHistory(scored);
+    await pause();
     await this.drawCurves(scored);
+    await pause();
     this.drawParallel(scored);
+    await pause();
     this.drawSlices(scored);
+    if (this.drawn) this.took = Date.now() - started;  // the first drawing pays one-time set-up
+    this.drawn = true;
+    this.last = Date.now();
+  }
+
+  // Only running trials' curves grew: redraw the learning curves alone, at most once a
+  // second (now, if the last live drawing is that old; else once, when it is).
+  renderLive() {
+    if (this.liveTimer || !this.drawn) return;
+    const wait = Math.max(0, 1000 - (Date.now() - (this.liveLast || 0)));
+    this.liveTimer = setTimeout(async () => {
+      this.liveLast = Date.now();
+      const s = this.study;
+      try { await this.drawCurves([...s.rows.values()].filter(t => s.scored(t))); }
+      finally { this.liveTimer = null; }
+    }, wait);
   }
 
   drawHistory(scored) {
@@ -138,10 +161,10 @@ class Charts {
     const s = this.study, sign = s.sign();
     const running = [...s.rows.values()].filter(t => t.state === "running");
     const top = this.showFinished ? scored.slice().sort((a, b) => sign * (a.values[0] - b.values[0])).slice(0, this.topK) : [];
-    const want = [...top, ...running].map(t => t.id).filter(id => !s.curves.has(id));
+    const want = [...top, ...running].map(t => t.id).filter(id => !s.curves.has(id) || s.partial.has(id));
     for (let i = 0; i < want.length; i += 200) {
       const r = await H.json(`/api/studies/${encodeURIComponent(s.id)}/curves?ids=${want.slice(i, i + 200).join(",")}`);
-      for (const [id, c] of Object.entries(r.curves)) if (!s.curves.has(+id)) s.curves.set(+id, c);
+      for (const [id, c] of Object.entries(r.curves)) s.fetched(+id, c);
     }
     const best = s.best();
     // One trace per kind, curves joined by gaps: a legend of kinds, never one entry per trial.
