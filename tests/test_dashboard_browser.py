@@ -75,6 +75,11 @@ def test_the_list_leads_to_a_study_page_with_its_trials_and_charts(page, tmp_pat
         assert {t["name"] for t in history} >= {"completed", "best so far"}
         assert sum(t["n"] for t in history if t["name"] == "completed") == 12
         page.wait_for_function("document.getElementById('chart-slices').data !== undefined")
+        page.wait_for_function("document.getElementById('chart-importance').data !== undefined",
+                               timeout=60_000)
+        assert _chart_data(page, "chart-importance")[0]["type"] == "bar"
+        assert "x" in page.inner_text("#chart-importance")  # the one parameter, labelled
+        assert "single parameter" in page.inner_text("section.charts")  # no GP mean: says why
         page.click("table.trials tbody tr >> nth=0")  # the newest trial: its details and log
         page.wait_for_selector("dialog.trial pre.log")
         page.wait_for_function("!document.querySelector('dialog.trial pre.log')"
@@ -154,6 +159,8 @@ def test_markup_from_a_study_is_shown_as_text_and_never_runs(page, tmp_path):
         page.wait_for_selector("table.trials tbody tr")
         page.wait_for_function("document.getElementById('chart-parallel').data !== undefined",
                                timeout=60_000)
+        page.wait_for_function("document.getElementById('chart-contour').data !== undefined",
+                               timeout=60_000)  # the payload is a category of its axis
         text = page.inner_text("main")
         assert XSS in text  # in the header, the table's params, metrics and errors
         page.click("table.trials tbody tr.failed >> nth=0")

@@ -39,7 +39,7 @@ from .view import View, view
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["plot_contour", "UNSURE_RATIO", "UNSURE_COLOUR"]
+__all__ = ["plot_contour", "gp_surface", "Surface", "UNSURE_RATIO", "UNSURE_COLOUR"]
 
 #: The surface is left unpainted where the GP's posterior standard deviation exceeds
 #: this fraction of its prior standard deviation (the trials explain less than
@@ -50,9 +50,29 @@ UNSURE_COLOUR = "#d9d9d9"
 
 
 @dataclass(frozen=True)
-class _Fit:
-    """The trials the GP was fit to, their model arrays and the surface over two axes."""
+class Surface:
+    """A GP's posterior mean over two parameters: what the contour plot and the
+    dashboard draw.
 
+    Attributes
+    ----------
+    keys : list of str
+        The x and y parameters.
+    done : list of FrozenTrial
+        The trials the GP was fit to (in the space).
+    X : ndarray (n, d)
+        Their model arrays (unit-cube coordinates, categoricals by level).
+    ix, iy : int
+        The two parameters' columns in ``X``.
+    coords : list of ndarray
+        The grid of each axis in parameter units (level indices for a categorical).
+    surface : ndarray (len(coords[1]), len(coords[0]))
+        The posterior mean, in the metric's units.
+    unsure : ndarray of bool, same shape
+        Where the posterior standard deviation exceeds ``UNSURE_RATIO`` of the prior's.
+    """
+
+    keys: list[str]
     done: list[Any]
     X: np.ndarray
     ix: int
@@ -60,6 +80,23 @@ class _Fit:
     coords: list[np.ndarray]
     surface: np.ndarray
     unsure: np.ndarray
+
+
+def gp_surface(
+    obj: Any,
+    params: Sequence[str] | None = None,
+    importances: Mapping[str, float] | None = None,
+    resolution: int = 60,
+    max_points: int = 500,
+) -> Surface:
+    """The numbers of :func:`plot_contour`, without drawing (no matplotlib needed).
+
+    Same parameters as :func:`plot_contour`; the other parameters are held at
+    the best trial's values.
+    """
+    study = view(obj)
+    keys = _contour_keys(obj, study, params, importances)
+    return _fit(study, keys, int(resolution), int(max_points))
 
 
 def plot_contour(
@@ -97,8 +134,8 @@ def plot_contour(
         seeded random sample of the others): its fit costs O(n^3).
     """
     study = view(obj)
-    keys = _contour_keys(obj, study, params, importances)
-    fit = _fit(study, keys, int(resolution), int(max_points))
+    fit = gp_surface(study, params, importances, resolution, max_points)
+    keys = fit.keys
     fig = _figure(7, 5.5)
     ax = fig.add_subplot()
     _draw_surface(fig, ax, study, fit)
@@ -150,7 +187,7 @@ def _trials_in_space(study: View, max_points: int) -> tuple[list[Any], np.ndarra
     return [t for t, k in zip(done, ok) if k], X[ok], y[ok]
 
 
-def _fit(study: View, keys: list[str], resolution: int, max_points: int) -> _Fit:
+def _fit(study: View, keys: list[str], resolution: int, max_points: int) -> Surface:
     """Fit the GP and evaluate its mean and how unsure it is over the two axes."""
     from .. import kernels
 
@@ -175,11 +212,11 @@ def _fit(study: View, keys: list[str], resolution: int, max_points: int) -> _Fit
     mean, var = model.posterior(Z)
     prior = math.exp(model.theta[X.shape[1]])  # the kernel's signal variance
     unsure = np.sqrt(var / prior) > UNSURE_RATIO
-    return _Fit(done, X, ix, iy, coords, (mean * sd + mu).reshape(gx.shape),
+    return Surface(keys, done, X, ix, iy, coords, (mean * sd + mu).reshape(gx.shape),
                 unsure.reshape(gx.shape))
 
 
-def _draw_surface(fig: Figure, ax: Any, study: View, fit: _Fit) -> None:
+def _draw_surface(fig: Figure, ax: Any, study: View, fit: Surface) -> None:
     """The posterior mean where the GP is sure enough, grey elsewhere, and its colour bar."""
     ax.set_facecolor(UNSURE_COLOUR)
     if fit.unsure.all():
@@ -197,7 +234,7 @@ def _draw_surface(fig: Figure, ax: Any, study: View, fit: _Fit) -> None:
     _colorbar(fig, mesh, f"predicted {study.label}", ax=ax)
 
 
-def _draw_trials(ax: Any, study: View, fit: _Fit) -> None:
+def _draw_trials(ax: Any, study: View, fit: Surface) -> None:
     """The trials as points (categoricals jittered) and the best one as a star."""
     names = list(study.space)
     rng = np.random.default_rng(0)
@@ -216,7 +253,7 @@ def _draw_trials(ax: Any, study: View, fit: _Fit) -> None:
                    edgecolors="black", label=f"best (trial {best.trial_id})", zorder=4)  # type: ignore[union-attr]
 
 
-def _contour_axes(ax: Any, study: View, fit: _Fit, keys: list[str]) -> None:
+def _contour_axes(ax: Any, study: View, fit: Surface, keys: list[str]) -> None:
     """Scales, ticks, labels and the title."""
     names = list(study.space)
     for j, set_scale, set_ticks, axis in ((fit.ix, ax.set_xscale, ax.set_xticks, ax.xaxis),

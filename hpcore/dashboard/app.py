@@ -8,6 +8,7 @@ Routes (every ``/api`` answer is JSON, gzip-compressed when large)::
     /api/studies/{sid}                 one study's snapshot (every trial, no curves)
     /api/studies/{sid}/since/{v}       what changed after version v
     /api/studies/{sid}/curves?ids=...  learning curves
+    /api/studies/{sid}/insight         importance and the GP mean (computed in the background)
     /api/studies/{sid}/trials/{t}/log  the tail of a trial's log
 
 Safety: nothing in a URL is a path (studies are opaque ids, trials integers,
@@ -21,12 +22,14 @@ a bug put it into HTML.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hmac
 import importlib.resources
 import importlib.util
 import os
 import stat
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from .insight import Insights
 from .studies import Studies
 
 __all__ = ["create_app", "TOKEN_HEADER", "TOKEN_COOKIE"]
@@ -107,6 +111,7 @@ def create_app(
     """
     studies = Studies(roots)
     assets = _Assets()
+    insights = Insights()
 
     def page(request: Request) -> Response:
         if token and request.query_params.get("token") is not None:
@@ -155,6 +160,12 @@ def create_app(
         ids = _ids(request.query_params.get("ids", ""))
         return JSONResponse({"curves": feed.curves_of(ids[:_MAX_CURVES])})
 
+    def insight(request: Request) -> Response:
+        feed = _feed(studies, request)
+        feed.refresh()
+        have = request.query_params.get("have", "")
+        return JSONResponse(insights.get(feed, int(have) if have.isdigit() else -1))
+
     def log(request: Request) -> Response:
         feed = _feed(studies, request)
         return JSONResponse({"log": _log_tail(feed.root, request.path_params["trial"])})
@@ -166,6 +177,7 @@ def create_app(
         Route("/api/studies/{sid}", snapshot),
         Route("/api/studies/{sid}/since/{version:int}", since),
         Route("/api/studies/{sid}/curves", curves),
+        Route("/api/studies/{sid}/insight", insight),
         Route("/api/studies/{sid}/trials/{trial:int}/log", log),
     ]
     middleware = [
@@ -174,7 +186,13 @@ def create_app(
         Middleware(_Guard, token=token),
         Middleware(GZipMiddleware, minimum_size=1024, compresslevel=5),
     ]
-    app = Starlette(routes=routes, middleware=middleware,
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        insights.close()  # an analysis under way is not waited for
+
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={_NotFound: _not_found})
     app.state.studies = studies
     return app

@@ -115,7 +115,7 @@ function studyRow(s, selected, compare) {
   else if (s.best && "front" in s.best) best = `front of ${s.best.front}`;
   const objective = st.metrics.map((m, i) => `${m} ${st.modes[i] === "max" ? "\u2191" : "\u2193"}`).join(", ");
   return H.el("tr", {},
-    H.el("td", {}, box), H.el("td", {}, link), H.el("td", {}, st.name || ""),
+    H.el("td", {}, box), H.el("td", {class: "path"}, link), H.el("td", {}, st.name || ""),
     H.el("td", {}, st.strategy || ""), H.el("td", {}, objective),
     H.el("td", {class: "n"}, s.n_trials), H.el("td", {class: "n"}, c.running || 0),
     H.el("td", {class: "n"}, c.completed || 0), H.el("td", {class: "n"}, c.stopped || 0),

@@ -61,11 +61,15 @@ class Charts {
     };
     this.history = box("chart-history", study.multi ? "Objectives and Pareto front" : "History");
     this.curves = box("chart-curves", "Learning curves");
+    this.importance = box("chart-importance", "Parameter importance");
+    this.contour = box("chart-contour", "GP mean of the two most important parameters");
     this.parallel = box("chart-parallel", "Parallel coordinates", true);
     this.slices = box("chart-slices", "Slices", true);
     this.curveControls = this.controls();
     this.curves.card.insertBefore(this.curveControls, this.curves.note);
-    H.clear(node).append(this.history.card, this.curves.card, this.parallel.card, this.slices.card);
+    H.clear(node).append(this.history.card, this.curves.card, this.importance.card, this.contour.card,
+                         this.parallel.card, this.slices.card);
+    this.importance.note.textContent = "waiting for the first finished trials";
   }
 
   controls() {
@@ -77,7 +81,7 @@ class Charts {
       H.el("span", {class: "muted"}, " + every running trial"));
   }
 
-  stop() { clearTimeout(this.timer); clearTimeout(this.liveTimer); }
+  stop() { this.stopped = true; clearTimeout(this.timer); clearTimeout(this.liveTimer); clearTimeout(this.insightTimer); }
 
   // Draw now if enough time passed since the last drawing; otherwise once, soon. A large
   // study's charts take a while to draw: they are redrawn at most a third of the time,
@@ -104,6 +108,7 @@ class Charts {
     await pause();
     this.drawSlices(scored);
     if (this.drawn) this.took = Date.now() - started;  // the first drawing pays one-time set-up
+    if (!this.drawn) this.pollInsight();
     this.drawn = true;
     this.last = Date.now();
   }
@@ -119,6 +124,73 @@ class Charts {
       try { await this.drawCurves([...s.rows.values()].filter(t => s.scored(t))); }
       finally { this.liveTimer = null; }
     }, wait);
+  }
+
+  // Importance and the GP mean are computed by the server in the background: ask for the
+  // latest every 10 s (2 s while it computes); the answer is small when nothing is new.
+  async pollInsight() {
+    if (this.stopped) return;
+    let r = null;
+    try {
+      r = await H.json(`/api/studies/${encodeURIComponent(this.study.id)}/insight?have=${this.insightStamp || 0}`);
+    } catch (e) { this.importance.note.textContent = `importance unavailable: ${e.message}`; }
+    if (r && !("importance" in r) && r.state === "computing" && !this.insightStamp) {
+      this.importance.note.textContent = this.contour.note.textContent = "computing\u2026";
+    }
+    if (r && r.stamp !== this.insightStamp && "importance" in r) {
+      this.insightStamp = r.stamp;
+      this.drawImportance(r);
+      this.drawContour(r);
+    }
+    if (!this.stopped) this.insightTimer = setTimeout(() => this.pollInsight(), r && r.state === "computing" ? 2000 : 10000);
+  }
+
+  drawImportance(r) {
+    const s = this.study, metrics = Object.keys(r.importance);
+    const first = metrics.length ? r.importance[metrics[0]] : {};
+    const params = Object.keys(first).reverse();  // the most important on top
+    this.importance.note.textContent = (r.notes || []).filter(n => n.startsWith("importance")).join(" ") ||
+      `functional ANOVA of a GP fit to ${r.trials.toLocaleString()} finished trials (at most 300 of them)`;
+    if (!params.length) { Plotly.purge(this.importance.div); return; }
+    const palette = [COLORS.completed, COLORS.stopped, COLORS.running, COLORS.best];
+    const traces = metrics.map((m, k) => ({type: "bar", orientation: "h", name: tx(m), y: params.map(tx),
+      x: params.map(p => r.importance[m][p] || 0), marker: {color: palette[k % palette.length]},
+      hovertemplate: "%{y}: %{x:.1%}<extra>" + tx(m) + "</extra>"}));
+    Plotly.react(this.importance.div, traces, {...BASE, showlegend: metrics.length > 1, barmode: "group",
+      height: Math.max(260, 80 + 28 * params.length * Math.max(1, metrics.length / 2)),
+      margin: {l: 140, r: 20, t: 20, b: 48}, xaxis: {title: {text: "share of the variance explained"}, tickformat: ".0%"},
+      yaxis: {automargin: true}}, CONFIG);
+    s.importanceOrder = Object.keys(first);
+  }
+
+  drawContour(r) {
+    const s = this.study, sf = r.surface;
+    const notes = (r.notes || []).filter(n => n.startsWith("GP mean")).join(" ");
+    if (!sf) { this.contour.note.textContent = notes || "needs at least 3 finished trials and two parameters"; Plotly.purge(this.contour.div); return; }
+    // Category labels are data, shown as text: escaped like every other string (tx).
+    const [ax, ay] = sf.axes.map(a => a.categorical ? {...a, values: a.values.map(tx)} : a);
+    const at = (a, v) => a.categorical ? tx(v) : v;
+    sf.points = sf.points.map(p => [at(ax, p[0]), at(ay, p[1]), p[2]]);
+    const cat = ax.categorical || ay.categorical;
+    const best = s.best();
+    this.contour.note.textContent = `${tx(sf.metric)} predicted by a GP fit to ${sf.points.length} trials; ` +
+      (s.paramKeys().length > 2 ? "the other parameters at the best trial's values; " : "") +
+      "grey where too few trials are near for the GP to be sure" + (sf.unsure_everywhere ? " (everywhere, so far)" : "");
+    const surface = {type: cat ? "heatmap" : "contour", x: ax.values, y: ay.values, z: sf.z, colorscale: "Viridis",
+      reversescale: s.sign() > 0, connectgaps: false, hoverongaps: false, ncontours: 14, name: "GP mean",
+      contours: {coloring: "fill", showlines: true}, line: {width: 0.5, color: "rgba(0,0,0,0.35)"},
+      colorbar: {title: {text: tx(sf.metric)}}, hovertemplate: "%{x}, %{y}: %{z:.4g}<extra>GP mean</extra>"};
+    const pts = sf.points.filter(p => !best || p[2] !== best.id);
+    const bestPt = best ? sf.points.find(p => p[2] === best.id) : null;
+    const traces = [surface,
+      {type: "scatter", mode: "markers", name: "trials", x: pts.map(p => p[0]), y: pts.map(p => p[1]),
+       text: pts.map(p => `trial ${p[2]}`), hoverinfo: "text", marker: {size: 6, color: "#fff", line: {color: "#000", width: 1}}}];
+    if (bestPt) traces.push({type: "scatter", mode: "markers", name: `best (trial ${best.id})`, x: [bestPt[0]], y: [bestPt[1]],
+       hoverinfo: "name", marker: {symbol: "star", size: 16, color: "#e63946", line: {color: "#000", width: 1}}});
+    const axis = a => ({title: {text: tx(a.key)}, type: a.categorical ? "category" : (a.log ? "log" : "linear"),
+                        ...(a.log ? {dtick: "D2"} : {})});
+    Plotly.react(this.contour.div, traces, {...BASE, plot_bgcolor: "#d9d9d9", xaxis: axis(ax), yaxis: axis(ay),
+      legend: {orientation: "h", y: -0.25}}, CONFIG);
   }
 
   drawHistory(scored) {
@@ -137,7 +209,7 @@ class Charts {
     });
     traces.push({type: "scatter", mode: "lines", name: "best so far", x: bestX, y: bestY,
                  line: {color: COLORS.best, width: 2, shape: "hv"}});
-    Plotly.react(this.history.div, traces, {...BASE, xaxis: {title: {text: "trial"}},
+    Plotly.react(this.history.div, traces, {...BASE, xaxis: {title: {text: "trial"}, ...(byId.length < 10 ? {dtick: 1} : {})},
       yaxis: {title: {text: tx(s.info.metrics[0])}}}, CONFIG);
   }
 
