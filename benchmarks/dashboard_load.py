@@ -13,7 +13,8 @@ starts ``hpcore dashboard`` on them in a process of its own and measures:
 * live updates while a driver process writes a trial every 0.2 s: payload
   bytes and server time per update;
 * in headless Chromium (``--browser``): time to the first paint of the
-  study page (its header and trials table) and to the charts;
+  study page (its header and trials table), to the charts, and to the
+  importance and GP-mean charts (computed by the server in the background);
 * the server's CPU share with one page open on a study of 10,000 trials
   while its driver writes, over ``--seconds``;
 * how long a trial written by the driver takes to appear on the open page.
@@ -172,6 +173,9 @@ def measure_browser(url: str, sid: str) -> dict:
             page.wait_for_function("(document.getElementById('chart-slices') || {}).data !== undefined",
                                    timeout=600_000)
             out["charts_s"] = min(out.get("charts_s", 1e9), time.perf_counter() - t)
+            page.wait_for_function("(document.getElementById('chart-contour') || {}).data !== undefined",
+                                   timeout=600_000)  # computed by the server in the background
+            out["insight_s"] = min(out.get("insight_s", 1e9), time.perf_counter() - t)
             page.close()
         b.close()
     return out
@@ -222,7 +226,7 @@ def main() -> None:
     p.add_argument("--sizes", default="100,10000,100000")
     p.add_argument("--reports", type=int, default=20)
     p.add_argument("--cache", default="/tmp/hpcore-dashboard-bench")
-    p.add_argument("--seconds", type=float, default=30.0)
+    p.add_argument("--seconds", type=float, default=120.0)
     p.add_argument("--browser", action=argparse.BooleanOptionalAction, default=True)
     args = p.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]

@@ -187,3 +187,41 @@ def test_the_compare_view_draws_median_and_iqr_per_strategy(page, tmp_path):
         names = [t["name"] for t in _chart_data(page, "compare-chart")]
         assert "RandomSearch median (3 studies)" in names and "RandomSearch IQR" in names
         assert "3 studies" in page.inner_text("main p")
+
+
+_SLOW_SEARCH = """
+import sys
+from hpcore.search import RandomSearch
+from hpcore.search.space import Real
+from helpers.dashboard import curve_fn
+RandomSearch({"steps": 600, "pause": 0.05, "x": 0.5}, {"x": Real(0.0, 1.0)}, metric="loss",
+             n_trials=1, random_state=0).run(curve_fn, experiment_root=sys.argv[1], verbose=0)
+"""
+
+
+def test_with_allow_control_the_stop_button_stops_a_running_trial(page, tmp_path):
+    root = tmp_path / "live"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
+    search = subprocess.Popen([sys.executable, "-c", _SLOW_SEARCH, str(root)], env=env, cwd=ROOT)
+    try:
+        for _ in range(600):
+            if (root / "hpcore.db").exists():
+                break
+            time.sleep(0.05)
+        with dashboard(str(tmp_path), "--allow-control") as (url, text, _proc):
+            token = text.split("?token=")[1].split()[0]
+            page.goto(f"{url}?token={token}")  # sets the cookie, then the page without it
+            page.wait_for_selector("table.studies tbody tr a")
+            page.click("table.studies tbody tr a")
+            page.wait_for_selector("section.panel button.stop", timeout=60_000)
+            page.on("dialog", lambda d: d.accept())  # "Stop trial 0?"
+            page.click("section.panel button.stop")
+            page.wait_for_selector("section.panel :text('stop requested')")
+            page.wait_for_function(
+                "document.querySelectorAll('table.trials tbody tr.stopped').length === 1",
+                timeout=60_000)
+            assert "requested by hpcore dashboard" in page.inner_text("table.trials")
+            search.wait(timeout=60)  # 600 steps of 0.05 s would take 30 s
+    finally:
+        search.kill()
+        search.wait()

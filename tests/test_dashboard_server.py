@@ -217,3 +217,70 @@ def test_a_search_at_full_speed_records_the_same_with_a_page_polling_it(tmp_path
     assert record(seen) == record(alone)
     assert len(seen.trials) == 150 and sum(polls) >= 150  # the page saw every trial
     assert alive.count(True) >= 10  # ... while the driver ran
+
+
+def _post(url: str, path: str, headers: dict) -> tuple[int, dict]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        conn.request("POST", path, headers=headers)
+        r = conn.getresponse()
+        body = r.read()
+        is_json = (r.getheader("content-type") or "").startswith("application/json")
+        return r.status, json.loads(body) if is_json else {"text": body.decode()}
+    finally:
+        conn.close()
+
+
+_SLOW_SEARCH = """
+import sys
+from hpcore.search import RandomSearch
+from hpcore.search.space import Real
+from helpers.dashboard import curve_fn
+RandomSearch({"steps": 400, "pause": 0.05, "x": 0.5}, {"x": Real(0.0, 1.0)}, metric="loss",
+             n_trials=1, random_state=0).run(curve_fn, experiment_root=sys.argv[1], verbose=0)
+"""
+
+
+def test_with_allow_control_a_running_trial_can_be_stopped_and_only_so(studies, tmp_path):
+    root = tmp_path / "live"
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
+    search = subprocess.Popen([sys.executable, "-c", _SLOW_SEARCH, str(root)], env=env, cwd=ROOT)
+    try:
+        with dashboard(str(tmp_path), str(studies / "single"), "--allow-control") as (url, text, _):
+            token = text.split("?token=")[1].split()[0]  # a token even on localhost
+            auth = {"X-Hpcore-Token": token}
+            assert _get(url, "/api/studies")[0] == 403
+            for _ in range(600):  # the study is found once the search created it
+                listed = {s["label"].split("/")[-1]: s
+                          for s in _json(url, "/api/studies", headers=auth)["studies"]}
+                if "live" in listed:
+                    break
+                time.sleep(0.05)
+            sid, done = listed["live"]["id"], listed["single"]["id"]
+            for _ in range(600):  # the trial is running once its first report is in
+                if _json(url, f"/api/studies/{sid}", headers=auth)["trials"]:
+                    break
+                time.sleep(0.05)
+            path = f"/api/studies/{sid}/trials/0/stop"
+            ok = {**auth, "X-Hpcore-Control": "stop"}
+            assert _post(url, path, {"X-Hpcore-Control": "stop"})[0] == 403  # no token
+            assert _post(url, path, auth)[0] == 403  # no control header: a plain form post
+            assert _post(url, path, {**ok, "Origin": "http://attacker.example"})[0] == 403
+            assert _post(url, f"/api/studies/{done}/trials/0/stop", ok)[0] == 409  # finished
+            assert _post(url, path, ok) == (202, {"requested": 0})
+            search.wait(timeout=60)  # 400 steps of 0.05 s would take 20 s
+        trial = hpcore.load(root).trials[0]
+        assert str(trial.state) == "stopped" and trial.error == "stopped early: requested by hpcore dashboard"
+        assert len(trial.reports) < 400
+    finally:
+        search.kill()
+        search.wait()
+
+
+def test_without_allow_control_nothing_can_be_stopped(server):
+    url, _ = server
+    sid = _json(url, "/api/studies")["studies"][0]["id"]
+    assert _json(url, "/api/config") == {"control": False}
+    status, _ = _post(url, f"/api/studies/{sid}/trials/0/stop", {"X-Hpcore-Control": "stop"})
+    assert status in (404, 405)

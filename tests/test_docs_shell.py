@@ -70,11 +70,14 @@ import importlib.util
 import io
 import json
 import math
+import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -552,6 +555,37 @@ def check_run(line, args, out, cwd):
         assert len(study.trials) == spec.n_trials and study.best_trial is not None
 
 
+def check_dashboard(line: ShellLine, argv: list[str], cwd: Path) -> None:
+    """The server runs until stopped: start it, check it lists every study under its
+    roots, stop it. ``--open`` opens nothing (BROWSER=true)."""
+    pytest.importorskip("starlette", reason="the dashboard extra is not installed")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "BROWSER": "true"}
+    proc = subprocess.Popen([sys.executable, "-m", "hpcore", *argv], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first = proc.stdout.readline()
+        found = re.search(r"hpcore dashboard: (http://\S+/)(\?token=(\S+))?", first)
+        if found is None:
+            _fail(line, f"printed no address: {first}{proc.stdout.read() if proc.poll() else ''}")
+        listed = None
+        for _ in range(600):
+            try:
+                ask = urllib.request.Request(found.group(1) + "api/studies",
+                                             headers={"X-Hpcore-Token": found.group(3) or ""})
+                with urllib.request.urlopen(ask, timeout=10) as r:
+                    listed = json.load(r)["studies"]
+                break
+            except OSError:
+                time.sleep(0.05)
+        roots = [cwd / a for a in argv[1:] if not a.startswith("-") and (cwd / a).is_dir()]
+        want = sum(1 for root in roots for _ in root.rglob("hpcore.db"))
+        if listed is None or len(listed) != want:
+            _fail(line, f"lists {listed and len(listed)} studies, the roots hold {want}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 HPCORE_CHECKS = {
     "status": check_status,
     "best": check_best,
@@ -617,6 +651,9 @@ def check_hpcore(line: ShellLine, cmd: Command, workdir: Callable[[], Path]) -> 
     # Paths under /tmp go into the tmp dir, not the machine's /tmp.
     argv = [str(cwd / "tmp" / a[len("/tmp/"):]) if a.startswith("/tmp/") else a for a in argv]
     args = _parse(line, _build_parser(), argv)
+    if args.command == "dashboard":
+        check_dashboard(line, argv, cwd)
+        return
     out = _hpcore(argv, cwd, timeout=60 if args.command == "status" else 300)
     if out.returncode != 0:
         _fail(line, f"exit status {out.returncode}\nstdout:\n{out.stdout}\nstderr:\n{out.stderr}")

@@ -469,7 +469,7 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
             raise _Fail(f"{root!r} is not a folder: give experiment roots or folders holding them")
     try:
         serve(args.roots, host=args.host, port=args.port, token=args.token,
-              open_browser=args.open)
+              open_browser=args.open, allow_control=args.allow_control)
     except KeyboardInterrupt:
         pass
     return 0

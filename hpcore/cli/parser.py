@@ -249,7 +249,8 @@ def _add_dashboard(sub: Any) -> None:
             "Serve a local web app that shows every study under the given folders (experiment "
             "roots, or folders holding them) and updates while their searches run: the study "
             "list, each study's trials, running trials and their learning curves, charts, and "
-            "a compare view. It only reads the studies. Needs pip install 'hpcore[dashboard]'."
+            "a compare view. It only reads the studies, unless --allow-control lets the page ask "
+            "a search to stop one of its running trials. Needs pip install 'hpcore[dashboard]'."
         ),
         formatter_class=_RAW,
         epilog=(
@@ -257,7 +258,9 @@ def _add_dashboard(sub: Any) -> None:
             "  hpcore dashboard experiments             every study under experiments/\n"
             "  hpcore dashboard runs/a runs/b --open    two roots, opened in the browser\n"
             "  hpcore dashboard experiments --host 0.0.0.0 --port 8080\n"
-            "                                           reachable from other machines, with a token"
+            "                                           reachable from other machines, with a token\n"
+            "  hpcore dashboard experiments --allow-control\n"
+            "                                           a Stop button on running trials (token printed)"
         ),
     )
     dash.add_argument("roots", nargs="+", metavar="ROOT", help="experiment roots or their parents")
@@ -267,3 +270,6 @@ def _add_dashboard(sub: Any) -> None:
     dash.add_argument("--token", default=None,
                       help="require this token (made and printed when --host is not local)")
     dash.add_argument("--open", action="store_true", help="open the page in a browser")
+    dash.add_argument("--allow-control", action="store_true",
+                      help="let the page stop running trials (the driver is asked through a file "
+                           "under the root); always needs the token, which is printed")

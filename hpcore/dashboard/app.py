@@ -4,12 +4,15 @@ Routes (every ``/api`` answer is JSON, gzip-compressed when large)::
 
     /                                  the page (one HTML file, its script and styles)
     /static/{name}                     only the assets named in _ASSETS
+    /api/config                        what the page may offer ({"control": bool})
     /api/studies                       the study list
     /api/studies/{sid}                 one study's snapshot (every trial, no curves)
     /api/studies/{sid}/since/{v}       what changed after version v
     /api/studies/{sid}/curves?ids=...  learning curves
     /api/studies/{sid}/insight         importance and the GP mean (computed in the background)
     /api/studies/{sid}/trials/{t}/log  the tail of a trial's log
+    POST /api/studies/{sid}/trials/{t}/stop   ask the driver to stop a running trial
+                                       (only with control=True, which needs a token)
 
 Safety: nothing in a URL is a path (studies are opaque ids, trials integers,
 assets a fixed list); with a token (required off localhost) every request
@@ -41,13 +44,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..storage.control import request_stop
 from .insight import Insights
 from .studies import Studies
 
-__all__ = ["create_app", "TOKEN_HEADER", "TOKEN_COOKIE"]
+__all__ = ["create_app", "TOKEN_HEADER", "TOKEN_COOKIE", "CONTROL_HEADER"]
 
 TOKEN_HEADER = "X-Hpcore-Token"
 TOKEN_COOKIE = "hpcore_token"
+CONTROL_HEADER = "X-Hpcore-Control"
 _LOG_TAIL_BYTES = 16_384
 _MAX_CURVES = 500
 
@@ -96,6 +101,7 @@ def create_app(
     roots: list[str | os.PathLike[str]],
     token: str | None = None,
     hosts: list[str] | None = None,
+    control: bool = False,
 ) -> Starlette:
     """The dashboard app over the studies under ``roots``.
 
@@ -108,7 +114,14 @@ def create_app(
         ``hpcore_token``; ``/?token=...`` sets the cookie).
     hosts : list of str, optional
         Host names the app answers to (default: the local ones).
+    control : bool
+        Serve ``POST .../trials/{t}/stop``, which writes a stop request for
+        the study's driver (:func:`hpcore.storage.control.request_stop`).
+        Needs ``token``: the request must carry it, come from the page's own
+        origin and carry the header ``X-Hpcore-Control``.
     """
+    if control and not token:
+        raise ValueError("control=True needs a token: anyone who reaches the page could stop trials")
     studies = Studies(roots)
     assets = _Assets()
     insights = Insights()
@@ -139,7 +152,7 @@ def create_app(
                 out.append({"id": sid, "label": studies.label(sid), "error": str(exc)})
                 continue
             out.append({"id": sid, "label": studies.label(sid), **feed.summary()})
-        return JSONResponse({"studies": out})
+        return JSONResponse({"studies": out, "control": control})
 
     def snapshot(request: Request) -> Response:
         feed = _feed(studies, request)
@@ -170,9 +183,23 @@ def create_app(
         feed = _feed(studies, request)
         return JSONResponse({"log": _log_tail(feed.root, request.path_params["trial"])})
 
+    def stop(request: Request) -> Response:
+        if request.headers.get(CONTROL_HEADER) != "stop" or not _same_origin(request):
+            return JSONResponse({"error": f"a stop request needs the {CONTROL_HEADER} header and "
+                                 "the dashboard's own origin"}, status_code=403)
+        feed = _feed(studies, request)
+        feed.refresh()
+        trial = request.path_params["trial"]
+        row = feed.rows.get(trial)
+        if row is None or row[1] != "running":
+            return JSONResponse({"error": f"trial {trial} is not running"}, status_code=409)
+        request_stop(feed.root, trial, by="hpcore dashboard")
+        return JSONResponse({"requested": trial}, status_code=202)
+
     routes = [
         Route("/", page),
         Route("/static/{name}", static),
+        Route("/api/config", lambda request: JSONResponse({"control": control})),
         Route("/api/studies", study_list),
         Route("/api/studies/{sid}", snapshot),
         Route("/api/studies/{sid}/since/{version:int}", since),
@@ -180,6 +207,8 @@ def create_app(
         Route("/api/studies/{sid}/insight", insight),
         Route("/api/studies/{sid}/trials/{trial:int}/log", log),
     ]
+    if control:
+        routes.append(Route("/api/studies/{sid}/trials/{trial:int}/stop", stop, methods=["POST"]))
     middleware = [
         Middleware(TrustedHostMiddleware,
                    allowed_hosts=hosts or ["127.0.0.1", "localhost", "[::1]", "::1"]),
@@ -250,6 +279,18 @@ def _feed(studies: Studies, request: Request) -> Any:
     if feed is None:
         raise _NotFound("no such study under the dashboard's roots")
     return feed
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether a request came from the dashboard's own page (its Origin names this host).
+
+    Browsers send Origin with every POST; a missing one (a script) passes, as the
+    token and the custom header already exclude a cross-site form.
+    """
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return origin.split("://", 1)[-1].rstrip("/") == request.headers.get("host", "")
 
 
 def _ids(text: str) -> list[int]:

@@ -52,6 +52,7 @@ def serve(
     port: int = 0,
     token: str | None = None,
     open_browser: bool = False,
+    allow_control: bool = False,
     echo: Callable[[str], Any] = print,
 ) -> None:
     """Serve the dashboard over ``roots`` until interrupted (Ctrl-C).
@@ -70,6 +71,10 @@ def serve(
         Required on every request (see :func:`hpcore.dashboard.app.create_app`).
     open_browser : bool, default False
         Open the page in the default browser.
+    allow_control : bool, default False
+        Let the page ask a search to stop a running trial
+        (:func:`hpcore.storage.control.request_stop`); a token is then
+        required on any host.
     """
     try:
         import uvicorn
@@ -80,10 +85,10 @@ def serve(
             f"the dashboard needs its extra ({exc.name} is missing): "
             "pip install 'hpcore[dashboard]'"
         ) from None
-    if not is_local(host) and not token:
+    if (allow_control or not is_local(host)) and not token:
         token = secrets.token_urlsafe(24)
     hosts = None if is_local(host) else ["*"]  # off loopback the token guards, not the name
-    app = create_app(roots, token=token, hosts=hosts)
+    app = create_app(roots, token=token, hosts=hosts, control=allow_control)
     sock = bind(host, port)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     if ":" in shown and not shown.startswith("["):

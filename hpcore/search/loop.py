@@ -33,6 +33,7 @@ from typing import Any
 
 from ..errors import ResultError, StrategyExhausted, WaitForResults
 from ..executor import Executor, Objective
+from ..storage.control import StopRequests
 from ..strategies import Strategy
 from ..trial import FrozenTrial, TrialState, best_of
 from ._early import EarlyStopper
@@ -46,6 +47,8 @@ __all__ = ["RunLoop"]
 #: Longest that live reports wait before they are written to storage (hpcore status,
 #: hpcore.load and the dashboard read the curves of running trials from there).
 LIVE_REPORTS_SECONDS = 1.0
+#: Why a trial stopped when someone asked for it (hpcore.storage.control.request_stop).
+STOP_REQUESTED = "requested"
 
 
 @contextlib.contextmanager
@@ -123,6 +126,7 @@ class RunLoop:
         self.in_flight: set[int] = set()
         self.unstored: list[FrozenTrial] = []  # ended, not yet stored (the way out stores them)
         self.live = LiveReports(recorder, LIVE_REPORTS_SECONDS)
+        self.requests = StopRequests(recorder.root)
         self.best: FrozenTrial | None = None
         self.started = 0
         self.next_id = 0
@@ -154,6 +158,7 @@ class RunLoop:
             self.progress.close()
             raise
         self.executor.on_report = self._on_report
+        self.requests.take()  # requests left from an earlier run name trials of that run
         try:
             call_back(self.callbacks, "on_search_start", self.search, self.recorder.root)
             with _sigterm_raises():
@@ -281,6 +286,15 @@ class RunLoop:
         """A live report: the stopping rule sees it; storage keeps it (the live curve)."""
         self.live.add(trial_id, entry)
         self.stopper.on_report(self.executor, self.current(trial_id), entry)
+        self._stop_requested()
+
+    def _stop_requested(self) -> None:
+        """Ask the running trials someone asked to stop (hpcore.storage.control) to stop."""
+        for tid, by in self.requests.take().items():
+            if tid in self.in_flight and tid not in self.stopper.asked:
+                reason = f"{STOP_REQUESTED} by {by}" if by else STOP_REQUESTED
+                self.stopper.asked[tid] = reason
+                self.executor.stop(tid, reason)
 
     def _receive(self) -> list[FrozenTrial]:
         """Wait for trials to end; store each (or queue its retry). Returns the stored ones."""
@@ -288,6 +302,7 @@ class RunLoop:
         if self.recorder.root is not None:  # live curves reach storage at least this often
             timeout = LIVE_REPORTS_SECONDS if timeout is None else min(timeout, LIVE_REPORTS_SECONDS)
         self.unstored = self.executor.wait(timeout)
+        self._stop_requested()
         self.live.flush()
         stored = []
         while self.unstored:

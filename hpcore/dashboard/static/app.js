@@ -22,6 +22,13 @@ const H = {
     return node;
   },
   clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; },
+  async post(url) {
+    const r = await fetch(url, {method: "POST", credentials: "same-origin", headers: {"X-Hpcore-Control": "stop"}});
+    let body = {};
+    try { body = await r.json(); } catch (e) { /* not JSON */ }
+    if (!r.ok) throw new Error(body.error || `HTTP ${r.status}`);
+    return body;
+  },
   async json(url) {
     const r = await fetch(url, {credentials: "same-origin", cache: "no-store"});
     if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
@@ -205,12 +212,12 @@ function studyPage(sid) {
   const ui = {};
 
   async function start() {
-    Charts.ready().catch(() => {});  // plotly.js loads while the study does
     let snap;
     try { snap = await H.json(`/api/studies/${encodeURIComponent(sid)}`); }
     catch (e) { H.clear(main()).append(H.el("p", {class: "error"}, `Cannot load the study: ${e.message}`)); return; }
     if (stopped) return;
     study = new Study(snap);
+    try { ui.control = (await H.json("/api/config")).control; } catch (e) { ui.control = false; }
     build();
     renderAll(true);
     poll = setInterval(update, 1000);
@@ -265,17 +272,33 @@ function studyPage(sid) {
     H.clear(ui.running);
     if (!running.length) return;
     const now = Date.now() / 1000;
+    const heads = ["trial", "elapsed", "devices", "host", "step", "latest value"];
+    if (ui.control) heads.push("");
     ui.running.append(H.el("h2", {}, `Running (${running.length})`), H.el("table", {class: "grid"},
-      H.el("thead", {}, H.el("tr", {}, ["trial", "elapsed", "devices", "host", "step", "latest value"]
-        .map(h => H.el("th", {}, h)))),
+      H.el("thead", {}, H.el("tr", {}, heads.map(h => H.el("th", {}, h)))),
       H.el("tbody", {}, running.map(t => {
         const c = study.curves.get(t.id) || [];
         const last = c[c.length - 1];
         return H.el("tr", {class: "click", onclick: () => showTrial(study, t)},
           H.el("td", {class: "n"}, t.id), H.el("td", {}, H.dur(now - t.start)),
           H.el("td", {}, (t.devices || []).join(", ") || "cpu"), H.el("td", {}, t.host || ""),
-          H.el("td", {class: "n"}, last ? last[0] : ""), H.el("td", {class: "n"}, last ? H.num(last[1]) : ""));
+          H.el("td", {class: "n"}, last ? last[0] : ""), H.el("td", {class: "n"}, last ? H.num(last[1]) : ""),
+          ui.control ? H.el("td", {}, stopButton(t)) : null);
       }))));
+  }
+
+  // Asks the driver to stop the trial at its next report; the row turns "stopped" when it did.
+  function stopButton(t) {
+    if (ui.stopping && ui.stopping.has(t.id)) return H.el("span", {class: "muted"}, "stop requested");
+    return H.el("button", {class: "stop", onclick: async e => {
+      e.stopPropagation();
+      if (!confirm(`Stop trial ${t.id}? It ends at its next report and is recorded as stopped.`)) return;
+      try {
+        await H.post(`/api/studies/${encodeURIComponent(sid)}/trials/${t.id}/stop`);
+        (ui.stopping = ui.stopping || new Set()).add(t.id);
+        renderRunning();
+      } catch (err) { alert(`Trial ${t.id} was not stopped: ${err.message}`); }
+    }}, "Stop");
   }
 
   function renderAll(first) {

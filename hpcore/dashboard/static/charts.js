@@ -95,6 +95,9 @@ class Charts {
 
   async draw() {
     this.last = Date.now();
+    // plotly.js takes the browser a few seconds to parse and blocks the page meanwhile:
+    // it loads only after the header and the table have been painted.
+    if (!Charts._loading) await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
     try { await Charts.ready(); }
     catch (e) { this.history.note.textContent = e.message; return; }
     const s = this.study, started = Date.now();
