@@ -108,6 +108,16 @@ class StoppingRule(ABC):
             Seconds since the trial started.
         """
 
+    def explain(self, trial_id: int, curve: Curve, others: Mapping[int, Curve],
+                elapsed: float) -> str | None:
+        """:meth:`decide`'s reason, led by the rule's name (what a stopped trial records).
+
+        ``MedianStopping: its best value 0.52 is worse than ...``: the trials
+        table, ``hpcore status`` and the dashboard say which rule stopped a trial.
+        """
+        reason = self.decide(trial_id, curve, others, elapsed)
+        return None if reason is None else f"{type(self).__name__}: {reason}"
+
 
 @dataclass
 class MedianStopping(StoppingRule):
@@ -231,6 +241,13 @@ class AnyOf(StoppingRule):
     def decide(self, trial_id, curve, others, elapsed):
         for rule in self.rules:
             reason = rule.decide(trial_id, curve, others, elapsed)
+            if reason is not None:
+                return reason
+        return None
+
+    def explain(self, trial_id, curve, others, elapsed):
+        for rule in self.rules:  # named by the rule that decided, not by AnyOf
+            reason = rule.explain(trial_id, curve, others, elapsed)
             if reason is not None:
                 return reason
         return None

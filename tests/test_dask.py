@@ -454,7 +454,7 @@ def test_a_search_stops_hopeless_trials_long_before_their_last_step(client, mode
     hopeless = [t for t in search.trials if t.params["level"] >= 5.0]
     assert all(t.state is TrialState.STOPPED for t in hopeless)
     assert all(len(t.reports) < 30 for t in hopeless)  # out of 200 steps
-    assert all(t.error.startswith("stopped early: its best value") for t in hopeless)
+    assert all(t.error.startswith("stopped early: MedianStopping: its best value") for t in hopeless)
     # The first two run side by side with fewer than min_trials peers: never stopped.
     assert [t.state for t in search.trials[:2]] == [TrialState.COMPLETED] * 2
     assert [len(t.reports) for t in search.trials[:2]] == [200, 200]

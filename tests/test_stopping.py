@@ -110,8 +110,17 @@ def test_hopeless_trials_are_stopped_and_recorded_with_their_last_value():
     for t in search.trials[2:]:
         assert len(t.reports) == 4  # stopped at its first report after the grace steps
         assert t.value == t.reports[-1]["value"]
-        assert "median" in t.error
+        assert t.error.startswith("stopped early: MedianStopping: ") and "median" in t.error
     assert search.best_trial.trial_id == 0
+
+
+def test_the_rule_that_stopped_a_trial_is_named_also_among_several():
+    space = {"level": [0.0, 0.1, 5.0, 6.0]}
+    search = GridSearch({"steps": 30}, space, allow_new_keys=True)
+    search.run(train_fns.curve, stopping=[ThresholdStopping(threshold=100.0),
+                                          MedianStopping(grace_steps=3, min_trials=2)])
+    stopped = [t for t in search.trials if t.state is TrialState.STOPPED]
+    assert stopped and all(t.error.startswith("stopped early: MedianStopping: ") for t in stopped)
 
 
 def test_a_trial_may_catch_trial_stopped_and_return():

@@ -58,7 +58,7 @@ class EarlyStopper:
             return
         others = {tid: c for tid, c in self.curves.items() if tid != record.trial_id}
         elapsed = time.time() - record.start if record.start is not None else 0.0
-        reason = self.rule.decide(record.trial_id, curve, others, elapsed)
+        reason = self.rule.explain(record.trial_id, curve, others, elapsed)
         if reason is not None:
             self.asked[record.trial_id] = reason
             executor.stop(record.trial_id, reason)
