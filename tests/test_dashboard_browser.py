@@ -7,10 +7,7 @@ can be had (CI installs both).
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import time
 
 import pytest
@@ -18,7 +15,7 @@ import pytest
 pytest.importorskip("starlette", reason="the dashboard extra is not installed")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-from helpers.dashboard import ROOT, dashboard, make_study  # noqa: E402
+from helpers.dashboard import dashboard, make_study, searching  # noqa: E402
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))
                  if p), None)
@@ -87,26 +84,8 @@ def test_the_list_leads_to_a_study_page_with_its_trials_and_charts(page, tmp_pat
         assert "Trial 11" in page.inner_text("dialog.trial h2")
 
 
-_LIVE_SEARCH = """
-import sys
-from hpcore.search import RandomSearch
-from hpcore.search.space import Real
-from helpers.dashboard import curve_fn
-s = RandomSearch({"steps": 30, "pause": 0.3, "x": 0.5}, {"x": Real(0.0, 1.0)}, metric="loss",
-                 n_trials=3, random_state=3)
-s.run(curve_fn, experiment_root=sys.argv[1], verbose=0)
-"""
-
-
 def test_a_running_search_shows_new_trials_and_a_growing_curve(page, tmp_path):
-    root = tmp_path / "live"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
-    search = subprocess.Popen([sys.executable, "-c", _LIVE_SEARCH, str(root)], env=env, cwd=ROOT)
-    try:
-        for _ in range(600):  # the study exists once its first trial starts
-            if (root / "hpcore.db").exists():
-                break
-            time.sleep(0.05)
+    with searching(tmp_path / "live", steps=30, pause=0.3, n_trials=3, seed=3) as search:
         with dashboard(str(tmp_path)) as (url, _, _proc):
             page.goto(url)
             page.wait_for_selector("table.studies tbody tr a")
@@ -131,9 +110,6 @@ def test_a_running_search_shows_new_trials_and_a_growing_curve(page, tmp_path):
                 "document.querySelectorAll('table.trials tbody tr.completed').length === 3",
                 timeout=60_000)
             assert page.locator("section.panel h2:has-text('Running')").count() == 0
-    finally:
-        search.kill()
-        search.wait()
 
 
 def _xss_fn(config: dict, trial) -> dict:
@@ -189,25 +165,8 @@ def test_the_compare_view_draws_median_and_iqr_per_strategy(page, tmp_path):
         assert "3 studies" in page.inner_text("main p")
 
 
-_SLOW_SEARCH = """
-import sys
-from hpcore.search import RandomSearch
-from hpcore.search.space import Real
-from helpers.dashboard import curve_fn
-RandomSearch({"steps": 600, "pause": 0.05, "x": 0.5}, {"x": Real(0.0, 1.0)}, metric="loss",
-             n_trials=1, random_state=0).run(curve_fn, experiment_root=sys.argv[1], verbose=0)
-"""
-
-
 def test_with_allow_control_the_stop_button_stops_a_running_trial(page, tmp_path):
-    root = tmp_path / "live"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
-    search = subprocess.Popen([sys.executable, "-c", _SLOW_SEARCH, str(root)], env=env, cwd=ROOT)
-    try:
-        for _ in range(600):
-            if (root / "hpcore.db").exists():
-                break
-            time.sleep(0.05)
+    with searching(tmp_path / "live", steps=600, pause=0.05) as search:
         with dashboard(str(tmp_path), "--allow-control") as (url, text, _proc):
             token = text.split("?token=")[1].split()[0]
             page.goto(f"{url}?token={token}")  # sets the cookie, then the page without it
@@ -222,6 +181,3 @@ def test_with_allow_control_the_stop_button_stops_a_running_trial(page, tmp_path
                 timeout=60_000)
             assert "requested by hpcore dashboard" in page.inner_text("table.trials")
             search.wait(timeout=60)  # 600 steps of 0.05 s would take 30 s
-    finally:
-        search.kill()
-        search.wait()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -77,10 +79,10 @@ def test_several_objectives_get_an_importance_each(tmp_path):
     assert out["surface"]["metric"] == "loss"
 
 
-def _wait(insights: Insights, feed: StudyFeed, have: int = -1) -> dict:
-    for _ in range(600):
+def _wait(insights: Insights, feed: StudyFeed, have: int = -1, min_stamp: int = 1) -> dict:
+    for _ in range(1200):
         r = insights.get(feed, have)
-        if r["state"] == "ready" and r["stamp"] > 0:
+        if r["state"] == "ready" and r["stamp"] >= min_stamp:
             return r
         time.sleep(0.05)
     raise AssertionError("no result")
@@ -126,3 +128,34 @@ def test_the_server_serves_them(tmp_path):
             time.sleep(0.1)
         assert r["trials"] == 15 and list(r["importance"]["loss"])[0] == "lr"
         assert get(f"api/studies/{sid}/insight?have={r['stamp']}").keys() == {"state", "trials", "stamp"}
+
+
+def test_a_killed_computing_process_is_said_and_tried_again(tmp_path, monkeypatch):
+    _study(tmp_path / "s", n=12)
+    feed = StudyFeed(tmp_path / "s", "s1")
+    feed.refresh()
+    insights = Insights()
+    try:
+        assert insights.get(feed)["state"] == "computing"
+        for _ in range(600):  # the computing process, mid-way
+            if insights.computing is not None:
+                break
+            time.sleep(0.01)
+        insights.computing.kill()
+        failed = _wait(insights, feed)
+        assert failed["notes"] == ["analysis failed: its process ended early"]
+        monkeypatch.setattr(insight, "MIN_GAP_S", 0.0)
+        monkeypatch.setattr(insight, "DUTY", 0.0)
+        assert insights.get(feed, have=failed["stamp"])["state"] == "computing"  # again
+        done = _wait(insights, feed, min_stamp=2)
+        assert done["trials"] == 12 and "lr" in done["importance"]["loss"]
+    finally:
+        insights.close()
+    assert insights.computing is None
+
+
+def test_the_computation_runs_on_its_own_as_a_command(tmp_path):
+    _study(tmp_path / "s", n=8)
+    out = subprocess.run([sys.executable, "-m", "hpcore.dashboard.insight", str(tmp_path / "s")],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == json.loads(json.dumps(compute_insight(tmp_path / "s")))

@@ -22,7 +22,7 @@ import pytest
 pytest.importorskip("starlette", reason="the dashboard extra is not installed")
 pytest.importorskip("uvicorn", reason="the dashboard extra is not installed")
 
-from helpers.dashboard import ROOT, dashboard, make_study  # noqa: E402
+from helpers.dashboard import ROOT, dashboard, make_study, searching  # noqa: E402
 
 import hpcore  # noqa: E402
 
@@ -232,21 +232,9 @@ def _post(url: str, path: str, headers: dict) -> tuple[int, dict]:
         conn.close()
 
 
-_SLOW_SEARCH = """
-import sys
-from hpcore.search import RandomSearch
-from hpcore.search.space import Real
-from helpers.dashboard import curve_fn
-RandomSearch({"steps": 400, "pause": 0.05, "x": 0.5}, {"x": Real(0.0, 1.0)}, metric="loss",
-             n_trials=1, random_state=0).run(curve_fn, experiment_root=sys.argv[1], verbose=0)
-"""
-
-
 def test_with_allow_control_a_running_trial_can_be_stopped_and_only_so(studies, tmp_path):
     root = tmp_path / "live"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
-    search = subprocess.Popen([sys.executable, "-c", _SLOW_SEARCH, str(root)], env=env, cwd=ROOT)
-    try:
+    with searching(root, steps=400, pause=0.05) as search:
         with dashboard(str(tmp_path), str(studies / "single"), "--allow-control") as (url, text, _):
             token = text.split("?token=")[1].split()[0]  # a token even on localhost
             auth = {"X-Hpcore-Token": token}
@@ -270,12 +258,9 @@ def test_with_allow_control_a_running_trial_can_be_stopped_and_only_so(studies, 
             assert _post(url, f"/api/studies/{done}/trials/0/stop", ok)[0] == 409  # finished
             assert _post(url, path, ok) == (202, {"requested": 0})
             search.wait(timeout=60)  # 400 steps of 0.05 s would take 20 s
-        trial = hpcore.load(root).trials[0]
-        assert str(trial.state) == "stopped" and trial.error == "stopped early: requested by hpcore dashboard"
-        assert len(trial.reports) < 400
-    finally:
-        search.kill()
-        search.wait()
+    trial = hpcore.load(root).trials[0]
+    assert str(trial.state) == "stopped" and trial.error == "stopped early: requested by hpcore dashboard"
+    assert len(trial.reports) < 400
 
 
 def test_without_allow_control_nothing_can_be_stopped(server):

@@ -224,6 +224,7 @@ def create_app(
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
                     exception_handlers={_NotFound: _not_found})
     app.state.studies = studies
+    app.state.insights = insights
     return app
 
 

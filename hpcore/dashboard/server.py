@@ -101,4 +101,7 @@ def serve(
     if open_browser:
         webbrowser.open(url + (f"?token={token}" if token else ""))
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        app.state.insights.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -33,6 +34,37 @@ def make_study(root: Path, n_trials: int = 12, seed: int = 0, name: str | None =
                           random_state=seed)
     search.run(curve_fn, experiment_root=str(root), verbose=0, study_name=name)
     return root
+
+
+_SEARCH = """
+import json, sys
+from hpcore.search import RandomSearch
+from hpcore.search.space import Real
+from helpers.dashboard import curve_fn
+kw = json.loads(sys.argv[2])
+RandomSearch({"steps": kw["steps"], "pause": kw["pause"], "x": 0.5}, {"x": Real(0.0, 1.0)},
+             metric="loss", n_trials=kw["n_trials"], random_state=kw["seed"]).run(
+    curve_fn, experiment_root=sys.argv[1], verbose=0)
+"""
+
+
+@contextmanager
+def searching(root: Path, steps: int, pause: float, n_trials: int = 1,
+              seed: int = 0) -> Iterator[subprocess.Popen]:
+    """A RandomSearch of :func:`curve_fn` trials running in a process of its own,
+    yielded once its study exists (killed on the way out if still running)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
+    kw = json.dumps({"steps": steps, "pause": pause, "n_trials": n_trials, "seed": seed})
+    proc = subprocess.Popen([sys.executable, "-c", _SEARCH, str(root), kw], env=env, cwd=ROOT)
+    try:
+        for _ in range(1200):
+            if (root / "hpcore.db").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 @contextmanager

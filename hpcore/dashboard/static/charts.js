@@ -87,6 +87,7 @@ class Charts {
   // study's charts take a while to draw: they are redrawn at most a third of the time,
   // so the table and the running trials stay live in between.
   render(now) {
+    if (now) this.forced = true;  // a control changed, or the first drawing: every chart
     const gap = Math.min(6000, Math.max(2000, 3 * (this.took || 0)));
     const wait = now ? 0 : Math.max(0, gap - (Date.now() - this.last));
     clearTimeout(this.timer);
@@ -106,11 +107,19 @@ class Charts {
     if (s.multi) this.drawFront(scored); else this.drawHistory(scored);
     await pause();
     await this.drawCurves(scored);
-    await pause();
-    this.drawParallel(scored);
-    await pause();
-    this.drawSlices(scored);
-    if (this.drawn) this.took = Date.now() - started;  // the first drawing pays one-time set-up
+    // Parallel coordinates and slices of a large study take the longest to draw and
+    // change least with one more trial: they follow at most every 10 times their cost.
+    const heavyStarted = Date.now();
+    if (!this.drawn || this.forced || heavyStarted - (this.heavyAt || 0) >= Math.max(6000, 10 * (this.heavyTook || 0))) {
+      await pause();
+      this.drawParallel(scored);
+      await pause();
+      this.drawSlices(scored);
+      this.heavyAt = Date.now();
+      if (this.drawn) this.heavyTook = this.heavyAt - heavyStarted;
+    }
+    this.forced = false;
+    if (this.drawn) this.took = heavyStarted - started;  // the first drawing pays one-time set-up
     if (!this.drawn) this.pollInsight();
     this.drawn = true;
     this.last = Date.now();
