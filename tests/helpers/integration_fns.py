@@ -157,7 +157,7 @@ def check_median_run(search: GridSearch) -> None:
         assert len(good.reports) == EPOCHS and good.metrics["epochs_trained"] == EPOCHS
     for bad in search.trials[2:]:
         assert bad.state is TrialState.STOPPED, (bad.state, bad.error)
-        assert bad.error.startswith("stopped early: its best value")
+        assert bad.error.startswith("stopped early: MedianStopping: its best value")
         assert 3 <= len(bad.reports) < EPOCHS
         assert bad.value == bad.reports[-1]["value"]  # its last value, as a hand-written loop
         assert bad.metrics["epochs_trained"] < EPOCHS  # the framework's own loop ended early
