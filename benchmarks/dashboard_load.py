@@ -183,13 +183,15 @@ def measure_browser(url: str, sid: str) -> dict:
 
 
 def _tree_cpu(proc) -> dict[int, float]:
-    """CPU seconds of a process and each of its children (the background analysis)."""
-    out = {}
-    for p in [proc, *proc.children(recursive=True)]:
+    """CPU seconds of a process, of its ended children (the background analysis runs as
+    short-lived children it waits for) and of those running now."""
+    t = proc.cpu_times()
+    out = {proc.pid: t.user + t.system + t.children_user + t.children_system}
+    for p in proc.children(recursive=True):
         try:
-            t = p.cpu_times()
-            out[p.pid] = t.user + t.system
-        except Exception:  # ended meanwhile
+            c = p.cpu_times()
+            out[p.pid] = c.user + c.system
+        except Exception:  # ended meanwhile: counted in children_* from now on
             pass
     return out
 

@@ -147,9 +147,13 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=2000)
     parser.add_argument("--reports", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--kinds", default="alone,polled,browser",
+                        help="which of alone, polled, browser to run (alone always runs)")
+    parser.add_argument("--out", default="dashboard_overhead.json")
     args = parser.parse_args()
-    kinds = ["alone", "polled"] + ([] if args.no_browser or not shutil.which("chromium") else ["browser"])
+    kinds = ["alone"] + [k for k in args.kinds.split(",") if k in ("polled", "browser")]
+    if not shutil.which("chromium") and "browser" in kinds:
+        kinds.remove("browser")  # no browser here: the other kinds only
     runs: dict[str, list[tuple[float, float, float]]] = {k: [] for k in kinds}
     one_run("alone", 20, args.reports)  # compile and warm the caches once, untimed
     for r in range(args.rounds):
@@ -173,7 +177,7 @@ def main() -> None:
               f"{1000 * max(r[0] for r in rs):7.2f} {1000 * statistics.median(r[1] for r in rs):9.2f}"
               f"   {statistics.median(wall):.3f} {max(wall):.3f}; {statistics.median(user):.3f} "
               f"{max(user):.3f}")
-    out = HERE / "results" / "dashboard_overhead.json"
+    out = HERE / "results" / args.out
     out.write_text(json.dumps(result, indent=1))
     print("written", out)
 

@@ -96,7 +96,7 @@ def main() -> None:
             page.wait_for_selector("table.studies tbody tr a")
             page.screenshot(path=str(OUT / "dashboard-list.png"))
             page.click("table.studies a:text-matches('resnet-bayes$')")
-            page.wait_for_function("document.getElementById('chart-contour').data !== undefined",
+            page.wait_for_function("(document.getElementById('chart-contour') || {}).data !== undefined",
                                    timeout=120_000)
             time.sleep(1.0)
             page.screenshot(path=str(OUT / "dashboard-study.png"))
@@ -107,7 +107,7 @@ def main() -> None:
             page.wait_for_selector("table.studies tbody tr a")
             page.click("table.studies a:text-matches('resnet-live$')")
             page.wait_for_selector("section.panel h2:has-text('Running')", timeout=60_000)
-            page.wait_for_function("document.getElementById('chart-curves').data !== undefined",
+            page.wait_for_function("(document.getElementById('chart-curves') || {}).data !== undefined",
                                    timeout=60_000)
             page.wait_for_function(  # the running trials some epochs in: their curves show
                 "[...document.querySelectorAll('section.panel table.grid tbody tr')]"
@@ -120,7 +120,7 @@ def main() -> None:
             for i in range(boxes.count()):
                 boxes.nth(i).check()
             page.click("text=Compare selected")
-            page.wait_for_function("document.getElementById('compare-chart').data !== undefined",
+            page.wait_for_function("(document.getElementById('compare-chart') || {}).data !== undefined",
                                    timeout=60_000)
             time.sleep(1.0)
             page.screenshot(path=str(OUT / "dashboard-compare.png"))

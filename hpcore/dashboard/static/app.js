@@ -281,7 +281,7 @@ function studyPage(sid) {
         const last = c[c.length - 1];
         return H.el("tr", {class: "click", onclick: () => showTrial(study, t)},
           H.el("td", {class: "n"}, t.id), H.el("td", {}, H.dur(now - t.start)),
-          H.el("td", {}, (t.devices || []).join(", ") || "cpu"), H.el("td", {}, t.host || ""),
+          H.el("td", {}, (t.devices || []).join(", ") || "cpu"), H.el("td", {}, t.host || "local"),
           H.el("td", {class: "n"}, last ? last[0] : ""), H.el("td", {class: "n"}, last ? H.num(last[1]) : ""),
           ui.control ? H.el("td", {}, stopButton(t)) : null);
       }))));
