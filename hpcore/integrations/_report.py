@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import ArgumentError, ResultError
 from ..trial import Trial, as_float
 
-__all__ = ["Reporter", "require"]
+__all__ = ["Reporter", "Reporting", "require"]
 
 
 def require(module: str, extra: str, what: str) -> ModuleType:
@@ -116,3 +116,19 @@ class Reporter:
             self.value, self.step = float(value), int(step)
         self.stopped = trial.should_stop
         return self.stopped
+
+
+class Reporting:
+    """What every callback shows of its :class:`Reporter` (a mixin: ``self._reporter``)."""
+
+    _reporter: Reporter
+
+    @property
+    def value(self) -> float | None:
+        """The last value reported (None before the first evaluation)."""
+        return self._reporter.value
+
+    @property
+    def stopped(self) -> bool:
+        """Whether this callback ended training."""
+        return self._reporter.stopped

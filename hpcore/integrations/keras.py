@@ -15,14 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..trial import Trial
-from ._report import Reporter, require
+from ._report import Reporter, Reporting, require
 
 _keras = require("keras", "keras", "hpcore.integrations.keras")
 
 __all__ = ["KerasCallback"]
 
 
-class KerasCallback(_keras.callbacks.Callback):
+class KerasCallback(Reporting, _keras.callbacks.Callback):
     """Report the monitored metric at each epoch end; stop ``fit`` when told.
 
     At the end of every epoch the value of ``monitor`` in Keras' logs is
@@ -59,14 +59,6 @@ class KerasCallback(_keras.callbacks.Callback):
     def __init__(self, trial: Trial, monitor: str | None = None) -> None:
         super().__init__()
         self._reporter = Reporter(trial, monitor, "KerasCallback")
-
-    @property
-    def value(self) -> float | None:
-        return self._reporter.value
-
-    @property
-    def stopped(self) -> bool:
-        return self._reporter.stopped
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = dict(logs or {})

@@ -16,14 +16,14 @@ from typing import Any
 
 from ..errors import ArgumentError, ResultError
 from ..trial import Trial
-from ._report import Reporter, require
+from ._report import Reporter, Reporting, require
 
 _lgb_callback = require("lightgbm.callback", "lightgbm", "hpcore.integrations.lightgbm")
 
 __all__ = ["LightGBMCallback"]
 
 
-class LightGBMCallback:
+class LightGBMCallback(Reporting):
     """Report an evaluation metric after each boosting round; stop training when told.
 
     A LightGBM callback (a callable of ``env``) for ``lightgbm.train``,
@@ -73,14 +73,6 @@ class LightGBMCallback:
             )
         self._reporter = Reporter(trial, monitor, "LightGBMCallback")
         self._monitor = monitor
-
-    @property
-    def value(self) -> float | None:
-        return self._reporter.value
-
-    @property
-    def stopped(self) -> bool:
-        return self._reporter.stopped
 
     def __call__(self, env: Any) -> None:
         results = list(env.evaluation_result_list or ())

@@ -16,14 +16,14 @@ from typing import Any
 
 from ..errors import ArgumentError
 from ..trial import Trial
-from ._report import Reporter, require
+from ._report import Reporter, Reporting, require
 
 _pl = require("lightning.pytorch", "lightning", "hpcore.integrations.lightning")
 
 __all__ = ["LightningCallback"]
 
 
-class LightningCallback(_pl.Callback):
+class LightningCallback(Reporting, _pl.Callback):
     """Report the monitored metric at each validation end; stop the fit when told.
 
     After every validation (the sanity check excepted) the logged value of
@@ -68,14 +68,6 @@ class LightningCallback(_pl.Callback):
                                 f"got {step!r}.")
         self._reporter = Reporter(trial, monitor, "LightningCallback")
         self._step = step
-
-    @property
-    def value(self) -> float | None:
-        return self._reporter.value
-
-    @property
-    def stopped(self) -> bool:
-        return self._reporter.stopped
 
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         if trainer.sanity_checking:

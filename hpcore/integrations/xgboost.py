@@ -16,14 +16,14 @@ from typing import Any
 
 from ..errors import ArgumentError, ResultError
 from ..trial import Trial
-from ._report import Reporter, require
+from ._report import Reporter, Reporting, require
 
 _xgb_callback = require("xgboost.callback", "xgboost", "hpcore.integrations.xgboost")
 
 __all__ = ["XGBoostCallback"]
 
 
-class XGBoostCallback(_xgb_callback.TrainingCallback):
+class XGBoostCallback(Reporting, _xgb_callback.TrainingCallback):
     """Report an evaluation metric after each boosting round; stop training when told.
 
     Works with ``xgboost.train(..., evals=[...], callbacks=[cb])`` and with
@@ -67,14 +67,6 @@ class XGBoostCallback(_xgb_callback.TrainingCallback):
             )
         self._reporter = Reporter(trial, monitor, "XGBoostCallback")
         self._monitor = monitor
-
-    @property
-    def value(self) -> float | None:
-        return self._reporter.value
-
-    @property
-    def stopped(self) -> bool:
-        return self._reporter.stopped
 
     def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
         # xgboost.cv logs (mean, std) pairs: the mean is the value.
