@@ -84,11 +84,11 @@ class Charts {
   stop() { this.stopped = true; clearTimeout(this.timer); clearTimeout(this.liveTimer); clearTimeout(this.insightTimer); }
 
   // Draw now if enough time passed since the last drawing; otherwise once, soon. A large
-  // study's charts take a while to draw: they are redrawn at most a third of the time,
+  // study's charts take a while to draw: they are redrawn at most a sixth of the time,
   // so the table and the running trials stay live in between.
   render(now) {
     if (now) this.forced = true;  // a control changed, or the first drawing: every chart
-    const gap = Math.min(6000, Math.max(2000, 3 * (this.took || 0)));
+    const gap = Math.min(10000, Math.max(2000, 5 * (this.took || 0)));
     const wait = now ? 0 : Math.max(0, gap - (Date.now() - this.last));
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.draw(), wait);
@@ -110,7 +110,7 @@ class Charts {
     // Parallel coordinates and slices of a large study take the longest to draw and
     // change least with one more trial: they follow at most every 10 times their cost.
     const heavyStarted = Date.now();
-    if (!this.drawn || this.forced || heavyStarted - (this.heavyAt || 0) >= Math.max(6000, 10 * (this.heavyTook || 0))) {
+    if (!this.drawn || this.forced || heavyStarted - (this.heavyAt || 0) >= Math.max(10000, 10 * (this.heavyTook || 0))) {
       await pause();
       this.drawParallel(scored);
       await pause();
