@@ -181,10 +181,9 @@ class StudyFeed:
             self._report_counts[tid] += len(reps)
         # When the study last changed, by its own clock: a trial's start, end or newest
         # report (a study finished last week is not "active now" because it was just read).
-        times = [t for t in (*(r[5] for r in (self.rows[x.trial_id] for x in fresh)),
-                             *(r[6] for r in (self.rows[x.trial_id] for x in fresh)),
-                             *(rep.get("time") for reps in grown.values() for rep in reps))
-                 if isinstance(t, (int, float))]
+        times = [*(t.start for t in fresh), *(t.end for t in fresh),
+                 *(rep.get("time") for reps in grown.values() for rep in reps)]
+        times = [t for t in times if isinstance(t, (int, float))]
         if times:
             self.last_activity = max(self.last_activity or 0.0, *times)
 

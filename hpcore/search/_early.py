@@ -60,8 +60,13 @@ class EarlyStopper:
         elapsed = time.time() - record.start if record.start is not None else 0.0
         reason = self.rule.explain(record.trial_id, curve, others, elapsed)
         if reason is not None:
-            self.asked[record.trial_id] = reason
-            executor.stop(record.trial_id, reason)
+            self.ask(executor, record.trial_id, reason)
+
+    def ask(self, executor: Executor, trial_id: int, reason: str) -> None:
+        """Ask a running trial to stop, unless it was asked already (the first reason stays)."""
+        if trial_id not in self.asked:
+            self.asked[trial_id] = reason
+            executor.stop(trial_id, reason)
 
     def on_finish(self, record: FrozenTrial) -> None:
         """Take the trial's full curve from its record (executors without live reports)."""

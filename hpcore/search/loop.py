@@ -276,9 +276,7 @@ class RunLoop:
         """No trial starts any more; running ones stop at their next report."""
         self.search.stop_reason = reason
         for tid in sorted(self.in_flight):
-            if tid not in self.stopper.asked:
-                self.stopper.asked[tid] = reason
-                self.executor.stop(tid, f"the search ended: {reason}")
+            self.stopper.ask(self.executor, tid, f"the search ended: {reason}")
         self.progress.ended_early(reason)
 
     # -- 2. receive ---------------------------------------------------------------------
@@ -291,10 +289,8 @@ class RunLoop:
     def _stop_requested(self) -> None:
         """Ask the running trials someone asked to stop (hpcore.storage.control) to stop."""
         for tid, by in self.requests.take().items():
-            if tid in self.in_flight and tid not in self.stopper.asked:
-                reason = f"{STOP_REQUESTED} by {by}" if by else STOP_REQUESTED
-                self.stopper.asked[tid] = reason
-                self.executor.stop(tid, reason)
+            if tid in self.in_flight:
+                self.stopper.ask(self.executor, tid, f"{STOP_REQUESTED} by {by}" if by else STOP_REQUESTED)
 
     def _receive(self) -> list[FrozenTrial]:
         """Wait for trials to end; store each (or queue its retry). Returns the stored ones."""
