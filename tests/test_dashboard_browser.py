@@ -109,6 +109,9 @@ def test_a_running_search_shows_new_trials_and_a_growing_curve(page, tmp_path):
             page.wait_for_function(
                 "document.querySelectorAll('table.trials tbody tr.completed').length === 3",
                 timeout=60_000)
+            page.wait_for_function(  # the charts drawn less often catch up once it is over
+                "((document.getElementById('chart-parallel').data || [])[0] || {dimensions: [{values: []}]})"
+                ".dimensions[0].values.length === 3", timeout=60_000)
             assert page.locator("section.panel h2:has-text('Running')").count() == 0
 
 

@@ -164,7 +164,6 @@ class Study {
     }
     this.version = delta.version;
     if ("driver_alive" in delta) this.driverAlive = delta.driver_alive;
-    return (delta.trials || []).length + Object.keys(delta.points || {}).length;
   }
   // A curve read whole from the server, joined with the points that came since.
   fetched(id, c) {
@@ -208,7 +207,7 @@ class Study {
 
 function studyPage(sid) {
   setCrumbs(H.el("a", {href: "#/"}, "studies"), "\u2026");
-  let study = null, stopped = false, poll = null, drawn = 0;
+  let study = null, stopped = false, poll = null;
   const ui = {};
 
   async function start() {

@@ -110,13 +110,17 @@ class Charts {
     // Parallel coordinates and slices of a large study take the longest to draw and
     // change least with one more trial: they follow at most every 10 times their cost.
     const heavyStarted = Date.now();
-    if (!this.drawn || this.forced || heavyStarted - (this.heavyAt || 0) >= Math.max(10000, 10 * (this.heavyTook || 0))) {
+    const heavyDue = (this.heavyAt || 0) + Math.max(10000, 10 * (this.heavyTook || 0));
+    if (!this.drawn || this.forced || heavyStarted >= heavyDue) {
       await pause();
       this.drawParallel(scored);
       await pause();
       this.drawSlices(scored);
       this.heavyAt = Date.now();
       if (this.drawn) this.heavyTook = this.heavyAt - heavyStarted;
+    } else {  // left out now: drawn once due, even if the study changes no more
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.draw(), heavyDue - heavyStarted);
     }
     this.forced = false;
     if (this.drawn) this.took = heavyStarted - started;  // the first drawing pays one-time set-up
