@@ -50,13 +50,7 @@ from typing import Any
 from ..errors import HpcoreError
 from ..trial import FrozenTrial, TrialState, best_of
 from ._open import StudyDamagedError, check_root, create_database, damaged_errors, reader_uri
-from .info import (
-    StudyInfo,
-    StudyMismatchError,
-    describe_differences,
-    describe_objectives,
-    same_setting,
-)
+from .info import StudyInfo, StudyMismatchError, describe_objectives, resumable_differences
 from .lock import LOCK_NAME, StudyLockedError, acquire_lock, lock_held
 from .rows import (
     _INSERT_REPORT,
@@ -361,44 +355,7 @@ class Storage:
             n = c.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
         if old is None:
             raise LookupError(f"no study is stored in {str(self.path)!r}; create_study() first")
-        errors: list[str] = []
-        if old.space_fingerprint != info.space_fingerprint:
-            what = describe_differences(old.space, _loads(_dumps(info.space)))
-            errors.append(
-                f"the search space differs (fingerprint {old.space_fingerprint} -> "
-                f"{info.space_fingerprint}" + (f": {'; '.join(what)})" if what else ")")
-            )
-        if old.metric != info.metric:
-            errors.append(f"the metric differs ({old.metric!r} -> {info.metric!r})")
-        if old.mode != info.mode:
-            errors.append(f"the mode differs ({old.mode!r} -> {info.mode!r})")
-        if not errors and not same_setting(old.objectives, _loads(_dumps(info.objectives))):
-            errors.append(
-                f"the objectives differ ({describe_objectives(old)} -> {describe_objectives(info)})"
-            )
-        if errors:
-            raise StudyMismatchError(
-                f"the study stored in {self.root} does not match this search: "
-                f"{'; '.join(errors)}. Its {n} trial(s) cannot be resumed: pass resume=False "
-                "to discard the stored trials, or use a new experiment_root."
-            )
-        allowed: list[str] = []
-        told = f"the {n} stored trial(s) are told to the new strategy"
-        if old.strategy != info.strategy:
-            allowed.append(f"strategy changed ({old.strategy} -> {info.strategy}); {told}")
-        settings = describe_differences(old.settings, _loads(_dumps(info.settings)))
-        if settings:
-            allowed.append(f"strategy settings changed ({'; '.join(settings)}); {told}")
-        if not same_setting(old.seed, _loads(_dumps(info.seed))):
-            allowed.append(f"seed changed ({old.seed!r} -> {info.seed!r})")
-        base = describe_differences(old.base_config, _loads(_dumps(info.base_config)))
-        if base:
-            allowed.append(
-                f"base_config changed ({'; '.join(base)}); the stored trials ran with the old one"
-            )
-        if old.name != info.name:
-            allowed.append(f"name changed ({old.name!r} -> {info.name!r})")
-        return allowed
+        return resumable_differences(old, info, self.root, n)
 
     def delete_study(self) -> None:
         """Remove the study, all its trials, their reports and the meta entries."""

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
+from .rows import _dumps, _loads
 
 __all__ = ["StudyInfo", "StudyMismatchError", "describe_differences", "describe_objectives",
-           "same_setting"]
+           "resumable_differences", "same_setting"]
 
 
 class StudyMismatchError(ConfigError):
@@ -104,3 +105,52 @@ def same_setting(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same_setting(a[k], b[k]) for k in a)
     return bool(a == b)
+
+
+def resumable_differences(old: StudyInfo, info: StudyInfo, root: Any, n: int) -> list[str]:
+    """How ``info`` differs from the stored study ``old`` (of ``n`` trials, under ``root``),
+    one readable line per allowed difference (see :meth:`Storage.check_study`).
+
+    Raises
+    ------
+    StudyMismatchError
+        If the space, the metric, the mode or the objectives differ.
+    """
+    errors: list[str] = []
+    if old.space_fingerprint != info.space_fingerprint:
+        what = describe_differences(old.space, _loads(_dumps(info.space)))
+        errors.append(
+            f"the search space differs (fingerprint {old.space_fingerprint} -> "
+            f"{info.space_fingerprint}" + (f": {'; '.join(what)})" if what else ")")
+        )
+    if old.metric != info.metric:
+        errors.append(f"the metric differs ({old.metric!r} -> {info.metric!r})")
+    if old.mode != info.mode:
+        errors.append(f"the mode differs ({old.mode!r} -> {info.mode!r})")
+    if not errors and not same_setting(old.objectives, _loads(_dumps(info.objectives))):
+        errors.append(
+            f"the objectives differ ({describe_objectives(old)} -> {describe_objectives(info)})"
+        )
+    if errors:
+        raise StudyMismatchError(
+            f"the study stored in {root} does not match this search: "
+            f"{'; '.join(errors)}. Its {n} trial(s) cannot be resumed: pass resume=False "
+            "to discard the stored trials, or use a new experiment_root."
+        )
+    allowed: list[str] = []
+    told = f"the {n} stored trial(s) are told to the new strategy"
+    if old.strategy != info.strategy:
+        allowed.append(f"strategy changed ({old.strategy} -> {info.strategy}); {told}")
+    settings = describe_differences(old.settings, _loads(_dumps(info.settings)))
+    if settings:
+        allowed.append(f"strategy settings changed ({'; '.join(settings)}); {told}")
+    if not same_setting(old.seed, _loads(_dumps(info.seed))):
+        allowed.append(f"seed changed ({old.seed!r} -> {info.seed!r})")
+    base = describe_differences(old.base_config, _loads(_dumps(info.base_config)))
+    if base:
+        allowed.append(
+            f"base_config changed ({'; '.join(base)}); the stored trials ran with the old one"
+        )
+    if old.name != info.name:
+        allowed.append(f"name changed ({old.name!r} -> {info.name!r})")
+    return allowed
