@@ -263,6 +263,9 @@ class BaseSearch(BestOfTrials, ABC):
     def _check_room(self, n_enqueued: int) -> None:  # noqa: B027 - optional hook
         """Hook: raise ``ArgumentError`` when ``n_enqueued`` configurations cannot all run."""
 
+    def _check_root(self, experiment_root: str | os.PathLike | None) -> None:  # noqa: B027
+        """Hook: raise ``ArgumentError`` when this search cannot be stored there."""
+
     # -- to be provided by each search ----------------------------------------
     @abstractmethod
     def _make_strategy(self) -> Strategy:
@@ -385,6 +388,7 @@ class BaseSearch(BestOfTrials, ABC):
                 f"with several objectives ({self.objectives.describe()}) no value is best. "
                 "Drop target=, or bound the other objectives with constraints=."
             )
+        self._check_root(experiment_root)
         n_workers = _resolve_n_jobs(n_jobs)
         gpus = check_resources(gpus_per_trial, cpus_per_trial)
         strategy = self._make_strategy()

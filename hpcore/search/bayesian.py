@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ..errors import ArgumentError
 from ..space import SearchSpace
+from ._warm import WarmStart
 from .base import BaseSearch
 
 __all__ = ["BayesianSearch"]
+
+#: Quasi-random trials of a warm-started search by default (docs/bayesian.md, "Warm start").
+WARM_INITIAL_POINTS = 3
 
 #: The acquisition functions BayesianSearch accepts.
 ACQUISITION_NAMES = ("ei", "logei", "ucb", "pi")
@@ -30,8 +36,10 @@ class BayesianSearch(BaseSearch):
         As in :class:`~hpcore.search.base.BaseSearch`.
     n_trials : int
         Trials in all, initial ones included (default 50).
-    n_initial_points : int
-        Quasi-random trials before the model is used (default 10).
+    n_initial_points : int, optional
+        Quasi-random trials before the model is used: by default 10, and
+        3 with ``warm_start`` (the earlier studies already inform the model;
+        measured in ``docs/bayesian.md``).
     acquisition : {'logei', 'ei', 'ucb', 'pi'}
         Log expected improvement (the default: same maximiser as EI, with
         gradients that do not vanish far from the incumbent), expected
@@ -39,6 +47,13 @@ class BayesianSearch(BaseSearch):
         or probability of improvement.
     beta : float
         UCB's exploration weight on standardised values (default 2).
+    warm_start : study, path, or a list of them, optional
+        Earlier studies (``hpcore.load(root)`` or their experiment roots)
+        whose finished trials inform the model from the first suggestion;
+        they are not trials of this search. One objective, no constraints.
+        See :mod:`hpcore.search._warm` for how an earlier trial is read
+        (missing keys, other ranges) and ``docs/bayesian.md`` for what it
+        gains.
     **strategy_options
         Passed to :class:`~hpcore.strategies.bayesian.BayesianStrategy`
         (``y_transform``, ``n_candidates``, ``n_restarts``, ...).
@@ -63,12 +78,13 @@ class BayesianSearch(BaseSearch):
         mode: str | Sequence[str] = "min",
         n_trials: int | None = 50,
         random_state: int | None = None,
-        n_initial_points: int = 10,
+        n_initial_points: int | None = None,
         acquisition: str = "logei",
         beta: float = 2.0,
         allow_new_keys: bool = False,
         *,
         constraints: Sequence[str] | None = None,
+        warm_start: Any = None,
         **strategy_options: Any,
     ) -> None:
         if acquisition not in ACQUISITION_NAMES:
@@ -77,6 +93,8 @@ class BayesianSearch(BaseSearch):
                 "'logei' (the default: log of expected improvement, EI that stays accurate "
                 "far from the best value) is the usual choice."
             )
+        if n_initial_points is None:
+            n_initial_points = WARM_INITIAL_POINTS if warm_start is not None else 10
         if isinstance(n_initial_points, bool) or not isinstance(n_initial_points, int) or (
             n_initial_points < 1
         ):
@@ -89,6 +107,10 @@ class BayesianSearch(BaseSearch):
         self.acquisition = acquisition
         self.beta = float(beta)
         self.strategy_options = dict(strategy_options)
+        self._warm = None if warm_start is None else WarmStart(
+            warm_start, self.space, self.objectives)
+        #: The earlier studies used (root and observations), as stored in the settings.
+        self.warm_start = None if self._warm is None else self._warm.summary()
         self._make_strategy()  # check the options now, before any trial
 
     def _make_strategy(self) -> Any:
@@ -119,7 +141,17 @@ class BayesianSearch(BaseSearch):
                 n_initial_points=self.n_initial_points,
                 acquisition=self.acquisition,
                 beta=self.beta,
+                warm_start=None if self._warm is None else self._warm.groups,
                 **self.strategy_options,
             )
         except (TypeError, ValueError) as exc:
             raise ArgumentError(f"BayesianSearch: {exc}") from exc
+
+    def _check_root(self, experiment_root: str | os.PathLike | None) -> None:
+        if self._warm is None or experiment_root is None:
+            return
+        if Path(experiment_root).resolve() in self._warm.roots:
+            raise ArgumentError(
+                f"warm_start names the study this search is stored in ({experiment_root}); "
+                "its trials are resumed from there already. Warm-start from other studies."
+            )

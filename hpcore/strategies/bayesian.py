@@ -49,12 +49,18 @@ Branin, Hartmann-6 and mixed6, and lost on Levy-10.
 Failed trials carry no value and are left out of the model. Trials
 stopped early are modelled with their last reported value (see
 ``stopped_trials``).
+
+Warm start
+----------
+Observations of earlier studies (``warm_start``) join the model with one
+more categorical input, the study, whose fitted length scale says how far
+they are believed (:mod:`hpcore.strategies._prior`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -65,6 +71,7 @@ from ..kernels import blas_threads
 from ..space import SearchSpace
 from ..trial import FrozenTrial, TrialState
 from ._inactive import ProjectedAcquisition, Projection
+from ._prior import PriorStudies, StudyZero, fit_scale
 from ._refit import BackgroundRefit
 from .base import Strategy
 from .random import RandomStrategy
@@ -154,6 +161,11 @@ class BayesianStrategy(Strategy):
         fit at this size or more is one local search, refitted in the
         background at once. None: every refit blocks the suggestion that
         falls due.
+    warm_start : sequence of sequences of (params, value), optional
+        Observations of earlier studies, one sequence per study, each value
+        to minimise on that study's own scale. They inform the model from
+        the first suggestion (:mod:`hpcore.strategies._prior`) and are not
+        part of :attr:`history`. Points outside the space are left out.
     """
 
     def __init__(
@@ -177,6 +189,7 @@ class BayesianStrategy(Strategy):
         compile_in_background: bool = True,
         max_fit_points: int | None = 500,
         background_refit_from: int | None = 300,
+        warm_start: Sequence[Sequence[tuple[Mapping[str, Any], float]]] | None = None,
     ) -> None:
         super().__init__(space)
         if acquisition not in ACQUISITIONS:
@@ -235,8 +248,19 @@ class BayesianStrategy(Strategy):
         self._seen: set[bytes] = set()
         # Conditional spaces: inactive coordinates held at 0 while the acquisition is maximised.
         self._projection = Projection(self.space) if self.space.conditional else None
+        self._prior = None if warm_start is None else self._prior_studies(warm_start)
         if compile_in_background:
             kernels.warmup_in_background()
+
+    def _prior_studies(self, groups: Sequence[Sequence[tuple[Mapping[str, Any], float]]]
+                       ) -> PriorStudies:
+        encoded = []
+        for group in groups:
+            rows = [(self._features(p), float(v)) for p, v in group]
+            rows = [(x, v) for x, v in rows if np.all(np.isfinite(x)) and math.isfinite(v)]
+            X = np.array([x for x, _ in rows]).reshape(-1, len(self._dims))
+            encoded.append((X, np.array([v for _, v in rows])))
+        return PriorStudies(encoded, warp=self.y_transform == "yeo-johnson")
 
     # -- features (the space's model view: hpcore.space.SearchSpace.model_features) --
     def _features(self, params: Mapping[str, Any]) -> np.ndarray:
@@ -263,15 +287,24 @@ class BayesianStrategy(Strategy):
         return (np.round(z, 9) + 0.0).tobytes()
 
     def _transformed_y(self) -> np.ndarray:
-        return self._transform(np.asarray(self._y, dtype=np.float64))
+        """The model's values: warped (``y_transform``) and standardised, those of
+        earlier studies (warm start) first."""
+        y = np.asarray(self._y, dtype=np.float64)
+        if self._prior is not None:
+            return self._prior.values(y)
+        return fit_scale(y, self.y_transform == "yeo-johnson")(y)
 
-    def _transform(self, y: np.ndarray) -> np.ndarray:
-        """Observed values as the GP sees them: warped (``y_transform``) and standardised."""
-        if self.y_transform == "yeo-johnson" and len(y) >= 5 and np.ptp(y) > 0:
-            z = (y - y.mean()) / y.std()
-            y, _ = kernels.fit_yeo_johnson(z)
-        std = y.std()
-        return (y - y.mean()) / (std if std > 0 else 1.0)
+    def _rows(self) -> np.ndarray:
+        """The model's inputs: the features of the observations (and of earlier studies')."""
+        return self._X if self._prior is None else self._prior.rows(self._X)
+
+    @property
+    def _model_cat(self) -> np.ndarray:
+        return self._cat if self._prior is None else self._prior.cat(self._cat)
+
+    @property
+    def _n_prior(self) -> int:
+        return 0 if self._prior is None else len(self._prior)
 
     def _rng(self, purpose: int) -> np.random.Generator:
         seq = np.random.SeedSequence(self._entropy, spawn_key=(self._n_asked, purpose))
@@ -284,7 +317,9 @@ class BayesianStrategy(Strategy):
         if refit is not None and n >= refit.swap_at:
             self._refit, self._fit_n = None, refit.n
             self._model = refit.result()  # waits only if the fit is slower than the search
-        due = self._model is None or n < 20 or n >= self._fit_n * (1.0 + self.refit_growth)
+        # A new study's first 20 refit every point, also over many earlier observations.
+        due = (self._model is None or n - self._n_prior < 20
+               or n >= self._fit_n * (1.0 + self.refit_growth))
         if due and self._refit is None:
             background = self._model is not None and self.background_refit_from is not None \
                 and n >= self.background_refit_from
@@ -292,12 +327,12 @@ class BayesianStrategy(Strategy):
                 # The current hyperparameters keep serving until the swap, half a
                 # refit interval later: the fit has that long to finish unseen.
                 lag = max(1, math.ceil(self.refit_growth * n / 2))
-                self._refit = BackgroundRefit(self._X, ys, self._cat, swap_at=n + lag,
+                self._refit = BackgroundRefit(self._rows(), ys, self._model_cat, swap_at=n + lag,
                                               **self._fit_options(n))
             else:
                 return self._fit_now(ys)
         assert self._model is not None
-        self._model = self._model.update(self._X, ys)
+        self._model = self._model.update(self._rows(), ys)
         return self._model
 
     def _fit_options(self, n: int) -> dict[str, Any]:
@@ -323,7 +358,7 @@ class BayesianStrategy(Strategy):
             # The first fit at large n is on the search's path: one local search
             # from the prior modes, and a full refit in the background right after.
             options["n_restarts"] = 0
-        self._model = kernels.GPModel.fit(self._X, ys, self._cat, **options)
+        self._model = kernels.GPModel.fit(self._rows(), ys, self._model_cat, **options)
         self._fit_n = 0 if provisional else n
         return self._model
 
@@ -332,7 +367,7 @@ class BayesianStrategy(Strategy):
         # Position in the sequence of suggestions, counting resumed ones: seeds
         # every random choice, so a resumed study continues deterministically.
         self._n_asked = len(self.history) + len(self.pending)
-        if self._n_asked < self.n_initial_points or len(self._y) < 2:
+        if self._n_asked < self.n_initial_points or len(self._y) + self._n_prior < 2:
             return self._initial_point()
         return self._model_point()
 
@@ -358,12 +393,16 @@ class BayesianStrategy(Strategy):
         model = self._fit(ys)
         pending = np.array([self._features(p) for p in self.pending]).reshape(-1, len(self._dims))
         if len(pending):
-            model = model.fantasize(pending, self._fantasy_values(model, pending))
+            rows = pending if self._prior is None else np.column_stack(
+                [pending, np.zeros(len(pending))])
+            model = model.fantasize(rows, self._fantasy_values(model, rows))
         # The incumbent includes the fantasies: a believed value counts as observed,
         # so improving on a pending point is worth nothing and batches spread out.
-        best = float(model.y.min())
+        # It is the new study's own best; before it has one, the earlier studies'.
+        ours = model.y[self._n_prior:]
+        best = float(ours.min() if len(ours) else model.y.min())
         acqf = kernels.PosteriorAcquisition(model, ACQUISITIONS[self.acquisition], best, self.beta)
-        return self._maximize(acqf, pending)
+        return self._maximize(acqf if self._prior is None else StudyZero(acqf), pending)
 
     def _maximize(self, acqf: Any, pending: np.ndarray) -> dict[str, Any]:
         """The point that maximises ``acqf`` among fresh candidates and local searches."""
@@ -391,8 +430,14 @@ class BayesianStrategy(Strategy):
         return ProjectedAcquisition(acqf, self._projection), self._projection.project(candidates)
 
     def _centres(self, count: int) -> np.ndarray:
-        """The best ``count`` observed points (features): where local candidates go."""
-        return self._X[np.argsort(self._y)[:count]]
+        """The best ``count`` observed points (features): where local candidates go.
+
+        With a warm start, the best of every study by standardised value.
+        """
+        if self._prior is None:
+            return self._X[np.argsort(self._y)[:count]]
+        X = np.vstack([self._prior.X[:, :-1], self._X])
+        return X[np.argsort(self._transformed_y(), kind="stable")[:count]]
 
     def _fantasy_values(self, model: kernels.GPModel, P: np.ndarray) -> np.ndarray | None:
         """What pending points are believed to give: the posterior mean (None) or a constant."""
@@ -426,7 +471,7 @@ class BayesianStrategy(Strategy):
                 cand[:, j] = np.floor(sobol[:, j] * self._n_levels[j])
         # Local candidates: Gaussian steps around the best observations.
         centres = self._centres(5)
-        ls = self._model.length_scales if self._model is not None else np.full(d, 0.2)
+        ls = self._model.length_scales[:d] if self._model is not None else np.full(d, 0.2)
         steps = rng.normal(size=(len(centres), 64, d)) * np.minimum(ls, 0.5) * 0.5
         local = np.clip(centres[:, None, :] + steps, 0.0, 1.0).reshape(-1, d)
         for j in range(d):
