@@ -190,6 +190,15 @@ class HpcoreSampler(BaseSampler):
         Optuna's own key, so that ``study.best_trials`` and Optuna's plots see
         feasibility; hpcore models each constraint with a GP and weights the
         acquisition by the probability that every one is met.
+    warm_start : optuna.Study or sequence of them, optional
+        Earlier studies of the same objective whose finished trials (complete,
+        and pruned ones with their last intermediate value) inform the GP from
+        its first suggestion, without being trials of this study
+        (:mod:`hpcore.strategies._prior`: one more input, the study, whose
+        fitted length scale says how far they are believed). A trial that
+        lacks a parameter of the current search space, or whose value lies
+        outside its distribution, is left out. One objective without
+        constraints.
     **strategy_options
         Any other argument of :class:`hpcore.strategies.BayesianStrategy`
         (``y_transform``, ``n_candidates``, ``n_restarts``, ``fantasy``,
@@ -212,6 +221,7 @@ class HpcoreSampler(BaseSampler):
         acquisition: str = "logei",
         independent_sampler: BaseSampler | None = None,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
+        warm_start: Study | Sequence[Study] | None = None,
         **strategy_options: Any,
     ) -> None:
         if "n_initial_points" in strategy_options:
@@ -231,21 +241,28 @@ class HpcoreSampler(BaseSampler):
         self._options = dict(strategy_options)
         self._independent_sampler = independent_sampler or optuna.samplers.RandomSampler(seed=seed)
         self._constraints_func = constraints_func
+        self._warm = _studies(warm_start)
         self._lock = threading.RLock()
         self._make_strategy({"p0": Real(0.0, 1.0)})  # checks the options now, not at trial 11
         self._reset(None)
 
     # -- the strategy and what it has been told ---------------------------------
     def _make_strategy(self, dims: Mapping[str, Dimension], n_objectives: int = 1,
-                       n_constraints: int = 0) -> Any:
+                       n_constraints: int = 0,
+                       warm: list[list[tuple[dict[str, Any], float]]] | None = None) -> Any:
         # Loads numba: only when needed.
         from hpcore.strategies import BayesianStrategy, MultiOutputBayesianStrategy
 
         if n_objectives == 1 and n_constraints == 0:
             return BayesianStrategy(
                 SearchSpace(dims), seed=self._seed, n_initial_points=self._n_startup_trials,
-                acquisition=self._acquisition, **self._options,
+                acquisition=self._acquisition, warm_start=warm,
+                **self._options,
             )
+        if self._warm:
+            raise ValueError("HpcoreSampler(warm_start=...) is for one objective without "
+                             "constraints; this study has "
+                             f"{n_objectives} objective(s) and {n_constraints} constraint(s).")
         return MultiOutputBayesianStrategy(
             SearchSpace(dims), n_objectives, n_constraints, seed=self._seed,
             n_initial_points=self._n_startup_trials, **self._options,
@@ -280,8 +297,10 @@ class HpcoreSampler(BaseSampler):
             self._space = space
             self._shape = shape
             self._keys = {name: f"p{i}" for i, name in enumerate(space)}
+            sign = -1.0 if study.directions[0] == StudyDirection.MAXIMIZE else 1.0
             self._strategy = self._make_strategy(
-                {self._keys[n]: p.dim for n, p in space.items()}, *shape
+                {self._keys[n]: p.dim for n, p in space.items()}, *shape,
+                warm=self._warm_groups(sign) if shape == (1, 0) else None,
             )
         strategy = self._strategy
         signs = [-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions]
@@ -313,6 +332,36 @@ class HpcoreSampler(BaseSampler):
                 if params is not None:
                     pending.append(params)
         strategy.pending[:] = pending
+
+    def _warm_groups(self, sign: float) -> list[list[tuple[dict[str, Any], float]]] | None:
+        """The earlier studies' finished trials in the current space, values to minimise."""
+        groups = []
+        for earlier in self._warm:
+            group = []
+            for t in earlier.get_trials(deepcopy=False,
+                                        states=(TrialState.COMPLETE, TrialState.PRUNED)):
+                if t.state == TrialState.COMPLETE:
+                    value = t.value
+                else:
+                    value = None if t.last_step is None else t.intermediate_values[t.last_step]
+                params = self._earlier_params(t)
+                if params is not None and value is not None and math.isfinite(value):
+                    group.append((params, sign * value))
+            if group:
+                groups.append(group)
+        return groups or None
+
+    def _earlier_params(self, t: FrozenTrial) -> dict[str, Any] | None:
+        """An earlier study's trial in the current space (its own distributions may differ)."""
+        internal = {}
+        for name, param in self._space.items():
+            if name not in t.params:
+                return None
+            try:
+                internal[name] = param.dist.to_internal_repr(t.params[name])
+            except (ValueError, TypeError):  # not a choice of this distribution
+                return None
+        return self._to_strategy(internal)
 
     def _n_constraints(self, trials: Sequence[FrozenTrial]) -> int:
         """How many constraints the finished trials carry (0 without ``constraints_func``)."""
@@ -480,3 +529,17 @@ def _load_relative_params(trial: FrozenTrial) -> dict[str, float]:
     except ValueError:
         return {}
     return {k: float(v) for k, v in drawn.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+
+
+def _studies(warm_start: Any) -> list[Study]:
+    if warm_start is None:
+        return []
+    studies = [warm_start] if isinstance(warm_start, Study) else list(warm_start)
+    for s in studies:
+        if not isinstance(s, Study):
+            raise TypeError(f"HpcoreSampler: warm_start must be an optuna.Study or a sequence "
+                            f"of them, got {s!r}.")
+        if len(s.directions) != 1:
+            raise ValueError(f"HpcoreSampler: warm_start study {s.study_name!r} has "
+                             f"{len(s.directions)} objectives; warm start takes one.")
+    return studies

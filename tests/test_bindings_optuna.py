@@ -594,3 +594,43 @@ def test_optuna_gp_constraints_func_nan(n_objectives: int) -> None:
     assert all(0 <= x <= 1 for x in trials[0].params.values())
     assert trials[0].values == list(objective(trials[0]))
     assert len(trials[0].constraints) == 0  # no constraints are set
+
+
+# -- warm start from earlier Optuna studies -------------------------------------------
+
+def _bowl(trial, centre=(0.7, 0.2)):
+    x, y = trial.suggest_float("x", 0.0, 1.0), trial.suggest_float("y", 0.0, 1.0)
+    return (x - centre[0]) ** 2 + (y - centre[1]) ** 2
+
+
+def test_a_warm_started_sampler_goes_where_the_earlier_study_was_good_at_once():
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    earlier = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    earlier.optimize(lambda t: _bowl(t, (0.72, 0.22)), n_trials=30)
+    # Another range for y: the earlier trials outside [0, 0.8] are left out, not misread.
+    earlier.optimize(lambda t: t.suggest_float("x", 0.0, 1.0) + t.suggest_float("y", 0.9, 2.0),
+                     n_trials=3)
+    firsts = {}
+    for name, warm in (("warm", earlier), ("cold", None)):
+        study = optuna.create_study(
+            sampler=HpcoreSampler(seed=4, n_startup_trials=2, warm_start=warm))
+        study.optimize(_bowl, n_trials=3)
+        t = study.trials[2]  # the first GP suggestion
+        firsts[name] = math.dist((t.params["x"], t.params["y"]), (0.7, 0.2))
+        assert len(study.trials) == 3
+    assert firsts["warm"] < 0.1 < firsts["cold"]
+
+
+def test_warm_start_refuses_what_it_cannot_use():
+    with pytest.raises(TypeError, match="warm_start must be an optuna.Study"):
+        HpcoreSampler(warm_start=["study"])
+    two = optuna.create_study(directions=["minimize", "minimize"])
+    with pytest.raises(ValueError, match="has 2 objectives; warm start takes one"):
+        HpcoreSampler(warm_start=two)
+    earlier = optuna.create_study()
+    earlier.optimize(_bowl, n_trials=3)
+    study = optuna.create_study(directions=["minimize", "minimize"],
+                                sampler=HpcoreSampler(warm_start=earlier, n_startup_trials=1))
+    with pytest.raises(ValueError, match=r"warm_start=\.\.\.\) is for one objective"):
+        study.optimize(lambda t: (_bowl(t), _bowl(t, (0.1, 0.1))), n_trials=3,
+                       catch=())
