@@ -214,3 +214,43 @@ def test_integer_keys_and_a_narrowed_integer_range_are_read(tmp_path):
     s = BayesianSearch(base, narrow, metric="loss", n_trials=3, warm_start=tmp_path / "old")
     old = hpcore.load(tmp_path / "old").trials
     assert len(s._warm.groups[0]) == sum(2 <= t.params["n"] <= 6 for t in old)
+
+
+WARM_SPEC = '''
+search = "bayesian"
+train = "warm_train:train_fn"
+metric = "loss"
+n_trials = {n_trials}
+seed = {seed}
+
+[options]
+{options}
+
+[base_config]
+x = {{ a = 0.0, b = 3.0 }}
+
+[space]
+"x.a" = {{ type = "real", low = 0.0, high = 10.0 }}
+"x.b" = {{ type = "real", low = 0.0, high = 10.0 }}
+
+[run]
+experiment_root = "{root}"
+'''
+
+
+def test_hpcore_run_warm_starts_from_a_root_named_in_the_spec(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "warm_train.py").write_text(
+        "def train_fn(config):\n"
+        "    return {'loss': (config['x']['a'] - 7) ** 2 + (config['x']['b'] - 2) ** 2}\n")
+    for root, n, options in (("old", 12, ""), ("new", 5, 'warm_start = ["old"]')):
+        (tmp_path / "search.toml").write_text(
+            WARM_SPEC.format(n_trials=n, seed=len(root), options=options, root=root))
+        out = subprocess.run([sys.executable, "-m", "hpcore", "run", "search.toml"],
+                             cwd=tmp_path, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+    new = hpcore.load(tmp_path / "new")
+    assert new.settings["warm_start"] == [{"root": "old", "observations": 12}]
+    assert len(new.trials) == 5
