@@ -22,12 +22,18 @@ machine the system time and so the wall time swing by 2x between identical
 runs, the user time far less). Each kind is compared with ``alone`` of the
 same round. Prints the medians and worst rounds and writes
 ``benchmarks/results/dashboard_overhead.json``.
+
+``--pin`` runs the search on CPU 0 and everything else (the server, the
+polling client, Chromium) on CPU 1, as on a training machine with a core to
+spare: what is left is the dashboard's effect through the study's files and
+the kernel, not two programs sharing one core.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -113,7 +119,8 @@ def _open_page(url: str, ready: threading.Event, stop: threading.Event) -> None:
         browser.close()
 
 
-def one_run(kind: str, trials: int, reports: int) -> tuple[float, float, float]:
+def one_run(kind: str, trials: int, reports: int,
+            pin: bool = False) -> tuple[float, float, float]:
     """Seconds per trial: wall, and the search process's user and system CPU."""
     base = Path(tempfile.mkdtemp(prefix="hpcore-overhead-"))
     server, watcher, stop, ready = None, None, threading.Event(), threading.Event()
@@ -129,7 +136,9 @@ def one_run(kind: str, trials: int, reports: int) -> tuple[float, float, float]:
             time.sleep(1.0)  # the server and browser settle: their start-up is not the page's cost
         code = _SEARCH.format(trials=trials, reports=reports)
         out = subprocess.run([sys.executable, "-c", code, str(base / "study")], check=True,
-                             capture_output=True, text=True).stdout
+                             capture_output=True, text=True,
+                             preexec_fn=(lambda: os.sched_setaffinity(0, {0})) if pin else None
+                             ).stdout
         wall, user, system = re.search(r"PER_TRIAL (\S+) (\S+) (\S+)", out).groups()
         return float(wall), float(user), float(system)
     finally:
@@ -150,20 +159,25 @@ def main() -> None:
     parser.add_argument("--kinds", default="alone,polled,browser",
                         help="which of alone, polled, browser to run (alone always runs)")
     parser.add_argument("--out", default="dashboard_overhead.json")
+    parser.add_argument("--pin", action="store_true",
+                        help="the search on CPU 0, the dashboard, client and browser on CPU 1")
     args = parser.parse_args()
+    if args.pin:
+        os.sched_setaffinity(0, {1})  # inherited by the server, its client and Chromium
     kinds = ["alone"] + [k for k in args.kinds.split(",") if k in ("polled", "browser")]
     if not shutil.which("chromium") and "browser" in kinds:
         kinds.remove("browser")  # no browser here: the other kinds only
     runs: dict[str, list[tuple[float, float, float]]] = {k: [] for k in kinds}
-    one_run("alone", 20, args.reports)  # compile and warm the caches once, untimed
+    one_run("alone", 20, args.reports, args.pin)  # compile and warm the caches once, untimed
     for r in range(args.rounds):
         order = kinds[r % len(kinds):] + kinds[:r % len(kinds)]
         for kind in order:
-            runs[kind].append(one_run(kind, args.trials, args.reports))
+            runs[kind].append(one_run(kind, args.trials, args.reports, args.pin))
             w, u, s_ = runs[kind][-1]
             print(f"round {r}: {kind:8s} {1000 * w:.2f} ms/trial (CPU {1000 * u:.2f} user "
                   f"{1000 * s_:.2f} system)", flush=True)
     result = {"trials": args.trials, "reports": args.reports, "rounds": args.rounds,
+              "pinned": args.pin,
               "ms_per_trial": {k: [[1000 * x for x in run] for run in v] for k, v in runs.items()},
               "ratio": {}}
     print(f"\n{'':8s} {'wall ms/trial':>14s} {'worst':>7s} {'user CPU':>9s}   ratios to alone in "

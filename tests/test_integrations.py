@@ -77,3 +77,13 @@ def test_an_unlogged_monitor_ends_the_search_at_the_first_trial():
     assert len(search.trials) == 1
     with pytest.raises(ArgumentError, match="'<data set>-<metric>'"):
         XGBoostCallback(Trial(0, {}), monitor="rmse")
+
+
+def test_a_monitor_without_its_data_set_is_refused_by_lightgbm_too():
+    pytest.importorskip("lightgbm", reason="lightgbm is not installed")
+    from hpcore.integrations import LightGBMCallback
+
+    with pytest.raises(ArgumentError, match=r"LightGBMCallback: monitor must be "
+                                            r"'<data set>-<metric>', e.g. 'valid_0-l2', got 'l2'"):
+        LightGBMCallback(Trial(0, {}), monitor="l2")
+    assert LightGBMCallback(Trial(0, {}), monitor="valid_0-l2") is not None

@@ -40,6 +40,16 @@ def require(module: str, extra: str, what: str) -> ModuleType:
         ) from exc
 
 
+def check_dashed(monitor: str | None, owner: str, example: str) -> str | None:
+    """``monitor`` if None or ``'<data set>-<metric>'``; else an ``ArgumentError`` naming
+    ``owner`` with ``example``."""
+    if monitor is not None and (not isinstance(monitor, str) or "-" not in monitor):
+        raise ArgumentError(
+            f"{owner}: monitor must be '<data set>-<metric>', e.g. {example}, got {monitor!r}."
+        )
+    return monitor
+
+
 class Reporter:
     """A trial's side of a framework callback.
 

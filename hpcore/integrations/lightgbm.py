@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ArgumentError, ResultError
+from ..errors import ResultError
 from ..trial import Trial
-from ._report import Reporter, Reporting, require
+from ._report import Reporter, Reporting, check_dashed, require
 
 _lgb_callback = require("lightgbm.callback", "lightgbm", "hpcore.integrations.lightgbm")
 
@@ -66,11 +66,7 @@ class LightGBMCallback(Reporting):
     before_iteration = False
 
     def __init__(self, trial: Trial, monitor: str | None = None) -> None:
-        if monitor is not None and (not isinstance(monitor, str) or "-" not in monitor):
-            raise ArgumentError(
-                f"LightGBMCallback: monitor must be '<data set>-<metric>', e.g. 'valid_0-l2', "
-                f"got {monitor!r}."
-            )
+        check_dashed(monitor, "LightGBMCallback", "'valid_0-l2'")
         self._reporter = Reporter(trial, monitor, "LightGBMCallback")
         self._monitor = monitor
 

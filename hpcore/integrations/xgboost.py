@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ArgumentError, ResultError
+from ..errors import ResultError
 from ..trial import Trial
-from ._report import Reporter, Reporting, require
+from ._report import Reporter, Reporting, check_dashed, require
 
 _xgb_callback = require("xgboost.callback", "xgboost", "hpcore.integrations.xgboost")
 
@@ -60,11 +60,7 @@ class XGBoostCallback(Reporting, _xgb_callback.TrainingCallback):
 
     def __init__(self, trial: Trial, monitor: str | None = None) -> None:
         super().__init__()
-        if monitor is not None and (not isinstance(monitor, str) or "-" not in monitor):
-            raise ArgumentError(
-                f"XGBoostCallback: monitor must be '<data set>-<metric>' as XGBoost prints "
-                f"it, e.g. 'valid-rmse', got {monitor!r}."
-            )
+        check_dashed(monitor, "XGBoostCallback", "'valid-rmse' (as XGBoost prints it)")
         self._reporter = Reporter(trial, monitor, "XGBoostCallback")
         self._monitor = monitor
 
