@@ -88,11 +88,16 @@ def _wait(insights: Insights, feed: StudyFeed, have: int = -1, min_stamp: int = 
     raise AssertionError("no result")
 
 
-def test_results_come_from_the_background_and_are_recomputed_only_when_due(tmp_path, monkeypatch):
-    _study(tmp_path / "s", n=12)
-    feed = StudyFeed(tmp_path / "s", "s1")
+def _fed(root, n: int) -> tuple[StudyFeed, Insights]:
+    """A study of ``n`` trials at ``root``, its feed read once, and a fresh Insights."""
+    _study(root, n=n)
+    feed = StudyFeed(root, "s1")
     feed.refresh()
-    insights = Insights()
+    return feed, Insights()
+
+
+def test_results_come_from_the_background_and_are_recomputed_only_when_due(tmp_path, monkeypatch):
+    feed, insights = _fed(tmp_path / "s", 12)
     try:
         first = insights.get(feed)
         assert first["state"] == "computing" and "importance" not in first
@@ -131,10 +136,7 @@ def test_the_server_serves_them(tmp_path):
 
 
 def test_a_killed_computing_process_is_said_and_tried_again(tmp_path, monkeypatch):
-    _study(tmp_path / "s", n=12)
-    feed = StudyFeed(tmp_path / "s", "s1")
-    feed.refresh()
-    insights = Insights()
+    feed, insights = _fed(tmp_path / "s", 12)
     try:
         assert insights.get(feed)["state"] == "computing"
         for _ in range(600):  # the computing process, mid-way
