@@ -23,6 +23,8 @@ runs, the user time far less). Each kind is compared with ``alone`` of the
 same round. Prints the medians and worst rounds and writes
 ``benchmarks/results/dashboard_overhead.json``.
 
+``--dir /dev/shm`` writes the studies to memory: what is left of the
+driver's system time is its work, not this virtual machine's disk.
 ``--pin`` runs the search on CPU 0 and everything else (the server, the
 polling client, Chromium) on CPU 1, as on a training machine with a core to
 spare: what is left is the dashboard's effect through the study's files and
@@ -119,10 +121,10 @@ def _open_page(url: str, ready: threading.Event, stop: threading.Event) -> None:
         browser.close()
 
 
-def one_run(kind: str, trials: int, reports: int,
-            pin: bool = False) -> tuple[float, float, float]:
+def one_run(kind: str, trials: int, reports: int, pin: bool = False,
+            where: str | None = None) -> tuple[float, float, float]:
     """Seconds per trial: wall, and the search process's user and system CPU."""
-    base = Path(tempfile.mkdtemp(prefix="hpcore-overhead-"))
+    base = Path(tempfile.mkdtemp(prefix="hpcore-overhead-", dir=where))
     server, watcher, stop, ready = None, None, threading.Event(), threading.Event()
     try:
         if kind != "alone":
@@ -161,6 +163,8 @@ def main() -> None:
     parser.add_argument("--out", default="dashboard_overhead.json")
     parser.add_argument("--pin", action="store_true",
                         help="the search on CPU 0, the dashboard, client and browser on CPU 1")
+    parser.add_argument("--dir", default=None,
+                        help="where the studies are written (e.g. /dev/shm: no disk noise)")
     args = parser.parse_args()
     if args.pin:
         os.sched_setaffinity(0, {1})  # inherited by the server, its client and Chromium
@@ -168,16 +172,16 @@ def main() -> None:
     if not shutil.which("chromium") and "browser" in kinds:
         kinds.remove("browser")  # no browser here: the other kinds only
     runs: dict[str, list[tuple[float, float, float]]] = {k: [] for k in kinds}
-    one_run("alone", 20, args.reports, args.pin)  # compile and warm the caches once, untimed
+    one_run("alone", 20, args.reports, args.pin, args.dir)  # compile and warm the caches once, untimed
     for r in range(args.rounds):
         order = kinds[r % len(kinds):] + kinds[:r % len(kinds)]
         for kind in order:
-            runs[kind].append(one_run(kind, args.trials, args.reports, args.pin))
+            runs[kind].append(one_run(kind, args.trials, args.reports, args.pin, args.dir))
             w, u, s_ = runs[kind][-1]
             print(f"round {r}: {kind:8s} {1000 * w:.2f} ms/trial (CPU {1000 * u:.2f} user "
                   f"{1000 * s_:.2f} system)", flush=True)
     result = {"trials": args.trials, "reports": args.reports, "rounds": args.rounds,
-              "pinned": args.pin,
+              "pinned": args.pin, "dir": args.dir,
               "ms_per_trial": {k: [[1000 * x for x in run] for run in v] for k, v in runs.items()},
               "ratio": {}}
     print(f"\n{'':8s} {'wall ms/trial':>14s} {'worst':>7s} {'user CPU':>9s}   ratios to alone in "
