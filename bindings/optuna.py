@@ -192,7 +192,8 @@ class HpcoreSampler(BaseSampler):
         acquisition by the probability that every one is met.
     warm_start : optuna.Study or sequence of them, optional
         Earlier studies of the same objective whose finished trials (complete,
-        and pruned ones with their last intermediate value) inform the GP from
+        and pruned ones with their last intermediate value; read when the
+        sampler is made) inform the GP from
         its first suggestion, without being trials of this study
         (:mod:`hpcore.strategies._prior`: one more input, the study, whose
         fitted length scale says how far they are believed). A trial that
@@ -336,10 +337,9 @@ class HpcoreSampler(BaseSampler):
     def _warm_groups(self, sign: float) -> list[list[tuple[dict[str, Any], float]]] | None:
         """The earlier studies' finished trials in the current space, values to minimise."""
         groups = []
-        for earlier in self._warm:
+        for trials in self._warm:
             group = []
-            for t in earlier.get_trials(deepcopy=False,
-                                        states=(TrialState.COMPLETE, TrialState.PRUNED)):
+            for t in trials:
                 if t.state == TrialState.COMPLETE:
                     value = t.value
                 else:
@@ -531,7 +531,8 @@ def _load_relative_params(trial: FrozenTrial) -> dict[str, float]:
     return {k: float(v) for k, v in drawn.items() if isinstance(v, (int, float)) and math.isfinite(v)}
 
 
-def _studies(warm_start: Any) -> list[Study]:
+def _studies(warm_start: Any) -> list[list[FrozenTrial]]:
+    """The finished trials of each earlier study, read once (a sampler must pickle)."""
     if warm_start is None:
         return []
     studies = [warm_start] if isinstance(warm_start, Study) else list(warm_start)
@@ -542,4 +543,4 @@ def _studies(warm_start: Any) -> list[Study]:
         if len(s.directions) != 1:
             raise ValueError(f"HpcoreSampler: warm_start study {s.study_name!r} has "
                              f"{len(s.directions)} objectives; warm start takes one.")
-    return studies
+    return [s.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED)) for s in studies]

@@ -619,6 +619,8 @@ def test_a_warm_started_sampler_goes_where_the_earlier_study_was_good_at_once():
         firsts[name] = math.dist((t.params["x"], t.params["y"]), (0.7, 0.2))
         assert len(study.trials) == 3
     assert firsts["warm"] < 0.1 < firsts["cold"]
+    sampler = pickle.loads(pickle.dumps(HpcoreSampler(seed=4, warm_start=earlier)))
+    assert len(sampler._warm[0]) == 33  # every finished earlier trial, read once
 
 
 def test_warm_start_refuses_what_it_cannot_use():

@@ -254,3 +254,15 @@ def test_hpcore_run_warm_starts_from_a_root_named_in_the_spec(tmp_path):
     new = hpcore.load(tmp_path / "new")
     assert new.settings["warm_start"] == [{"root": "old", "observations": 12}]
     assert len(new.trials) == 5
+
+
+def test_a_warm_started_strategy_can_be_copied_and_pickled_mid_search():
+    import copy
+    import pickle
+
+    s = BayesianStrategy(UNIT, seed=1, n_initial_points=1, warm_start=[_prior()])
+    p = s.ask()
+    s.tell(p, _quadratic(p))
+    twins = [copy.deepcopy(s), pickle.loads(pickle.dumps(s))]
+    nxt = s.ask()
+    assert all(t.ask() == nxt for t in twins)

@@ -83,7 +83,8 @@ class PriorStudies:
         self.X = np.column_stack([np.vstack([X.reshape(-1, d) for X, _ in groups]), study])
         # Each earlier study on its own scale; the pooled scale for a new study's first values.
         self.y = np.concatenate([fit_scale(y, warp)(y) for _, y in groups])
-        self.pooled = fit_scale(np.concatenate([y for _, y in groups]), warp)
+        # Raw, not the fitted map: a strategy must stay picklable (no closures kept).
+        self.pooled = np.concatenate([y for _, y in groups])
         self.n_studies = len(groups)
         self.warp = warp
 
@@ -104,7 +105,7 @@ class PriorStudies:
         y = np.asarray(y, dtype=np.float64)
         if len(y) == 0:
             return self.y.copy()
-        scale = self.pooled if len(y) < OWN_SCALE_FROM else fit_scale(y, self.warp)
+        scale = fit_scale(self.pooled if len(y) < OWN_SCALE_FROM else y, self.warp)
         return np.concatenate([self.y, scale(y)])
 
 
