@@ -178,6 +178,12 @@ def test_a_warm_started_search_records_only_its_own_trials_and_what_it_used(earl
     assert study.settings["n_initial_points"] == 3
     cold = _search(n_trials=6).run(_bowl, verbose=0)[1]
     assert study.best_value < cold  # the model knew where the bowl was from the start
+    import subprocess
+    import sys
+
+    status = subprocess.run([sys.executable, "-m", "hpcore", "status", str(tmp_path / "new")],
+                            capture_output=True, text=True)
+    assert f"warm from {earlier} (16 observations)" in status.stdout, status.stderr
 
 
 def test_an_interrupted_warm_started_search_resumes_as_if_never_stopped(earlier, tmp_path):

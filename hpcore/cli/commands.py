@@ -164,6 +164,11 @@ def _status_text(root: str, last: int) -> tuple[str, bool]:
         lines.append(f"driver    running ({who}{running_for})")
     else:
         lines.append("driver    not running (the search ended, was stopped or died)")
+    warm = study.settings.get("warm_start")
+    if isinstance(warm, list) and warm:
+        lines.append("warm from " + ", ".join(
+            f"{_field(w.get('root', '?'))} ({_field(w.get('observations', '?'))} observations)"
+            for w in warm if isinstance(w, dict)))
     progress = f"{len(finished)} finished"
     if isinstance(planned, int):
         progress += f" of {planned}"
