@@ -272,3 +272,29 @@ def test_a_warm_started_strategy_can_be_copied_and_pickled_mid_search():
     twins = [copy.deepcopy(s), pickle.loads(pickle.dumps(s))]
     nxt = s.ask()
     assert all(t.ask() == nxt for t in twins)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from hpcore.strategies._prior import OWN_SCALE_FROM, PriorStudies  # noqa: E402
+
+_values = st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=12).filter(
+    lambda v: np.ptp(v) > 1e-3 * max(1.0, np.abs(v).max()))
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=_values, b=_values, scale=st.floats(1e-3, 1e3), shift=st.floats(-1e3, 1e3),
+       warp=st.booleans())
+def test_each_earlier_study_is_put_on_its_own_scale(a, b, scale, shift, warp):
+    """Rescaling one earlier study changes nothing of the model's values but the pooled
+    scale of the new study's first values; the study coordinate numbers the studies."""
+    def groups(first):
+        return [(np.zeros((len(first), 1)), np.array(first)), (np.ones((len(b), 1)), np.array(b))]
+
+    plain = PriorStudies(groups(a), warp)
+    moved = PriorStudies(groups([scale * v + shift for v in a]), warp)
+    assert np.allclose(plain.y, moved.y, atol=1e-6)
+    assert list(plain.X[:, -1]) == [1.0] * len(a) + [2.0] * len(b)
+    own = np.linspace(0.0, 1.0, OWN_SCALE_FROM)
+    assert np.allclose(plain.values(own), moved.values(own), atol=1e-6)
