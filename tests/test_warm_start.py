@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hpcore
 from hpcore import BayesianSearch, RandomSearch
@@ -18,6 +20,7 @@ from hpcore.errors import ArgumentError
 from hpcore.search._warm import WarmStart
 from hpcore.search.space import Integer, Real
 from hpcore.strategies import BayesianStrategy
+from hpcore.strategies._prior import OWN_SCALE_FROM, PriorStudies
 
 BASE = {"x": {"a": 0.0, "b": 3.0}, "opt": "adam"}
 SPACE = {"x.a": Real(0.0, 10.0), "x.b": Real(0.0, 10.0)}
@@ -273,11 +276,6 @@ def test_a_warm_started_strategy_can_be_copied_and_pickled_mid_search():
     nxt = s.ask()
     assert all(t.ask() == nxt for t in twins)
 
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from hpcore.strategies._prior import OWN_SCALE_FROM, PriorStudies  # noqa: E402
 
 _values = st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=12).filter(
     lambda v: np.ptp(v) > 1e-3 * max(1.0, np.abs(v).max()))
