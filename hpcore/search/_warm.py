@@ -95,9 +95,9 @@ class WarmStart:
             value = self._value(study, t.metrics, t.value)
             if value is None:
                 continue
-            params = {**fill, **{k: v for k, v in t.params.items() if k in space}}
-            if space.contains(space.prune(params)):
-                out.append((space.prune(params), self.sign * value))
+            params = space.prune({**fill, **{k: v for k, v in t.params.items() if k in space}})
+            if space.contains(params):
+                out.append((params, self.sign * value))
         if not out:
             raise ArgumentError(
                 f"warm_start: none of the finished trials of {study.root} lies in this search "

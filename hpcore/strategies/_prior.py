@@ -37,10 +37,16 @@ import numpy as np
 
 from .. import kernels
 
-__all__ = ["OWN_SCALE_FROM", "PriorStudies", "StudyZero", "fit_scale"]
+__all__ = ["OWN_SCALE_FROM", "PriorStudies", "StudyZero", "fit_scale", "in_study_zero"]
 
 #: Values of the new study from which it is standardised on its own.
 OWN_SCALE_FROM = 5
+
+
+def in_study_zero(Z: np.ndarray) -> np.ndarray:
+    """The rows of ``Z`` (m, d) as the model's rows of the new study: a study coordinate 0."""
+    Z = np.asarray(Z, dtype=np.float64)
+    return np.column_stack([Z, np.zeros(len(Z))])
 
 
 def fit_scale(y: np.ndarray, warp: bool) -> Callable[[np.ndarray], np.ndarray]:
@@ -98,7 +104,7 @@ class PriorStudies:
     def rows(self, X: np.ndarray) -> np.ndarray:
         """The model's rows: the earlier studies' first, then the new study's ``X`` (study 0),
         so that each new observation extends the factor."""
-        return np.vstack([self.X, np.column_stack([X, np.zeros(len(X))])])
+        return np.vstack([self.X, in_study_zero(X)])
 
     def values(self, y: np.ndarray) -> np.ndarray:
         """The model's values: the earlier studies', then the new study's ``y`` on its scale."""
@@ -126,25 +132,20 @@ class StudyZero:
     def __init__(self, acqf: Any) -> None:
         self.acqf = acqf
 
-    @staticmethod
-    def _rows(Z: np.ndarray) -> np.ndarray:
-        Z = np.asarray(Z, dtype=np.float64)
-        return np.column_stack([Z, np.zeros(len(Z))])
-
     @property
     def length_scales(self) -> np.ndarray | None:
         ls = getattr(self.acqf, "length_scales", None)
         return None if ls is None else ls[:-1]
 
     def values(self, Z: np.ndarray) -> np.ndarray:
-        return self.acqf.values(self._rows(Z))
+        return self.acqf.values(in_study_zero(Z))
 
     def values_and_grad(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        values, grad = self.acqf.values_and_grad(self._rows(Z))
+        values, grad = self.acqf.values_and_grad(in_study_zero(Z))
         return values, grad[:, :-1]
 
     def bounded(self, Z: np.ndarray) -> Any:
         """The wrapped acquisition's bounds at ``Z`` (see ``PosteriorAcquisition.bounded``)."""
         if not hasattr(self.acqf, "bounded"):
             return None
-        return self.acqf.bounded(self._rows(Z))
+        return self.acqf.bounded(in_study_zero(Z))

@@ -71,7 +71,7 @@ from ..kernels import blas_threads
 from ..space import SearchSpace
 from ..trial import FrozenTrial, TrialState
 from ._inactive import ProjectedAcquisition, Projection
-from ._prior import PriorStudies, StudyZero, fit_scale
+from ._prior import PriorStudies, StudyZero, fit_scale, in_study_zero
 from ._refit import BackgroundRefit
 from .base import Strategy
 from .random import RandomStrategy
@@ -393,8 +393,7 @@ class BayesianStrategy(Strategy):
         model = self._fit(ys)
         pending = np.array([self._features(p) for p in self.pending]).reshape(-1, len(self._dims))
         if len(pending):
-            rows = pending if self._prior is None else np.column_stack(
-                [pending, np.zeros(len(pending))])
+            rows = pending if self._prior is None else in_study_zero(pending)
             model = model.fantasize(rows, self._fantasy_values(model, rows))
         # The incumbent includes the fantasies: a believed value counts as observed,
         # so improving on a pending point is worth nothing and batches spread out.
@@ -432,12 +431,14 @@ class BayesianStrategy(Strategy):
     def _centres(self, count: int) -> np.ndarray:
         """The best ``count`` observed points (features): where local candidates go.
 
-        With a warm start, the best of every study by standardised value.
+        With a warm start, the best of every study by standardised value: the
+        values of the model just fitted (no second fit of the transform).
         """
         if self._prior is None:
             return self._X[np.argsort(self._y)[:count]]
+        assert self._model is not None  # called while a suggestion is made from it
         X = np.vstack([self._prior.X[:, :-1], self._X])
-        return X[np.argsort(self._transformed_y(), kind="stable")[:count]]
+        return X[np.argsort(self._model.y, kind="stable")[:count]]
 
     def _fantasy_values(self, model: kernels.GPModel, P: np.ndarray) -> np.ndarray | None:
         """What pending points are believed to give: the posterior mean (None) or a constant."""
