@@ -318,8 +318,8 @@ class HpcoreSampler(BaseSampler):
                 strategy.tell(params, values if len(values) > 1 else values[0], "completed",
                               constraints=constraints)
             elif t.state == TrialState.PRUNED and len(signs) == 1:
-                last = t.last_step
-                value = None if last is None else signs[0] * t.intermediate_values[last]
+                last = _last_value(t)
+                value = None if last is None else signs[0] * last
                 strategy.tell(params, value, "stopped", constraints=constraints)
             else:
                 strategy.tell(params, None, "failed")
@@ -340,10 +340,7 @@ class HpcoreSampler(BaseSampler):
         for trials in self._warm:
             group = []
             for t in trials:
-                if t.state == TrialState.COMPLETE:
-                    value = t.value
-                else:
-                    value = None if t.last_step is None else t.intermediate_values[t.last_step]
+                value = t.value if t.state == TrialState.COMPLETE else _last_value(t)
                 params = self._earlier_params(t)
                 if params is not None and value is not None and math.isfinite(value):
                     group.append((params, sign * value))
@@ -529,6 +526,11 @@ def _load_relative_params(trial: FrozenTrial) -> dict[str, float]:
     except ValueError:
         return {}
     return {k: float(v) for k, v in drawn.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+
+
+def _last_value(t: FrozenTrial) -> float | None:
+    """A pruned trial's value as the strategy models it: its last intermediate value."""
+    return None if t.last_step is None else t.intermediate_values[t.last_step]
 
 
 def _studies(warm_start: Any) -> list[list[FrozenTrial]]:
