@@ -13,6 +13,7 @@ symbol's shape, is in the docstrings of the submodules:
   and the acquisitions over it;
 * :mod:`~hpcore.kernels.optimize`: multi-start maximisation of any acquisition over mixed boxes;
 * :mod:`~hpcore.kernels.lbfgs`: batched box-constrained L-BFGS (many searches in lockstep);
+* :mod:`~hpcore.kernels.polish`: the same search of one GP's acquisition, compiled whole;
 * :mod:`~hpcore.kernels.warp`: Yeo-Johnson warping of observed values;
 * :mod:`~hpcore.kernels.pareto`: Pareto fronts, hypervolumes, box decompositions;
 * :mod:`~hpcore.kernels.ehvi`: log expected hypervolume improvement and log probability

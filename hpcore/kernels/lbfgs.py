@@ -155,61 +155,77 @@ def _projected_grad_norm(x, g, lower, upper) -> np.ndarray:
 
 @jit
 def _directions(x, g, lower, upper, S, Y, rho, used, idx):
-    """L-BFGS directions of the searches ``idx`` on their free variables.
+    """L-BFGS directions (b, p) of the searches ``idx`` at ``x``, ``g`` (b, p).
 
-    ``x``, ``g`` (b, p) are the iterates and gradients of those searches;
-    ``S``, ``Y`` (r, m, p), ``rho`` (r, m), ``used`` (r,) the memories of all
-    searches (a ring buffer; ``used[i]`` pairs stored). A search whose
-    direction is not a descent direction falls back to steepest descent and
-    has its memory cleared (in place). Returns the directions (b, p).
+    ``S``, ``Y`` (r, m, p), ``rho`` (r, m), ``used`` (r,) are the memories of
+    all searches (:func:`_direction_row`).
     """
-    b, p = x.shape
+    out = np.zeros(x.shape)
+    for i in range(x.shape[0]):
+        _direction_row(x[i], g[i], lower, upper, S, Y, rho, used, idx[i], out[i])
+    return out
+
+
+@jit
+def _direction_row(x, g, lower, upper, S, Y, rho, used, row, out):
+    """The L-BFGS direction of search ``row`` at ``x``, ``g`` (p,) on its free variables.
+
+    ``S``, ``Y`` (r, m, p), ``rho`` (r, m), ``used`` (r,): the memories of
+    the searches (a ring buffer; ``used[row]`` pairs stored). A search whose
+    direction is not a descent direction falls back to steepest descent and
+    has its memory cleared (in place). Writes the direction into ``out`` (p,).
+    """
+    p = x.shape[0]
     m = S.shape[1]
-    out = np.zeros((b, p))
     q = np.empty(p)
     a = np.empty(m)
     free = np.empty(p, dtype=np.bool_)
-    for i in range(b):
-        row = idx[i]
+    for k in range(p):
+        free[k] = not ((x[k] <= lower[k] and g[k] > 0.0) or (x[k] >= upper[k] and g[k] < 0.0))
+        q[k] = g[k] if free[k] else 0.0
+    live = min(used[row], m)
+    for t in range(live):  # newest pair first
+        slot = (used[row] - 1 - t) % m
+        acc = 0.0
         for k in range(p):
-            free[k] = not ((x[i, k] <= lower[k] and g[i, k] > 0.0)
-                           or (x[i, k] >= upper[k] and g[i, k] < 0.0))
-            q[k] = g[i, k] if free[k] else 0.0
-        live = min(used[row], m)
-        for t in range(live):  # newest pair first
-            slot = (used[row] - 1 - t) % m
-            acc = 0.0
-            for k in range(p):
-                acc += S[row, slot, k] * q[k]
-            a[t] = rho[row, slot] * acc
-            for k in range(p):
-                q[k] -= a[t] * Y[row, slot, k]
-        if live > 0:
-            slot = (used[row] - 1) % m
-            yy = 0.0
-            for k in range(p):
-                yy += Y[row, slot, k] * Y[row, slot, k]
-            if yy > 0.0:
-                gamma = 1.0 / (rho[row, slot] * yy)
-                for k in range(p):
-                    q[k] *= gamma
-        for t in range(live - 1, -1, -1):
-            slot = (used[row] - 1 - t) % m
-            acc = 0.0
-            for k in range(p):
-                acc += Y[row, slot, k] * q[k]
-            bta = rho[row, slot] * acc
-            for k in range(p):
-                q[k] += (a[t] - bta) * S[row, slot, k]
-        slope = 0.0
+            acc += S[row, slot, k] * q[k]
+        a[t] = rho[row, slot] * acc
         for k in range(p):
-            out[i, k] = -q[k] if free[k] else 0.0
-            slope += out[i, k] * g[i, k]
-        if not slope < 0.0:  # not a descent direction: forget the curvature
-            used[row] = 0
+            q[k] -= a[t] * Y[row, slot, k]
+    if live > 0:
+        slot = (used[row] - 1) % m
+        yy = 0.0
+        for k in range(p):
+            yy += Y[row, slot, k] * Y[row, slot, k]
+        if yy > 0.0:
+            gamma = 1.0 / (rho[row, slot] * yy)
             for k in range(p):
-                out[i, k] = -g[i, k] if free[k] else 0.0
-    return out
+                q[k] *= gamma
+    for t in range(live - 1, -1, -1):
+        slot = (used[row] - 1 - t) % m
+        acc = 0.0
+        for k in range(p):
+            acc += Y[row, slot, k] * q[k]
+        bta = rho[row, slot] * acc
+        for k in range(p):
+            q[k] += (a[t] - bta) * S[row, slot, k]
+    slope = 0.0
+    for k in range(p):
+        out[k] = -q[k] if free[k] else 0.0
+        slope += out[k] * g[k]
+    if not slope < 0.0:  # not a descent direction: forget the curvature
+        used[row] = 0
+        for k in range(p):
+            out[k] = -g[k] if free[k] else 0.0
+
+
+@jit
+def _projected_grad_norm_row(x, g, lower, upper):
+    """:func:`_projected_grad_norm` of one search (p,)."""
+    norm = 0.0
+    for k in range(x.shape[0]):
+        norm = max(norm, abs(min(max(x[k] - g[k], lower[k]), upper[k]) - x[k]))
+    return norm
 
 
 def _line_search(fun, rows, x, f, g, d, step, lower, upper, max_backtracks, batch=3):

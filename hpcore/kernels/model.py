@@ -34,6 +34,7 @@ from .acqf import EI, LOG_EI, UCB, acquisition, acquisition_grad
 from .gp import _factor_buffered, factorize, fit_gp
 from .linalg import _as_factor, _as_matrix, _as_vector, _extend_factor, _solve_rows_inplace
 from .matern import _kernel_args, matern52
+from .polish import polish_posterior
 from .predict import VAR_FLOOR, _nearest_variance, _posterior, _posterior_grad, _variance
 from .subset import fit_subset
 
@@ -357,6 +358,19 @@ class PosteriorAcquisition:
             return None
         return [PosteriorAcquisition(self.model.nearest(z, LOCAL_SIZE), self.code, self.best,
                                      self.beta) for z in starts]
+
+    def polish(self, Z0: np.ndarray, continuous: np.ndarray, scale: np.ndarray,
+               maxiter: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each row of ``Z0`` after a compiled L-BFGS ascent over its ``continuous``
+        coordinates, searched in units of ``scale``; and the values (r,).
+
+        :func:`hpcore.kernels.polish.polish_posterior`: the local search of
+        :func:`hpcore.kernels.optimize.maximize` without a Python call per step.
+        """
+        m = self.model
+        with blas_threads(1):
+            return polish_posterior(m.X, m.L, m.alpha, m.cat, m.theta, self.code, self.best,
+                                    self.beta, Z0, continuous, scale, maxiter)
 
     def values_and_grad(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Values (m,) and gradients w.r.t. the rows of ``Z`` (m, d).

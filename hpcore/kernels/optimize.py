@@ -24,7 +24,10 @@ The search, in :func:`maximize_acquisition`:
    own optimiser state, and each round evaluates all of them in one call),
    in coordinates scaled by the length scales (``s = z / l``), which evens
    out the curvature across dimensions; at large n each start searches on
-   the observations nearest to it, and its end point is scored exactly;
+   the observations nearest to it, and its end point is scored exactly.
+   The acquisition of one GP's posterior (``acqf.polish``) runs the same
+   search compiled whole (:mod:`hpcore.kernels.polish`), without a Python
+   call per round;
 3. improve discrete dimensions one at a time: every level when a
    dimension has at most ``exhaustive_levels`` of them, otherwise a line
    search over an evenly spaced subset and the neighbours of the current
@@ -101,10 +104,12 @@ def _polish_all(acqf, Z0, continuous, scale, maxiter):
     points are scored with ``acqf`` itself. Returns the polished rows (r, d)
     and their values (r,).
     """
+    local = acqf.localized(Z0) if hasattr(acqf, "localized") else None
+    if local is None and hasattr(acqf, "polish"):  # one GP's acquisition: compiled whole
+        return acqf.polish(Z0, continuous, scale, maxiter)
     Z = Z0.copy()
     idx = np.flatnonzero(continuous)
     s_scale = scale[idx]
-    local = acqf.localized(Z0) if hasattr(acqf, "localized") else None
 
     def evaluate(batch, rows):
         if local is None:

@@ -18,6 +18,7 @@ import numpy as np
 from ._threads import blas_threads
 from .acqf import EI, LOG_EI, acquisition_grad
 from .gp import factorize, fit_gp
+from .lbfgs import minimize_batch
 from .linalg import solve_lower, solve_lower_t
 from .matern import matern52
 from .model import GPModel
@@ -64,6 +65,9 @@ def _warm_every_kernel() -> None:
     maximize_acquisition(X, L, alpha, cat, theta, LOG_EI, float(y.min()), 0.0,
                          rng.random((8, 2)) * [1.0, 3.0], levels, np.array([0, 3]),
                          n_restarts=1, maxiter=3)
+    # The Python-driven L-BFGS polishes acquisitions of several models (and large n).
+    minimize_batch(lambda Z, rows: ((Z * Z).sum(axis=1), 2.0 * Z), X[:2], np.zeros(2),
+                   np.ones(2), maxiter=3)
     # Last: the variance bound scores candidates only from 512 observations on, so
     # a search's first GP suggestion need not wait for it in the background.
     GPModel.from_theta(X, y, cat, theta).mean_and_var_bound(X, 2)
