@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import hpcore.kernels as hk
 from hpcore.kernels import gp as gp_module
-from hpcore.kernels.matern import _gram_lower
+from hpcore.kernels.matern import _exp_rows, _gram_lower
 
 # --------------------------------------------------------------------------- strategies
 
@@ -109,6 +109,27 @@ def test_matern52_equals_naive(p, m):
         rtol=1e-12,
         atol=1e-14,
     )
+
+
+@given(st.lists(st.floats(-720.0, 0.0), min_size=1, max_size=70))
+def test_vectorised_exp_is_libm_exp_to_two_ulps(values):
+    """_exp_rows (the kernels' exp) is exp to 2 ulps on [-708, 0], 0 below, NaN kept."""
+    x = np.array(values + [0.0, -0.0, -708.0, -708.5, -1e-300, -np.inf, np.nan])
+    out, bits = np.full(len(x), -1.0), np.empty(len(x))
+    _exp_rows(x, out, bits, len(x) - 1)  # the last entry is beyond n: left alone
+    assert out[-1] == -1.0
+    x, out = x[:-1], out[:-1]
+    normal = x >= -708.0
+    np.testing.assert_allclose(out[normal], np.exp(x[normal]), rtol=4.5e-16, atol=0.0)
+    assert np.all(out[~normal & ~np.isnan(x)] == 0.0)
+    assert np.isnan(_exp_rows_of(np.array([np.nan, -1.0]))[0])
+    assert _exp_rows_of(np.array([0.0]))[0] == 1.0
+
+
+def _exp_rows_of(x: np.ndarray) -> np.ndarray:
+    out = np.empty(len(x))
+    _exp_rows(x, out, np.empty(len(x)), len(x))
+    return out
 
 
 @given(problems(max_n=20))

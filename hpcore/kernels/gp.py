@@ -89,7 +89,7 @@ from .linalg import (
     _factor_buffer,
     _jitter_ladder,
 )
-from .matern import _SQRT5, _gram_lower, _kernel_args, _prepare, _row_r2
+from .matern import _SQRT5, _gram_lower, _kernel_args, _prepare, _row_r2, _row_r_e
 
 __all__ = [
     "theta_bounds",
@@ -220,7 +220,7 @@ def _grad_from_inverse(X, cat, theta, Kinv, alpha, prior):
     s = math.exp(theta[d])
     noise = math.exp(theta[d + 1])
     AT, cw = _prepare(X, cat, theta)
-    r2 = np.empty(n)
+    r2, r, e, bits = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
     c = np.empty(n)
     gl = np.zeros(d)
     gs = 0.0
@@ -228,12 +228,11 @@ def _grad_from_inverse(X, cat, theta, Kinv, alpha, prior):
     for i in range(n):
         ai = alpha[i]
         _row_r2(AT, i, AT, cat, cw, r2, i)
+        _row_r_e(r2, r, e, bits, i)
         for j in range(i):
-            r = math.sqrt(r2[j])
-            e = math.exp(-_SQRT5 * r)
             wij = Kinv[i, j] - ai * alpha[j]
-            gs += wij * (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2[j]) * e
-            c[j] = wij * (1.0 + _SQRT5 * r) * e
+            gs += wij * (1.0 + _SQRT5 * r[j] + (5.0 / 3.0) * r2[j]) * e[j]
+            c[j] = wij * (1.0 + _SQRT5 * r[j]) * e[j]
         for k in range(d):
             a = AT[k, i]
             b = AT[k]

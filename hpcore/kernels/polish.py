@@ -32,7 +32,7 @@ from ._lapack import _leading
 from ._numba import jit
 from .acqf import _point
 from .lbfgs import _direction_row, _projected_grad_norm_row
-from .matern import _SQRT5, _prepare
+from .matern import _SQRT5, _prepare, _row_r_e
 from .predict import VAR_FLOOR
 
 __all__ = ["polish_posterior"]
@@ -45,7 +45,7 @@ def _objective(x, g, z, idx, sscale, gp, acq, work, grad):
 
     ``gp = (XT, cw, inv_l, cat, theta, B, alpha)`` (prepared coordinates of
     :func:`hpcore.kernels.matern._prepare`, 1 / length scales, the factor's
-    buffer), ``acq = (code, best, beta)``, ``work`` (3, n) and ``grad`` (d,) scratch.
+    buffer), ``acq = (code, best, beta)``, ``work`` (6, n) and ``grad`` (d,) scratch.
     """
     XT, cw, inv_l, cat, theta, B, alpha = gp
     code, best, beta = acq
@@ -66,12 +66,12 @@ def _objective(x, g, z, idx, sscale, gp, acq, work, grad):
         else:
             for j in range(n):
                 v[j] += cw[c] if z[c] != row[j] else 0.0
+    r, e = work[3], work[4]
+    _row_r_e(v, r, e, work[5], n)
     mean = 0.0
     for j in range(n):
-        r = math.sqrt(v[j])
-        e = s * math.exp(-_SQRT5 * r)
-        k[j] = (1.0 + _SQRT5 * r + (5.0 / 3.0) * v[j]) * e
-        D[j] = (-5.0 / 6.0) * (1.0 + _SQRT5 * r) * e  # dk / d(r^2)
+        k[j] = s * (1.0 + _SQRT5 * r[j] + (5.0 / 3.0) * v[j]) * e[j]
+        D[j] = (-5.0 / 6.0) * s * (1.0 + _SQRT5 * r[j]) * e[j]  # dk / d(r^2)
         mean += k[j] * alpha[j]
     explained = 0.0
     for i in range(n):  # v = L^{-1} k
@@ -125,7 +125,7 @@ def _minimize_row(x, z, idx, sscale, upper, gp, acq, maxiter, memory, gtol, ftol
     """
     p = x.shape[0]
     lower = np.zeros(p)
-    work = np.empty((3, gp[0].shape[1]))
+    work = np.empty((6, gp[0].shape[1]))
     grad = np.empty(z.shape[0])
     g, xt, gt, d = np.empty(p), np.empty(p), np.empty(p), np.empty(p)
     S, Y = np.zeros((1, memory, p)), np.zeros((1, memory, p))
