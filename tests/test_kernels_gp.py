@@ -113,10 +113,10 @@ def test_matern52_equals_naive(p, m):
 
 @given(st.lists(st.floats(-720.0, 0.0), min_size=1, max_size=70))
 def test_vectorised_exp_is_libm_exp_to_two_ulps(values):
-    """_exp_rows (the kernels' exp) is exp to 2 ulps on [-708, 0], 0 below, NaN kept."""
+    """_exp_rows (the kernels' exp(c x)) is exp to 2 ulps on [-708, 0], 0 below, NaN kept."""
     x = np.array(values + [0.0, -0.0, -708.0, -708.5, -1e-300, -np.inf, np.nan])
     out, bits = np.full(len(x), -1.0), np.empty(len(x))
-    _exp_rows(x, out, bits, len(x) - 1)  # the last entry is beyond n: left alone
+    _exp_rows(-x, -1.0, out, bits, len(x) - 1)  # the last entry is beyond n: left alone
     assert out[-1] == -1.0
     x, out = x[:-1], out[:-1]
     normal = x >= -708.0
@@ -128,7 +128,7 @@ def test_vectorised_exp_is_libm_exp_to_two_ulps(values):
 
 def _exp_rows_of(x: np.ndarray) -> np.ndarray:
     out = np.empty(len(x))
-    _exp_rows(x, out, np.empty(len(x)), len(x))
+    _exp_rows(x, 1.0, out, np.empty(len(x)), len(x))
     return out
 
 

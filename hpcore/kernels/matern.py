@@ -102,8 +102,8 @@ def _row_r2(AT, i, BT, cat, cw, r2, n):
 
 
 @jit(fastmath={"contract"})
-def _exp_rows(x, out, bits, n):
-    """``out[j] = exp(x[j])`` for ``j < n`` and ``x[j] <= 0``, to about 1 ulp, vectorised.
+def _exp_rows(x, c, out, bits, n):
+    """``out[j] = exp(c x[j])`` for ``j < n`` and ``c x[j] <= 0``, to about 1 ulp, vectorised.
 
     libm's ``exp`` is a call per value that LLVM cannot vectorise (numba has
     no SVML here); the kernels evaluate hundreds of thousands per suggestion.
@@ -112,17 +112,19 @@ def _exp_rows(x, out, bits, n):
     ``bits`` (float64 scratch, viewed as int64). Below -708, where ``exp``
     leaves the normal range, the result is 0; NaN stays NaN. Its own fastmath
     flags, without reassociation: ``(a + M) - M`` (rounding to an integer)
-    and the two-part reduction must be computed as written.
+    and the two-part reduction must be computed as written. ``x``, ``out``
+    and ``bits`` must not overlap (aliasing stops the vectorisation: 2.3x slower).
     """
     for j in range(n):
-        t = x[j] if not x[j] < -708.0 else -708.0
+        a = c * x[j]
+        t = a if not a < -708.0 else -708.0
         k = (t * 1.4426950408889634 + 6755399441055744.0) - 6755399441055744.0  # round(t / ln 2)
         r = (t - k * 0.6931471803691238) - k * 1.9082149292705877e-10  # ln 2, high and low parts
         p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
             1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (
                 1.0 / 3628800 + r * (1.0 / 39916800 + r * (1.0 / 479001600 + r * (
                     1.0 / 6227020800.0)))))))))))))
-        out[j] = p if not x[j] < -708.0 else 0.0
+        out[j] = p if not a < -708.0 else 0.0
         bits[j] = k + 4503599627371519.0  # 2^52 + 1023 + k: the biased exponent in the low bits
     ints = bits.view(np.int64)
     for j in range(n):
@@ -136,8 +138,7 @@ def _row_r_e(r2, r, e, bits, n):
     """``r = sqrt(r^2)`` and ``e = exp(-sqrt5 r)`` for the first ``n`` entries of a row."""
     for j in range(n):
         r[j] = math.sqrt(r2[j])
-        e[j] = -_SQRT5 * r[j]
-    _exp_rows(e, e, bits, n)
+    _exp_rows(r, -_SQRT5, e, bits, n)
 
 
 @jit

@@ -33,15 +33,18 @@ from ._threads import blas_threads
 from .acqf import EI, LOG_EI, UCB, acquisition, acquisition_grad
 from .gp import _factor_buffered, factorize, fit_gp
 from .linalg import _as_factor, _as_matrix, _as_vector, _extend_factor, _solve_rows_inplace
-from .matern import _kernel_args, matern52
+from .matern import _kernel_args, _matern52_cross, matern52
 from .polish import polish_posterior
-from .predict import VAR_FLOOR, _nearest_variance, _posterior, _posterior_grad, _variance
+from .predict import _nearest_variance, _posterior, _posterior_grad
 from .subset import fit_subset
 
 __all__ = ["GPModel", "PosteriorAcquisition", "standardize"]
 
 #: Rows of a posterior evaluated at once by :meth:`GPModel.mean` (a (chunk, n) matrix).
 _CHUNK = 8192
+
+#: Values (n per row) in one block of :meth:`GPModel.mean_and_var_bound` (512 KB).
+_BLOCK = 1 << 16
 
 #: Above this many observations a local search of the acquisition runs on the
 #: LOCAL_SIZE observations nearest its start (:meth:`PosteriorAcquisition.localized`).
@@ -50,7 +53,7 @@ LOCAL_SIZE = 256
 
 #: From this many observations on, candidates are bounded before they are scored
 #: (:meth:`PosteriorAcquisition.bounded`); below it, scoring them all is cheaper.
-BOUND_FROM = 512
+BOUND_FROM = 128
 
 
 def standardize(y: np.ndarray) -> tuple[np.ndarray, float, float] | None:
@@ -237,35 +240,36 @@ class GPModel:
         Z = _as_matrix("Z", Z, cols=self.X.shape[1])
         return _posterior_grad(self.X, self.L, self.alpha, self.cat, self.theta, Z)
 
-    def mean_and_var_bound(self, Z: np.ndarray, q: int = 16
-                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The posterior mean (m,), an upper bound on the variance (m,), and ``k(Z, X)`` (m, n).
+    def mean_and_var_bound(self, Z: np.ndarray, q: int = 16) -> tuple[np.ndarray, np.ndarray]:
+        """The posterior mean (m,) and an upper bound on the variance (m,).
 
         The bound is the variance given only the ``q`` observations most
         correlated with each point (conditioning on more can only lower it),
         each with the factorised diagonal ``K_00`` (with any jitter; at least
         every diagonal entry) as its variance: O(m (n d + q^3)) against
-        :meth:`posterior`'s O(m n^2). The cross-covariances are returned for
-        :meth:`variance_of`.
+        :meth:`posterior`'s O(m n^2). Computed in blocks of rows that reuse
+        one buffer of :data:`_BLOCK` values: a fresh (m, n) array of a few MB
+        is faulted in page by page on every call (2.5 ms of a 17 ms
+        suggestion at m = 2,368, n = 200, measured), a block once.
         """
         Z = _as_matrix("Z", Z, cols=self.X.shape[1])
-        Ks = matern52(Z, self.X, self.cat, self.theta)
-        with blas_threads(1):
-            mean = Ks @ self.alpha
+        m, n = Z.shape[0], self.X.shape[0]
+        mean, var = np.empty(m), np.empty(m)
         # The diagonal must be at least every one of the factorised matrix: the
         # observations' s + noise (+ jitter: L[0, 0]^2) and believed points' s + 1e-6.
         s = math.exp(self.theta[-2])
         diagonal = max(float(self.L[0, 0]) ** 2, s + 1e-6)
-        var = _nearest_variance(self.X, self.cat, self.theta, Ks, q, diagonal)
-        # A hair of slack: the exact variance is computed with other rounding.
-        return mean, var + 1e-9 * s, Ks
-
-    def variance_of(self, Ks: np.ndarray) -> np.ndarray:
-        """The exact posterior variance (m,) at points given by their ``k(Z, X)`` rows (m, n)."""
-        V = np.array(Ks, dtype=np.float64, order="C")
+        rows = max(16, _BLOCK // max(n, 1))
+        buffer = np.empty((min(rows, m), n))
         with blas_threads(1):
-            _solve_rows_inplace(self.L, V, transpose=False)
-        return _variance(V, math.exp(self.theta[-2]), VAR_FLOOR)
+            for start in range(0, m, rows):
+                part = slice(start, min(start + rows, m))
+                Ks = buffer[: part.stop - start]
+                _matern52_cross(Z[part], self.X, self.cat, self.theta, Ks)
+                mean[part] = Ks @ self.alpha
+                var[part] = _nearest_variance(self.X, self.cat, self.theta, Ks, q, diagonal)
+        # A hair of slack: the exact variance is computed with other rounding.
+        return mean, var + 1e-9 * s
 
     def nearest(self, z: np.ndarray, size: int) -> GPModel:
         """The model conditioned on the ``size`` observations most correlated with ``z``.
@@ -325,7 +329,7 @@ class PosteriorAcquisition:
         """Upper bounds (m,) on :meth:`values` without triangular solves, and exact values.
 
         Returns ``(bounds, exact)`` where ``exact(rows)`` gives the exact
-        values of the rows ``rows`` of ``Z`` (reusing the cross-covariances),
+        values of the rows ``rows`` of ``Z`` (:meth:`values` of those rows),
         or None: with fewer than :data:`BOUND_FROM` observations (scoring
         every point costs less), and for PI, which does not grow with the
         variance. EI, log-EI and UCB do, at a fixed mean, so the exact mean
@@ -334,15 +338,18 @@ class PosteriorAcquisition:
         if self.code not in (EI, LOG_EI, UCB) or self.model.X.shape[0] < BOUND_FROM:
             return None
         # A tighter bound costs O(q^3) more per point and saves exact solves,
-        # O(n^2) each: measured at n = 5,000, d = 10, q = 32 left 181 of 2,368
-        # candidates to solve (q = 16: 357), the fastest of 8-128.
-        q = 16 if self.model.X.shape[0] < 4000 else 32
-        mean, var, Ks = self.model.mean_and_var_bound(Z, q)
+        # O(n^2) each. Measured (d = 10, 2,368 candidates, the fastest q of
+        # 1-16 at each n, times of the whole scoring): n = 200, q = 1 6.6 ms
+        # (all exact: 8.5 ms); n = 520, q = 4 25 ms (q = 16: 41); n = 1,000,
+        # q = 4 33 ms (q = 16: 37); n = 5,000, q = 32 left 181 candidates to
+        # solve (q = 16: 357), the fastest of 8-128.
+        n = self.model.X.shape[0]
+        q = 1 if n < 256 else 4 if n < 2048 else 16 if n < 4000 else 32
+        mean, var = self.model.mean_and_var_bound(Z, q)
         bounds = acquisition(self.code, mean, np.maximum(var, 0.0), self.best, self.beta)
 
         def exact(rows: np.ndarray) -> np.ndarray:
-            return acquisition(self.code, mean[rows], self.model.variance_of(Ks[rows]),
-                               self.best, self.beta)
+            return self.values(Z[rows])
 
         return bounds, exact
 
