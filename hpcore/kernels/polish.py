@@ -117,20 +117,19 @@ def _objective(x, g, z, idx, sscale, gp, acq, work, grad):
 
 
 @jit
-def _minimize_row(x, z, idx, sscale, upper, gp, acq, maxiter, memory, gtol, ftol,
-                  first_step, max_backtracks):
+def _minimize_row(x, f, g, z, idx, sscale, upper, gp, acq, work, grad, maxiter, memory, gtol,
+                  ftol, first_step, max_backtracks):
     """One projected L-BFGS search from ``x`` (p,) in ``[0, upper]``, in place; its value.
 
+    ``f``, ``g``: :func:`_objective` at the start (evaluated by the caller, so that
+    this loop has one call site of the objective: each one is compiled inline).
     Step for step :func:`hpcore.kernels.lbfgs.minimize_batch` for one row.
     """
     p = x.shape[0]
     lower = np.zeros(p)
-    work = np.empty((6, gp[0].shape[1]))
-    grad = np.empty(z.shape[0])
-    g, xt, gt, d = np.empty(p), np.empty(p), np.empty(p), np.empty(p)
+    xt, gt, d = np.empty(p), np.empty(p), np.empty(p)
     S, Y = np.zeros((1, memory, p)), np.zeros((1, memory, p))
     rho, used = np.zeros((1, memory)), np.zeros(1, dtype=np.int64)
-    f = _objective(x, g, z, idx, sscale, gp, acq, work, grad)
     if not math.isfinite(f) or _projected_grad_norm_row(x, g, lower, upper) <= gtol:
         return f
     for _ in range(maxiter):
@@ -210,10 +209,13 @@ def polish_posterior(X, L, alpha, cat, theta, code, best, beta, Z0, continuous, 
     # scipy's L-BFGS-B tolerances, as minimize_batch's defaults (see optimize._polish_all).
     sscale = np.ascontiguousarray(scale[idx], dtype=np.float64)
     upper = 1.0 / sscale
+    work, grad = np.empty((6, len(X))), np.empty(X.shape[1])
     for z, i in zip(Z, range(len(Z))):  # a handful of starts: the loop costs microseconds
         x = np.clip(z[idx] / sscale, 0.0, upper)
-        f = _minimize_row(x, z, idx, sscale, upper, gp, acq, int(maxiter), 10, 1e-5, 2.2e-9,
-                          0.1, 20)
+        g = np.empty(len(idx))
+        f = _objective(x, g, z, idx, sscale, gp, acq, work, grad)
+        f = _minimize_row(x, f, g, z, idx, sscale, upper, gp, acq, work, grad, int(maxiter), 10,
+                          1e-5, 2.2e-9, 0.1, 20)
         z[idx] = np.clip(x * sscale, 0.0, 1.0)
         values[i] = -f if math.isfinite(f) else -math.inf
     return Z, values

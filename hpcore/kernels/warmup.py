@@ -23,7 +23,7 @@ from .linalg import solve_lower, solve_lower_t
 from .matern import matern52
 from .model import GPModel
 from .optimize import maximize_acquisition
-from .predict import posterior
+from .predict import posterior, posterior_grad
 from .warp import fit_yeo_johnson
 
 __all__ = ["warmup", "warmup_in_background"]
@@ -60,16 +60,19 @@ def _warm_every_kernel() -> None:
     solve_lower_t(L, solve_lower(L, y))
     matern52(X, X[:2], cat, theta)
     mean, var = posterior(X, L, alpha, cat, theta, X)
-    acquisition_grad(EI, mean, var, float(y.min()), 0.0)
     levels = np.array([[np.nan, np.nan, np.nan], [0.0, 1.0, 2.0]])
     maximize_acquisition(X, L, alpha, cat, theta, LOG_EI, float(y.min()), 0.0,
                          rng.random((8, 2)) * [1.0, 3.0], levels, np.array([0, 3]),
                          n_restarts=1, maxiter=3)
-    # The Python-driven L-BFGS polishes acquisitions of several models (and large n).
+    # Last, so that a search's first GP suggestion (which needs only the kernels
+    # above) need not wait for them in the background: gradients of the posterior
+    # and of the acquisition and the Python-driven L-BFGS (composite acquisitions of
+    # several objectives and constraints; large n), and the variance bound (it
+    # scores candidates from 128 observations on).
+    acquisition_grad(EI, mean, var, float(y.min()), 0.0)
+    posterior_grad(X, L, alpha, cat, theta, X)
     minimize_batch(lambda Z, rows: ((Z * Z).sum(axis=1), 2.0 * Z), X[:2], np.zeros(2),
                    np.ones(2), maxiter=3)
-    # Last: the variance bound scores candidates only from 512 observations on, so
-    # a search's first GP suggestion need not wait for it in the background.
     GPModel.from_theta(X, y, cat, theta).mean_and_var_bound(X, 2)
 
 
