@@ -148,7 +148,7 @@ class Acquisition(_FittedGP):
 
     ``N_CANDIDATES`` seeded uniform candidates are scored, the best
     ``N_RESTARTS`` and the incumbent (best observation) are polished by the
-    batched L-BFGS.
+    compiled L-BFGS of :mod:`hpcore.kernels.polish`.
     """
 
     def setup(self, thetas, n, d):
@@ -182,9 +182,9 @@ class MinimizeBatch(_OneBlasThread):
     """``minimize_batch``: r L-BFGS searches in lockstep on Rosenbrock in p dimensions.
 
     The objective is cheap vectorised numpy, so this times the optimiser's
-    own work per round (directions, line search, bookkeeping), the part
-    that ``Acquisition`` does not isolate. Seeded starts in [-2, 2]^p;
-    ``maxiter`` 100 (the default, as in the acquisition polish).
+    own work per round (directions, line search, bookkeeping): the polish
+    of composite acquisitions (several objectives, constraints). Seeded
+    starts in [-2, 2]^p; ``maxiter`` 100 (the default, as in the polish).
     """
 
     params = ([10, 100], [2, 10])

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import hpcore.kernels as hk
 from hpcore.kernels import gp as gp_module
-from hpcore.kernels.matern import _exp_rows, _gram_lower
+from hpcore.kernels.matern import _gram_lower, _row_r_e
 
 # --------------------------------------------------------------------------- strategies
 
@@ -111,25 +111,21 @@ def test_matern52_equals_naive(p, m):
     )
 
 
-@given(st.lists(st.floats(-720.0, 0.0), min_size=1, max_size=70))
-def test_vectorised_exp_is_libm_exp_to_two_ulps(values):
-    """_exp_rows (the kernels' exp(c x)) is exp to 2 ulps on [-708, 0], 0 below, NaN kept."""
-    x = np.array(values + [0.0, -0.0, -708.0, -708.5, -1e-300, -np.inf, np.nan])
-    out, bits = np.full(len(x), -1.0), np.empty(len(x))
-    _exp_rows(-x, -1.0, out, bits, len(x) - 1)  # the last entry is beyond n: left alone
-    assert out[-1] == -1.0
-    x, out = x[:-1], out[:-1]
+@given(st.lists(st.floats(0.0, 330.0), min_size=1, max_size=70))
+def test_vectorised_row_exp_is_libm_exp_to_two_ulps(values):
+    """_row_r_e: r = sqrt(r^2) and exp(-sqrt5 r) to 2 ulps down to -708, 0 below, NaN kept."""
+    r2 = np.array(values + [0.0, (708.0 / math.sqrt(5.0)) ** 2, 1e5, np.inf, np.nan]) ** 2
+    r2 = np.append(r2, 4.0)  # beyond n: left alone
+    r, e, bits = np.full(len(r2), -1.0), np.full(len(r2), -1.0), np.empty(len(r2))
+    _row_r_e(r2, r, e, bits, len(r2) - 1)
+    assert r[-1] == e[-1] == -1.0
+    r2, r, e = r2[:-1], r[:-1], e[:-1]
+    np.testing.assert_array_equal(r, np.sqrt(r2))
+    x = -math.sqrt(5.0) * r
     normal = x >= -708.0
-    np.testing.assert_allclose(out[normal], np.exp(x[normal]), rtol=4.5e-16, atol=0.0)
-    assert np.all(out[~normal & ~np.isnan(x)] == 0.0)
-    assert np.isnan(_exp_rows_of(np.array([np.nan, -1.0]))[0])
-    assert _exp_rows_of(np.array([0.0]))[0] == 1.0
-
-
-def _exp_rows_of(x: np.ndarray) -> np.ndarray:
-    out = np.empty(len(x))
-    _exp_rows(x, 1.0, out, np.empty(len(x)), len(x))
-    return out
+    np.testing.assert_allclose(e[normal], np.exp(x[normal]), rtol=4.5e-16, atol=0.0)
+    assert np.all(e[~normal & ~np.isnan(x)] == 0.0)
+    assert np.isnan(e[-1]) and e[-5] == 1.0
 
 
 @given(problems(max_n=20))

@@ -102,43 +102,38 @@ def _row_r2(AT, i, BT, cat, cw, r2, n):
 
 
 @jit(fastmath={"contract"})
-def _exp_rows(x, c, out, bits, n):
-    """``out[j] = exp(c x[j])`` for ``j < n`` and ``c x[j] <= 0``, to about 1 ulp, vectorised.
+def _row_r_e(r2, r, e, bits, n):
+    """``r = sqrt(r^2)`` and ``e = exp(-sqrt5 r)`` for the first ``n`` entries of a row.
 
-    libm's ``exp`` is a call per value that LLVM cannot vectorise (numba has
-    no SVML here); the kernels evaluate hundreds of thousands per suggestion.
-    Cody-Waite reduction ``x = k ln 2 + r`` (``|r| <= ln 2 / 2``), a degree-13
-    Taylor polynomial of ``exp(r)``, and ``2^k`` built in the exponent bits of
-    ``bits`` (float64 scratch, viewed as int64). Below -708, where ``exp``
-    leaves the normal range, the result is 0; NaN stays NaN. Its own fastmath
-    flags, without reassociation: ``(a + M) - M`` (rounding to an integer)
-    and the two-part reduction must be computed as written. ``x``, ``out``
-    and ``bits`` must not overlap (aliasing stops the vectorisation: 2.3x slower).
+    The ``exp`` is vectorised, to about 1 ulp: libm's is a call per value that
+    LLVM cannot vectorise (numba has no SVML here), and the kernels evaluate
+    hundreds of thousands per suggestion. Cody-Waite reduction
+    ``x = k ln 2 + t`` (``|t| <= ln 2 / 2``), a degree-13 Taylor polynomial
+    of ``exp(t)``, and ``2^k`` built in the exponent bits of ``bits`` (float64
+    scratch, viewed as int64). Below -708, where ``exp`` leaves the normal
+    range, ``e`` is 0; NaN stays NaN. Its own fastmath flags, without
+    reassociation: ``(a + M) - M`` (rounding to an integer) and the two-part
+    reduction must be computed as written. ``r``, ``e`` and ``bits`` must not
+    overlap (aliasing stops the vectorisation: 2.3x slower).
     """
     for j in range(n):
-        a = c * x[j]
-        t = a if not a < -708.0 else -708.0
-        k = (t * 1.4426950408889634 + 6755399441055744.0) - 6755399441055744.0  # round(t / ln 2)
-        r = (t - k * 0.6931471803691238) - k * 1.9082149292705877e-10  # ln 2, high and low parts
-        p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
-            1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (
-                1.0 / 3628800 + r * (1.0 / 39916800 + r * (1.0 / 479001600 + r * (
+        r[j] = math.sqrt(r2[j])
+    for j in range(n):
+        a = -_SQRT5 * r[j]
+        x = a if not a < -708.0 else -708.0
+        k = (x * 1.4426950408889634 + 6755399441055744.0) - 6755399441055744.0  # round(x / ln 2)
+        t = (x - k * 0.6931471803691238) - k * 1.9082149292705877e-10  # ln 2, high and low parts
+        p = 1.0 + t * (1.0 + t * (0.5 + t * (1.0 / 6 + t * (1.0 / 24 + t * (1.0 / 120 + t * (
+            1.0 / 720 + t * (1.0 / 5040 + t * (1.0 / 40320 + t * (1.0 / 362880 + t * (
+                1.0 / 3628800 + t * (1.0 / 39916800 + t * (1.0 / 479001600 + t * (
                     1.0 / 6227020800.0)))))))))))))
-        out[j] = p if not a < -708.0 else 0.0
+        e[j] = p if not a < -708.0 else 0.0
         bits[j] = k + 4503599627371519.0  # 2^52 + 1023 + k: the biased exponent in the low bits
     ints = bits.view(np.int64)
     for j in range(n):
         ints[j] = (ints[j] - 4503599627370496) << 52  # 2^k
     for j in range(n):
-        out[j] *= bits[j]
-
-
-@jit
-def _row_r_e(r2, r, e, bits, n):
-    """``r = sqrt(r^2)`` and ``e = exp(-sqrt5 r)`` for the first ``n`` entries of a row."""
-    for j in range(n):
-        r[j] = math.sqrt(r2[j])
-    _exp_rows(r, -_SQRT5, e, bits, n)
+        e[j] *= bits[j]
 
 
 @jit

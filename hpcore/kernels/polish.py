@@ -157,35 +157,29 @@ def _minimize_row(x, f, g, z, idx, sscale, upper, gp, acq, work, grad, maxiter, 
             step *= 0.5
         if not accepted:
             break
-        _remember(x, g, xt, gt, S, Y, rho, used)
-        f_old = f
+        sy = 0.0
+        yy = 0.0
         for t in range(p):
+            sy += (xt[t] - x[t]) * (gt[t] - g[t])
+            yy += (gt[t] - g[t]) * (gt[t] - g[t])
+        slot = used[0] % memory  # the ring buffer's next (or oldest) curvature pair
+        keep = sy > 1e-10 * yy
+        norm = 0.0  # of the projected gradient at the new point
+        for t in range(p):
+            if keep:
+                S[0, slot, t] = xt[t] - x[t]
+                Y[0, slot, t] = gt[t] - g[t]
             x[t] = xt[t]
             g[t] = gt[t]
+            norm = max(norm, abs(min(max(x[t] - g[t], lower[t]), upper[t]) - x[t]))
+        if keep:
+            rho[0, slot] = 1.0 / sy
+            used[0] += 1
+        f_old = f
         f = ft
-        if f_old - f <= ftol * max(abs(f_old), abs(f), 1.0):
-            break
-        if _projected_grad_norm_row(x, g, lower, upper) <= gtol:
+        if f_old - f <= ftol * max(abs(f_old), abs(f), 1.0) or norm <= gtol:
             break
     return f
-
-
-@jit
-def _remember(x, g, xt, gt, S, Y, rho, used):
-    """Store the curvature pair of the step ``x -> xt`` (ring buffer), if it has curvature."""
-    memory = S.shape[1]
-    sy = 0.0
-    yy = 0.0
-    for t in range(x.shape[0]):
-        sy += (xt[t] - x[t]) * (gt[t] - g[t])
-        yy += (gt[t] - g[t]) * (gt[t] - g[t])
-    if sy > 1e-10 * yy:
-        slot = used[0] % memory
-        for t in range(x.shape[0]):
-            S[0, slot, t] = xt[t] - x[t]
-            Y[0, slot, t] = gt[t] - g[t]
-        rho[0, slot] = 1.0 / sy
-        used[0] += 1
 
 
 def polish_posterior(X, L, alpha, cat, theta, code, best, beta, Z0, continuous, scale,
@@ -210,7 +204,7 @@ def polish_posterior(X, L, alpha, cat, theta, code, best, beta, Z0, continuous, 
     sscale = np.ascontiguousarray(scale[idx], dtype=np.float64)
     upper = 1.0 / sscale
     work, grad = np.empty((6, len(X))), np.empty(X.shape[1])
-    for z, i in zip(Z, range(len(Z))):  # a handful of starts: the loop costs microseconds
+    for i, z in enumerate(Z):  # a handful of starts: the loop costs microseconds
         x = np.clip(z[idx] / sscale, 0.0, upper)
         g = np.empty(len(idx))
         f = _objective(x, g, z, idx, sscale, gp, acq, work, grad)
