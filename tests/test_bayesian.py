@@ -260,3 +260,32 @@ def test_the_kernels_compile_in_the_background_from_the_start_of_a_search():
         out = subprocess.run([sys.executable, "-c", probe, flag], capture_output=True,
                              text=True, check=True)
         assert out.stdout.split()[-2:] == expected.split(), (flag, out.stdout, out.stderr)
+
+
+def test_a_second_process_compiles_the_polish_into_a_cold_cache_only(tmp_path):
+    # On an empty numba cache a Bayesian search starts a process that compiles the
+    # acquisition polish into the shared on-disk cache (issue 16: a cold start uses
+    # two cores); once the cache holds it, or with compile_in_background=False,
+    # no process is started.
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import os, sys\n"
+        "from hpcore import BayesianSearch, Real\n"
+        "import hpcore.search.bayesian as b\n"
+        "from hpcore.strategies.bayesian import polish_cached\n"
+        "started = []\n"
+        "start = b._compile_polish_in_background\n"
+        "b._compile_polish_in_background = lambda: started.append(start()) or started[-1]\n"
+        "BayesianSearch({'x': 0.0}, {'x': Real(0, 1)}, n_trials=2,\n"
+        "               compile_in_background=sys.argv[1] == '1')\n"
+        "proc = started[0] if started else None\n"
+        "print('none' if proc is None else f'exit{proc.wait(timeout=600)}', int(polish_cached()))\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    for flag, expected in (("0", ["none", "0"]), ("1", ["exit0", "1"]), ("1", ["none", "1"])):
+        out = subprocess.run([sys.executable, "-c", probe, flag], capture_output=True, text=True,
+                             env=env, check=True, cwd=tmp_path)
+        assert out.stdout.split() == expected, (flag, out.stdout, out.stderr)

@@ -5,13 +5,17 @@ so that their first suggestion does not pay for compilation.
 :func:`warmup_in_background` does it in a daemon thread: a Bayesian
 strategy starts it as it is created, so the compilation overlaps the
 initial (quasi-random) trials, which need no GP, instead of delaying the
-first GP suggestion.
+first GP suggestion. :func:`warm_polish` compiles the acquisition polish
+alone (:mod:`hpcore.kernels.polish`, the slowest part to compile): a search
+runs it in a second process on a cold cache (:mod:`hpcore.search._compile`),
+and the thread then loads it from the shared on-disk cache.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -23,10 +27,11 @@ from .linalg import solve_lower, solve_lower_t
 from .matern import matern52
 from .model import GPModel
 from .optimize import maximize_acquisition
+from .polish import _minimize_row, polish_posterior
 from .predict import posterior, posterior_grad
 from .warp import fit_yeo_johnson
 
-__all__ = ["warmup", "warmup_in_background"]
+__all__ = ["polish_cached", "warm_polish", "warmup", "warmup_in_background"]
 
 _background: threading.Thread | None = None
 _background_lock = threading.Lock()
@@ -48,12 +53,17 @@ def warmup() -> float:
     return time.perf_counter() - t0
 
 
-def _warm_every_kernel() -> None:
+def _tiny_problem() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """4 points in 2 dimensions (one categorical), values, ``cat`` and a plain theta."""
     rng = np.random.default_rng(0)
     X = rng.random((4, 2))
     X[:, 1] = np.floor(X[:, 1] * 3)  # one categorical dimension
-    cat = np.array([0.0, 1.0])
-    y = rng.standard_normal(4)
+    return X, rng.standard_normal(4), np.array([0.0, 1.0]), np.array([-1.0, 0.0, 0.0, -4.0])
+
+
+def _warm_every_kernel() -> None:
+    X, y, cat, _ = _tiny_problem()
+    rng = np.random.default_rng(1)
     fit_yeo_johnson(y)
     theta = fit_gp(X, y, cat, n_restarts=0, maxiter=5)
     L, alpha = factorize(X, y, cat, theta)
@@ -89,6 +99,28 @@ def warmup_in_background() -> threading.Thread:
                                            daemon=True)
             _background.start()
         return _background
+
+
+def polish_cached() -> bool:
+    """Whether numba's on-disk cache holds the compiled polish (:mod:`hpcore.kernels.polish`).
+
+    False also where numba's cache cannot be inspected. The orchestration layer
+    compiles the polish in a second process when it is not cached
+    (:mod:`hpcore.search._compile`).
+    """
+    try:
+        return Path(_minimize_row._cache._cache_file._index_path).exists()
+    except Exception:  # noqa: BLE001 -- numba's cache internals, version-dependent
+        return False
+
+
+def warm_polish() -> None:
+    """Compile (or load) the acquisition polish alone, on a tiny problem."""
+    X, y, cat, theta = _tiny_problem()
+    with blas_threads(1):
+        model = GPModel.from_theta(X, y, cat, theta)
+        polish_posterior(model.X, model.L, model.alpha, cat, theta, LOG_EI, float(y.min()), 0.0,
+                         X[:2], cat == 0, np.ones(2), 3)
 
 
 def _warmup_quietly() -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,9 @@ WARM_INITIAL_POINTS = 3
 
 #: The acquisition functions BayesianSearch accepts.
 ACQUISITION_NAMES = ("ei", "logei", "ucb", "pi")
+
+_compile_started = False
+_compile_lock = threading.Lock()
 
 
 class BayesianSearch(BaseSearch):
@@ -118,6 +124,9 @@ class BayesianSearch(BaseSearch):
         from ..strategies.bayesian import BayesianStrategy
         from ..strategies.multi import MultiOutputBayesianStrategy
 
+        if self.strategy_options.get("compile_in_background", True):
+            _compile_polish_in_background()
+
         objectives = self.objectives
         if objectives.multi or objectives.constraints:
             if self.acquisition not in ("logei", "ei"):
@@ -155,3 +164,42 @@ class BayesianSearch(BaseSearch):
                 f"warm_start names the study this search is stored in ({experiment_root}); "
                 "its trials are resumed from there already. Warm-start from other studies."
             )
+
+
+def _compile_polish_in_background() -> subprocess.Popen | None:
+    """On a cold numba cache, a process that compiles the acquisition polish; or None.
+
+    The strategy compiles its kernels in a thread while the initial trials
+    run (:func:`hpcore.kernels.warmup_in_background`); on an empty cache that
+    took 13-15 s on a 2-core machine, longer than five initial trials of 2 s.
+    The polish (:mod:`hpcore.kernels.polish`) is 3-4 s of it, so one
+    short-lived process per driver compiles it into the shared on-disk cache
+    (:func:`hpcore.kernels.warmup.warm_polish`) while the thread compiles the
+    rest and then loads it: the first GP suggestion after five 2-s trials
+    waited 0.9 s instead of 5.4 s (``docs/benchmarks.md``, "Cold start").
+    Nothing starts when the cache holds the polish. The process imports this
+    same copy of hpcore (its parent folder first on ``PYTHONPATH``), so both
+    write the same cache files, which numba writes atomically; a daemon
+    thread reaps it. If it cannot start or fails, the thread compiles all.
+    """
+    global _compile_started
+    with _compile_lock:
+        if _compile_started:
+            return None
+        _compile_started = True
+    from ..strategies.bayesian import polish_cached
+
+    if not sys.executable or polish_cached():
+        return None
+    env = dict(os.environ)
+    package_parent = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from hpcore.kernels.warmup import warm_polish; warm_polish()"],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, close_fds=True)
+    except OSError:
+        return None
+    threading.Thread(target=proc.wait, name="hpcore-compile-reaper", daemon=True).start()
+    return proc

@@ -68,6 +68,7 @@ import numpy as np
 from .. import kernels
 from ..errors import StrategyExhausted
 from ..kernels import blas_threads
+from ..kernels.warmup import polish_cached  # re-exported for the searches (layers)
 from ..space import SearchSpace
 from ..trial import FrozenTrial, TrialState
 from ._inactive import ProjectedAcquisition, Projection
@@ -76,7 +77,7 @@ from ._refit import BackgroundRefit
 from .base import Strategy
 from .random import RandomStrategy
 
-__all__ = ["BayesianStrategy", "ACQUISITIONS"]
+__all__ = ["BayesianStrategy", "ACQUISITIONS", "polish_cached"]
 
 #: Integer dimensions with more values than this are optimised as continuous
 #: and rounded when decoded (snapping scans the levels linearly).
