@@ -121,8 +121,8 @@ def _minimize_row(x, f, g, z, idx, sscale, upper, gp, acq, work, grad, maxiter, 
                   ftol, first_step, max_backtracks):
     """One projected L-BFGS search from ``x`` (p,) in ``[0, upper]``, in place; its value.
 
-    ``f``, ``g``: :func:`_objective` at the start (evaluated by the caller, so that
-    this loop has one call site of the objective: each one is compiled inline).
+    ``f``, ``g``: :func:`_objective` at the start, evaluated by the caller (the
+    loop then has one call site of the objective).
     Step for step :func:`hpcore.kernels.lbfgs.minimize_batch` for one row.
     """
     p = x.shape[0]
@@ -164,20 +164,19 @@ def _minimize_row(x, f, g, z, idx, sscale, upper, gp, acq, work, grad, maxiter, 
             yy += (gt[t] - g[t]) * (gt[t] - g[t])
         slot = used[0] % memory  # the ring buffer's next (or oldest) curvature pair
         keep = sy > 1e-10 * yy
-        norm = 0.0  # of the projected gradient at the new point
         for t in range(p):
             if keep:
                 S[0, slot, t] = xt[t] - x[t]
                 Y[0, slot, t] = gt[t] - g[t]
             x[t] = xt[t]
             g[t] = gt[t]
-            norm = max(norm, abs(min(max(x[t] - g[t], lower[t]), upper[t]) - x[t]))
         if keep:
             rho[0, slot] = 1.0 / sy
             used[0] += 1
         f_old = f
         f = ft
-        if f_old - f <= ftol * max(abs(f_old), abs(f), 1.0) or norm <= gtol:
+        if (f_old - f <= ftol * max(abs(f_old), abs(f), 1.0)
+                or _projected_grad_norm_row(x, g, lower, upper) <= gtol):
             break
     return f
 
