@@ -7,7 +7,8 @@ strategy starts it as it is created, so the compilation overlaps the
 initial (quasi-random) trials, which need no GP, instead of delaying the
 first GP suggestion. :func:`warm_polish` compiles the acquisition polish
 alone (:mod:`hpcore.kernels.polish`, the slowest part to compile): a search
-runs it in a second process on a cold cache (:mod:`hpcore.search._compile`),
+runs it in a second process on a cold cache
+(:func:`hpcore.search.bayesian._compile_polish_in_background`),
 and the thread then loads it from the shared on-disk cache.
 """
 
@@ -104,9 +105,9 @@ def warmup_in_background() -> threading.Thread:
 def polish_cached() -> bool:
     """Whether numba's on-disk cache holds the compiled polish (:mod:`hpcore.kernels.polish`).
 
-    False also where numba's cache cannot be inspected. The orchestration layer
+    False also where numba's cache cannot be inspected. A Bayesian search
     compiles the polish in a second process when it is not cached
-    (:mod:`hpcore.search._compile`).
+    (:func:`hpcore.search.bayesian._compile_polish_in_background`).
     """
     try:
         return Path(_minimize_row._cache._cache_file._index_path).exists()
