@@ -289,3 +289,18 @@ def test_a_second_process_compiles_the_polish_into_a_cold_cache_only(tmp_path):
         out = subprocess.run([sys.executable, "-c", probe, flag], capture_output=True, text=True,
                              env=env, check=True, cwd=tmp_path)
         assert out.stdout.split() == expected, (flag, out.stdout, out.stderr)
+
+
+def test_the_model_conditions_on_a_constant_prior_mean():
+    """The posterior mean far from the data returns to the GLS level of the values,
+    not to their average: the skewed Branin values (a few good among many bad) put
+    it above the average, so unexplored corners look worse than the mean."""
+    s = BayesianStrategy(BRANIN, seed=3, n_initial_points=8, n_candidates=256, n_restarts=2)
+    _run(s, branin, 14)
+    s.ask()  # fits the model of the 14 observations
+    model, ys = s._model, s._transformed_y()
+    assert model is not None and model.offset != 0.0
+    np.testing.assert_allclose(model.y + model.offset, ys, rtol=1e-10, atol=1e-10)
+    far = model.posterior(np.full((1, 2), 50.0))[0][0] + model.offset
+    assert far == pytest.approx(model.offset + 0.0, abs=1e-9)
+    assert abs(far - ys.mean()) > 1e-3

@@ -71,6 +71,44 @@ def test_a_fantasy_collapses_the_variance_at_the_pending_point():
     assert len(model.y) == 30 and len(liar.y) == 31
 
 
+def test_the_centred_model_is_ordinary_kriging():
+    """offset + posterior mean is the GP with a GLS-estimated constant mean."""
+    X, y, cat = _data(35, 3, seed=4)
+    y = y + 0.8 * y**2  # skewed: the GLS constant is not the average
+    model = GPModel.fit(X, y, cat, seed=0)
+    centred = model.centred()
+    noise = np.exp(model.theta[-1])
+    K = kernels.matern52(X, X, cat, model.theta) + noise * np.eye(len(X))
+    ones = np.ones(len(X))
+    m = ones @ np.linalg.solve(K, y) / (ones @ np.linalg.solve(K, ones))
+    assert centred.offset == pytest.approx(m, rel=1e-8)
+    assert abs(m - y.mean()) > 1e-3  # the test can tell the two means apart
+    np.testing.assert_allclose(centred.y, y - m, rtol=1e-12, atol=1e-12)
+    Z = np.vstack([_data(10, 3, seed=8)[0], np.full((1, 3), 40.0)])  # the last far away
+    mean, var = centred.posterior(Z)
+    Ks = kernels.matern52(Z, X, cat, model.theta)
+    np.testing.assert_allclose(mean + centred.offset, m + Ks @ np.linalg.solve(K, y - m),
+                               rtol=1e-7, atol=1e-9)
+    assert mean[-1] + centred.offset == pytest.approx(m, abs=1e-9)  # reverts to m, not 0
+    np.testing.assert_allclose(var, model.posterior(Z)[1], rtol=1e-12)  # variance unchanged
+    P = np.array([[0.2, 0.4, 0.6]])
+    assert centred.fantasize(P).offset == centred.offset
+    assert centred.nearest(P[0], 10).offset == centred.offset
+    assert centred.update(X, y).offset == 0.0  # fresh values, taken as they are
+
+
+@settings(max_examples=25, deadline=None)
+@given(shift=st.floats(-1e3, 1e3), seed=st.integers(0, 1000))
+def test_centring_removes_any_constant_shift(shift, seed):
+    X, y, cat = _data(12, 2, seed=seed)
+    model = GPModel.from_theta(X, y, cat, np.array([-1.0, -0.5, 0.0, -6.0]))
+    a, b = model.centred(), model.update(X, y + shift).centred()
+    assert b.offset - a.offset == pytest.approx(shift, abs=1e-6 * (1 + abs(shift)))
+    np.testing.assert_allclose(b.y, a.y, atol=1e-6 * (1 + abs(shift)))
+    Z = _data(5, 2, seed=seed + 1)[0]
+    np.testing.assert_allclose(b.posterior(Z)[0], a.posterior(Z)[0], atol=1e-6 * (1 + abs(shift)))
+
+
 def test_standardize_is_overflow_safe_and_invertible():
     y = np.array([1e300, -1e300, 5e299, 0.0])
     z, center, scale = standardize(y)

@@ -90,6 +90,9 @@ class GPModel:
         ``[log l_1..d, log s, log noise]``.
     L : (n, n) array
         Lower Cholesky factor of ``K + noise I`` (with jitter where needed).
+    offset : float
+        The constant prior mean taken out of the values (:meth:`centred`):
+        ``y`` and every posterior mean are relative to it; 0 by default.
     """
 
     X: np.ndarray
@@ -101,6 +104,7 @@ class GPModel:
     # Rows written in L's buffer, shared by the models on it (linalg._extend_factor);
     # [-1]: L is not a growable buffer's leading block.
     _used: list = field(default_factory=lambda: [-1], repr=False, compare=False)
+    offset: float = 0.0
 
     def __post_init__(self) -> None:
         # Checked (and converted) once here, so that the posterior, called hundreds
@@ -182,7 +186,8 @@ class GPModel:
         ``X`` starts with this model's rows; the rows after them are added by
         the Cholesky extension, O(n² m) instead of O((n + m)³). ``y`` may be
         new values for every row (a re-standardisation): the factor does not
-        depend on them.
+        depend on them. They are taken as they are (``offset`` 0): call
+        :meth:`centred` on the result for a constant prior mean again.
         """
         X = _as_matrix("X", X, cols=self.X.shape[1])
         y = _as_vector("y", y, X.shape[0])
@@ -226,7 +231,39 @@ class GPModel:
         if grown is None:
             return self
         return GPModel(np.vstack([self.X, P]), np.concatenate([self.y, values]), self.cat,
-                       self.theta, grown[0], _used=grown[1])
+                       self.theta, grown[0], _used=grown[1], offset=self.offset)
+
+    def centred(self) -> GPModel:
+        """The model with a constant prior mean: ``y - m``, ``offset + m``.
+
+        ``m = 1' K^-1 y / 1' K^-1 1`` is the generalised-least-squares estimate
+        of the constant (ordinary kriging), plugged in with these
+        hyperparameters. Far from the data the posterior mean returns to ``m``,
+        the level the data support, instead of 0 (the values' average): with
+        skewed values, a few good among many bad, that is the typical value of
+        the bad ones, so unexplored corners no longer look promising. Measured
+        in :class:`~hpcore.strategies.BayesianStrategy` (docs/benchmarks.md,
+        "What changed the numbers"). Costs three triangular solves, two of
+        which the posterior's weights need anyway.
+        """
+        n = self.X.shape[0]
+        if n == 0:
+            return self
+        rhs = np.empty((2, n))
+        rhs[0] = 1.0
+        rhs[1] = self.y
+        with blas_threads(1):
+            _solve_rows_inplace(self.L, rhs, transpose=False)  # L^-1 1, L^-1 y
+            denom = float(rhs[0] @ rhs[0])
+            m = float(rhs[0] @ rhs[1]) / denom if denom > 0.0 and math.isfinite(denom) else 0.0
+            if not math.isfinite(m):
+                m = 0.0
+            alpha = (rhs[1] - m * rhs[0])[None, :]
+            _solve_rows_inplace(self.L, alpha, transpose=True)  # K^-1 (y - m)
+        model = GPModel(self.X, self.y - m, self.cat, self.theta, self.L, _used=self._used,
+                        offset=self.offset + m)
+        model._alpha.append(alpha[0])
+        return model
 
     def posterior(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean (m,) and variance (m,) of the latent function at the rows of ``Z``."""
@@ -284,7 +321,10 @@ class GPModel:
         if size >= len(k):
             return self
         rows = np.sort(np.argpartition(-k, size - 1)[:size])
-        return GPModel.from_theta(self.X[rows], self.y[rows], self.cat, self.theta, room=False)
+        local = GPModel.from_theta(self.X[rows], self.y[rows], self.cat, self.theta, room=False)
+        if self.offset == 0.0:
+            return local
+        return GPModel(local.X, local.y, local.cat, local.theta, local.L, offset=self.offset)
 
     def mean(self, Z: np.ndarray) -> np.ndarray:
         """The posterior mean alone (m,), ``k(Z, X) alpha``, in chunks (for many points)."""

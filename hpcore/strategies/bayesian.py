@@ -312,6 +312,18 @@ class BayesianStrategy(Strategy):
         return np.random.default_rng(seq)
 
     def _fit(self, ys: np.ndarray) -> kernels.GPModel:
+        """The model of the trials so far, with a constant prior mean (:meth:`GPModel.centred`).
+
+        The hyperparameters are fitted with a zero mean on the standardised
+        values; the posterior then conditions on the estimated constant. Against
+        the zero mean (40 seeds, 50 evaluations, paired Wilcoxon): median regret
+        lower on all six of the peers' functions, significantly on Hartmann-6,
+        Rosenbrock-5 and mixed6 (docs/benchmarks.md).
+        """
+        self._model = self._fitted(ys).centred()
+        return self._model
+
+    def _fitted(self, ys: np.ndarray) -> kernels.GPModel:
         """The model of the trials so far: refit on the schedule, else extended by new points."""
         n = len(ys)
         refit = self._refit
@@ -341,8 +353,12 @@ class BayesianStrategy(Strategy):
         full = self.skip_restarts_within is None or n >= 2 * self._full_fit_n
         if full:
             self._full_fit_n = n
+        # Below 20 observations of its own each fit starts afresh (cheap there), so
+        # that a resumed study, which has no previous fit, suggests what an
+        # uninterrupted one would have.
+        fresh = self._model is None or n - self._n_prior < 20
         return {
-            "theta0": None if self._model is None else self._model.theta,
+            "theta0": None if fresh else self._model.theta,
             "n_restarts": self.n_fit_restarts,
             "seed": int(self._rng(1).integers(2**31)),
             "settled": None if full else self.skip_restarts_within,
