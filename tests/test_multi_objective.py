@@ -340,3 +340,36 @@ def test_importance_per_objective(mo_root: Path) -> None:
     assert importance(study, objective=2) == importance(study, objective="c")
     with pytest.raises(ArgumentError, match="not an objective"):
         importance(study, objective="latency")
+
+
+def test_each_model_has_a_constant_prior_mean_and_the_thresholds_follow_it() -> None:
+    """The models are centred (GPModel.centred); the incumbent, the boxes and the
+    constraint bounds handed to the acquisition are in each model's own units."""
+    space = {"x": Real(0.0, 1.0), "y": Real(0.0, 1.0)}
+
+    def evaluate(p):
+        f = (p["x"] - 0.3) ** 2 + (p["y"] - 0.6) ** 2
+        return [f, 1.0 - p["x"] + 3.0 * f ** 0.5], [p["x"] + p["y"] - 1.2]
+
+    for n_objectives in (1, 2):
+        s = MultiOutputBayesianStrategy(space, n_objectives, 1, seed=2, n_initial_points=6,
+                                        n_candidates=128, n_restarts=1)
+        for _ in range(12):
+            p = s.ask()
+            values, c = evaluate(p)
+            s.tell(p, values[:n_objectives], constraints=c)
+        acq = s._acquisition(np.empty((0, 2)))
+        Z = s._objective_columns()
+        _, bounds = s._constraint_columns()
+        offsets = [m.offset for m in acq.objectives]
+        assert all(o != 0.0 for o in offsets) and acq.constraints[0].offset != 0.0
+        np.testing.assert_allclose(acq.bounds + acq.constraints[0].offset, bounds)
+        feasible = Z[s._feasible()]
+        if n_objectives == 1:
+            assert acq.best + offsets[0] == pytest.approx(feasible.min())
+        else:  # every front point is a corner of the boxes, in the models' units
+            front = feasible[hpcore.kernels.nondominated(feasible)] - np.array(offsets)
+            corners = np.vstack([acq.lower, acq.upper])
+            for q in front:
+                for j in range(2):
+                    assert np.any(np.isclose(corners[:, j], q[j]))

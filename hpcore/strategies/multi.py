@@ -192,7 +192,9 @@ class MultiOutputBayesianStrategy(BayesianStrategy):
         columns = [Z[:, j] for j in range(Z.shape[1])] + [G[:, j] for j in range(G.shape[1])]
         options = self._fit_options(len(self._y))
         options.pop("theta0")
-        models = [out.model_of(self._X, y, self._cat, self.refit_growth, options)
+        # Each with a constant prior mean (GPModel.centred): its values and posterior
+        # are relative to its ``offset``; _acquisition states thresholds that way.
+        models = [out.model_of(self._X, y, self._cat, self.refit_growth, options).centred()
                   for out, y in zip(self._outputs, columns)]
         self._model = models[0]  # the base class's candidates read its length scales
         if len(pending):
@@ -202,26 +204,33 @@ class MultiOutputBayesianStrategy(BayesianStrategy):
 
     def _acquisition(self, pending: np.ndarray) -> CompositeAcquisition:
         objectives, constraints, Z, bounds = self._models(pending)
+        # Everything below is in the columns' units; the acquisition compares the
+        # models' posteriors, which are relative to each model's offset.
+        offset = np.array([m.offset for m in objectives])
+        c_offset = np.array([m.offset for m in constraints])
+        c_bounds = bounds - c_offset
         feasible = self._feasible()
         believed = np.empty((0, Z.shape[1]))
         if len(pending):
             # Pending points count as observed at their believed values where they are
             # believed feasible: improving on them is worth nothing (the batch spreads).
-            believed = np.column_stack([m.posterior(pending)[0] for m in objectives])
+            believed = np.column_stack([m.posterior(pending)[0] for m in objectives]) + offset
             if constraints:
                 cmean = np.column_stack([m.posterior(pending)[0] for m in constraints])
-                believed = believed[np.all(cmean <= bounds, axis=1)]
+                believed = believed[np.all(cmean <= c_bounds, axis=1)]
         points = np.vstack([Z[feasible], believed])
         if len(points) == 0:
-            return CompositeAcquisition([], constraints, bounds)  # find the feasible region
+            return CompositeAcquisition([], constraints, c_bounds)  # find the feasible region
         if len(objectives) == 1:
-            return CompositeAcquisition(objectives, constraints, bounds, best=float(points.min()))
+            return CompositeAcquisition(objectives, constraints, c_bounds,
+                                        best=float(points.min()) - offset[0])
         worst = points.max(axis=0)
         ref = np.maximum(1.1 * worst, 0.9 * worst)  # Optuna GPSampler's reference point
         ref[ref == 0.0] = 1e-12
         front = points[kernels.nondominated(points)]
         lower, upper = kernels.box_decomposition(front, ref)
-        return CompositeAcquisition(objectives, constraints, bounds, lower=lower, upper=upper)
+        return CompositeAcquisition(objectives, constraints, c_bounds, lower=lower - offset,
+                                    upper=upper - offset)
 
     # -- suggesting -----------------------------------------------------------
     def _model_point(self) -> dict[str, Any]:
