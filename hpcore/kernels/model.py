@@ -148,21 +148,22 @@ class GPModel:
 
     @classmethod
     def from_theta(cls, X: np.ndarray, y: np.ndarray, cat: np.ndarray,
-                   theta: np.ndarray, *, room: bool = True) -> GPModel:
+                   theta: np.ndarray, *, room: bool = True, offset: float = 0.0) -> GPModel:
         """The model with given hyperparameters (factorised here).
 
         With ``room``, the factor is the leading block of a buffer with spare
         rows, so that :meth:`update` grows it in place; without, it is a plain
-        array (for a model that will not grow).
+        array (for a model that will not grow). ``offset``: the constant the
+        values ``y`` are relative to (see :meth:`centred`).
         """
         X, cat, theta = _kernel_args(X, cat, theta)
         y = _as_vector("y", y, X.shape[0])
         with blas_threads(1):
             if room:
                 L, used = _factor_buffered(X, cat, theta)
-                return cls(X, y, cat, theta, L, _used=used)
+                return cls(X, y, cat, theta, L, _used=used, offset=offset)
             L, _ = factorize(X, y, cat, theta)
-        return cls(X, y, cat, theta, L)
+        return cls(X, y, cat, theta, L, offset=offset)
 
     @property
     def alpha(self) -> np.ndarray:
@@ -255,8 +256,8 @@ class GPModel:
         with blas_threads(1):
             _solve_rows_inplace(self.L, rhs, transpose=False)  # L^-1 1, L^-1 y
             denom = float(rhs[0] @ rhs[0])
-            m = float(rhs[0] @ rhs[1]) / denom if denom > 0.0 and math.isfinite(denom) else 0.0
-            if not math.isfinite(m):
+            m = float(rhs[0] @ rhs[1]) / denom if denom > 0.0 else 0.0
+            if not math.isfinite(m):  # a degenerate factor: keep the zero mean
                 m = 0.0
             alpha = (rhs[1] - m * rhs[0])[None, :]
             _solve_rows_inplace(self.L, alpha, transpose=True)  # K^-1 (y - m)
@@ -321,10 +322,8 @@ class GPModel:
         if size >= len(k):
             return self
         rows = np.sort(np.argpartition(-k, size - 1)[:size])
-        local = GPModel.from_theta(self.X[rows], self.y[rows], self.cat, self.theta, room=False)
-        if self.offset == 0.0:
-            return local
-        return GPModel(local.X, local.y, local.cat, local.theta, local.L, offset=self.offset)
+        return GPModel.from_theta(self.X[rows], self.y[rows], self.cat, self.theta, room=False,
+                                  offset=self.offset)
 
     def mean(self, Z: np.ndarray) -> np.ndarray:
         """The posterior mean alone (m,), ``k(Z, X) alpha``, in chunks (for many points)."""

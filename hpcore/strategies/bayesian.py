@@ -87,6 +87,11 @@ _MAX_LEVELS = 512
 #: of the acquisition thin out as 1/n.
 _SPARSE_FROM = 1000
 
+#: Below this many observations of its own a study refits at every point, each
+#: fit from scratch (cheap there): a resumed study, which has no previous fit,
+#: then suggests what an uninterrupted one would have.
+_FRESH_FITS_BELOW = 20
+
 #: Acquisition names accepted by the strategy, and their kernel codes.
 ACQUISITIONS: dict[str, int] = {
     "ei": kernels.EI,
@@ -330,8 +335,8 @@ class BayesianStrategy(Strategy):
         if refit is not None and n >= refit.swap_at:
             self._refit, self._fit_n = None, refit.n
             self._model = refit.result()  # waits only if the fit is slower than the search
-        # A new study's first 20 refit every point, also over many earlier observations.
-        due = (self._model is None or n - self._n_prior < 20
+        # Also over many earlier observations (a warm start), a study's own first ones.
+        due = (self._model is None or n - self._n_prior < _FRESH_FITS_BELOW
                or n >= self._fit_n * (1.0 + self.refit_growth))
         if due and self._refit is None:
             background = self._model is not None and self.background_refit_from is not None \
@@ -353,10 +358,7 @@ class BayesianStrategy(Strategy):
         full = self.skip_restarts_within is None or n >= 2 * self._full_fit_n
         if full:
             self._full_fit_n = n
-        # Below 20 observations of its own each fit starts afresh (cheap there), so
-        # that a resumed study, which has no previous fit, suggests what an
-        # uninterrupted one would have.
-        fresh = self._model is None or n - self._n_prior < 20
+        fresh = self._model is None or n - self._n_prior < _FRESH_FITS_BELOW
         return {
             "theta0": None if fresh else self._model.theta,
             "n_restarts": self.n_fit_restarts,

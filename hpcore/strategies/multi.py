@@ -45,7 +45,7 @@ from ..kernels.composite import CompositeAcquisition
 from ..space import SearchSpace
 from ..trial import FrozenTrial, TrialState
 from ._prior import fit_scale
-from .bayesian import BayesianStrategy
+from .bayesian import _FRESH_FITS_BELOW, BayesianStrategy
 
 __all__ = ["MultiOutputBayesianStrategy"]
 
@@ -63,10 +63,9 @@ class _Output:
     def model_of(self, X: np.ndarray, y: np.ndarray, cat: np.ndarray, growth: float,
                  options: dict[str, Any]) -> kernels.GPModel:
         n = len(y)
-        if self.model is None or n < 20 or n >= self.fit_n * (1.0 + growth):
-            # Below 20 observations each fit starts afresh (it is cheap there), so a
-            # resumed search suggests what an uninterrupted one would have.
-            theta0 = None if self.model is None or n < 20 else self.model.theta
+        fresh = self.model is None or n < _FRESH_FITS_BELOW
+        if fresh or n >= self.fit_n * (1.0 + growth):
+            theta0 = None if fresh else self.model.theta
             self.model = kernels.GPModel.fit(X, y, cat, theta0=theta0, **options)
             self.fit_n = n
         else:
