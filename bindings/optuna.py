@@ -200,6 +200,12 @@ class HpcoreSampler(BaseSampler):
         lacks a parameter of the current search space, or whose value lies
         outside its distribution, is left out. One objective without
         constraints.
+    reference_point : sequence of float, optional
+        A study with two or three objectives: the worst value of each that is
+        still of interest, in the study's directions (for a maximised one,
+        the lowest value of interest). Suggestions aim at the part of the
+        front inside it; without it, the worst values seen bound the
+        hypervolume (GPSampler's rule).
     **strategy_options
         Any other argument of :class:`hpcore.strategies.BayesianStrategy`
         (``y_transform``, ``n_candidates``, ``n_restarts``, ``fantasy``,
@@ -223,6 +229,7 @@ class HpcoreSampler(BaseSampler):
         independent_sampler: BaseSampler | None = None,
         constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
         warm_start: Study | Sequence[Study] | None = None,
+        reference_point: Sequence[float] | None = None,
         **strategy_options: Any,
     ) -> None:
         if "n_initial_points" in strategy_options:
@@ -242,6 +249,7 @@ class HpcoreSampler(BaseSampler):
         self._options = dict(strategy_options)
         self._independent_sampler = independent_sampler or optuna.samplers.RandomSampler(seed=seed)
         self._constraints_func = constraints_func
+        self._reference_point = _reference_point(reference_point)
         self._warm = _studies(warm_start)
         self._lock = threading.RLock()
         self._make_strategy({"p0": Real(0.0, 1.0)})  # checks the options now, not at trial 11
@@ -250,10 +258,14 @@ class HpcoreSampler(BaseSampler):
     # -- the strategy and what it has been told ---------------------------------
     def _make_strategy(self, dims: Mapping[str, Dimension], n_objectives: int = 1,
                        n_constraints: int = 0,
-                       warm: list[list[tuple[dict[str, Any], float]]] | None = None) -> Any:
+                       warm: list[list[tuple[dict[str, Any], float]]] | None = None,
+                       signs: Sequence[float] = ()) -> Any:
         # Loads numba: only when needed.
         from hpcore.strategies import BayesianStrategy, MultiOutputBayesianStrategy
 
+        if n_objectives == 1 and self._reference_point is not None and signs:
+            raise ValueError("HpcoreSampler(reference_point=...) is for studies with two or "
+                             "three objectives; this study has one. Leave it out.")
         if n_objectives == 1 and n_constraints == 0:
             return BayesianStrategy(
                 SearchSpace(dims), seed=self._seed, n_initial_points=self._n_startup_trials,
@@ -264,9 +276,16 @@ class HpcoreSampler(BaseSampler):
             raise ValueError("HpcoreSampler(warm_start=...) is for one objective without "
                              "constraints; this study has "
                              f"{n_objectives} objective(s) and {n_constraints} constraint(s).")
+        ref = self._reference_point
+        if ref is not None and len(ref) != n_objectives:
+            raise ValueError(f"HpcoreSampler(reference_point=...) gives {len(ref)} values; "
+                             f"this study has {n_objectives} objective(s). Give one per "
+                             "objective, in the order of the study's directions.")
+        if ref is not None:
+            ref = [sg * r for sg, r in zip(signs, ref)]  # every objective minimised
         return MultiOutputBayesianStrategy(
             SearchSpace(dims), n_objectives, n_constraints, seed=self._seed,
-            n_initial_points=self._n_startup_trials, **self._options,
+            n_initial_points=self._n_startup_trials, reference_point=ref, **self._options,
         )
 
     def _reset(self, study_key: tuple[int, int] | None) -> None:
@@ -298,10 +317,10 @@ class HpcoreSampler(BaseSampler):
             self._space = space
             self._shape = shape
             self._keys = {name: f"p{i}" for i, name in enumerate(space)}
-            sign = -1.0 if study.directions[0] == StudyDirection.MAXIMIZE else 1.0
+            signs = [-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions]
             self._strategy = self._make_strategy(
                 {self._keys[n]: p.dim for n, p in space.items()}, *shape,
-                warm=self._warm_groups(sign) if shape == (1, 0) else None,
+                warm=self._warm_groups(signs[0]) if shape == (1, 0) else None, signs=signs,
             )
         strategy = self._strategy
         signs = [-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions]
@@ -526,6 +545,21 @@ def _load_relative_params(trial: FrozenTrial) -> dict[str, float]:
     except ValueError:
         return {}
     return {k: float(v) for k, v in drawn.items() if isinstance(v, (int, float)) and math.isfinite(v)}
+
+
+def _reference_point(ref: Sequence[float] | None) -> tuple[float, ...] | None:
+    """``reference_point`` checked: two or three finite numbers, or None."""
+    if ref is None:
+        return None
+    try:
+        out = tuple(float(r) for r in ref)
+    except (TypeError, ValueError):
+        raise ValueError("HpcoreSampler: reference_point must list one number per objective, "
+                         f"got {ref!r}.") from None
+    if not 2 <= len(out) <= 3 or not all(math.isfinite(r) for r in out):
+        raise ValueError("HpcoreSampler: reference_point must be two or three finite numbers "
+                         f"(one per objective), got {ref!r}.")
+    return out
 
 
 def _last_value(t: FrozenTrial) -> float | None:

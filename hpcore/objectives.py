@@ -207,6 +207,56 @@ class Objectives:
             return None
         return tuple(v if m == "min" else -v for v, m in zip(values, self.modes))
 
+    def reference_point(self, ref: Any) -> dict[str, float]:
+        """A hypervolume reference point checked: ``{metric: worst value of interest}``.
+
+        ``ref`` maps each objective's metric to a number, or lists one number
+        per objective in the order of ``metric``; values are in the user's
+        units and direction (for a ``'max'`` objective, the lowest value of
+        interest).
+
+        Raises
+        ------
+        ArgumentError
+            One objective, more than three, a key that is not an objective,
+            a missing objective, or a value that is not a finite number.
+        """
+        if not 2 <= self.n <= 3:
+            raise ArgumentError(
+                f"reference_point is for two or three objectives (the hypervolume "
+                f"improvement); this search has {self.describe()}. Leave it out.")
+        names = list(self.metrics)
+        if isinstance(ref, Mapping):
+            unknown = [k for k in ref if k not in names]
+            if unknown:
+                raise ArgumentError(
+                    f"reference_point names {unknown!r}, which are not objectives of this "
+                    f"search: use the metrics {names!r}.")
+            missing = [m for m in names if m not in ref]
+            if missing:
+                raise ArgumentError(
+                    f"reference_point has no value for {missing!r}: give one per objective "
+                    f"({names!r}).")
+            values = [ref[m] for m in names]
+        elif isinstance(ref, Sequence) and not isinstance(ref, str):
+            if len(ref) != self.n:
+                raise ArgumentError(
+                    f"reference_point lists {len(ref)} values for {self.n} objectives "
+                    f"{names!r}: give one per objective, or a mapping by metric.")
+            values = list(ref)
+        else:
+            raise ArgumentError(
+                f"reference_point must map each objective to a number ({{{names[0]!r}: ...}}) "
+                f"or list one per objective, got {ref!r}.")
+        out = {}
+        for m, v in zip(names, values):
+            f = as_float(v)
+            if f is None or not math.isfinite(f):
+                raise ArgumentError(
+                    f"reference_point[{m!r}] must be a finite number, got {v!r}.")
+            out[m] = f
+        return out
+
     def to_json(self) -> dict[str, Any] | None:
         """What a study stores; ``None`` for one objective without constraints."""
         if not self.multi and not self.constraints:

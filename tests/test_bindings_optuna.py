@@ -435,6 +435,36 @@ def test_three_objectives_with_mixed_directions_and_a_seed_reproduce():
     assert runs[0] == runs[1]
 
 
+def test_a_reference_point_in_the_study_directions_aims_the_suggestions():
+    """a = x and acc = x, the second maximised: only x <= 0.3 is of interest below
+    a = 0.3 (and acc >= 0); the suggestions after the startup trials stay there."""
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0.0, 1.0)
+        return x, 1.0 - x  # the second maximised: every x is on the front
+
+    sampler = HpcoreSampler(seed=0, n_startup_trials=6, reference_point=[0.3, 0.0])
+    study = optuna.create_study(directions=["minimize", "maximize"], sampler=sampler)
+    study.optimize(objective, n_trials=20)
+    np.testing.assert_array_equal(sampler._strategy.reference_point, [0.3, -0.0])
+    later = [t.params["x"] for t in study.trials[6:]]
+    assert sum(x < 0.3 for x in later) >= 0.8 * len(later)
+
+
+def test_a_bad_reference_point_is_refused():
+    with pytest.raises(ValueError, match="two or three finite numbers"):
+        HpcoreSampler(reference_point=[1.0])
+    with pytest.raises(ValueError, match="two or three finite numbers"):
+        HpcoreSampler(reference_point=[1.0, float("inf")])
+    for directions in (["minimize"], ["minimize"] * 3):
+        study = optuna.create_study(directions=directions,
+                                    sampler=HpcoreSampler(n_startup_trials=1,
+                                                          reference_point=[1.0, 2.0]))
+        with pytest.raises(ValueError, match="reference_point"):
+            k = len(directions)
+            study.optimize(lambda t, k=k: [t.suggest_float("x", 0, 1)] * k, n_trials=3)
+
+
 def _constrained(trial):
     x = trial.suggest_float("x", -5.0, 10.0)
     y = trial.suggest_float("y", 0.0, 15.0)

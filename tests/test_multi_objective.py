@@ -359,7 +359,7 @@ def test_each_model_has_a_constant_prior_mean_and_the_thresholds_follow_it() -> 
             values, c = evaluate(p)
             s.tell(p, values[:n_objectives], constraints=c)
         acq = s._acquisition(np.empty((0, 2)))
-        Z = s._objective_columns()
+        Z, _ = s._objective_columns()
         _, bounds = s._constraint_columns()
         offsets = [m.offset for m in acq.objectives]
         assert all(o != 0.0 for o in offsets) and acq.constraints[0].offset != 0.0
@@ -373,3 +373,95 @@ def test_each_model_has_a_constant_prior_mean_and_the_thresholds_follow_it() -> 
             for q in front:
                 for j in range(2):
                     assert np.any(np.isclose(corners[:, j], q[j]))
+
+
+def line(config):
+    """Every x is Pareto-optimal: a = x, b = 1 - x; the reference point picks a part."""
+    x = config["x"]
+    return {"a": x, "b": 1.0 - x, "acc": -x}
+
+
+def test_a_reference_point_aims_the_suggestions_inside_it() -> None:
+    """Only a <= 0.3 is of interest: the model's suggestions stay there (without the
+    reference point they spread over the whole front)."""
+    space = {"x": Real(0.0, 1.0)}
+    inside = {}
+    for ref in (None, {"a": 0.3, "b": 1.2}):
+        s = BayesianSearch(None, space, metric=["a", "b"], n_trials=22, random_state=0,
+                           n_initial_points=6, reference_point=ref)
+        s.run(line, verbose=0)
+        later = [t.params["x"] for t in s.trials[6:]]
+        inside[ref is None] = sum(x < 0.3 for x in later) / len(later)
+    assert inside[False] >= 0.8  # with the reference point
+    assert inside[True] <= 0.6  # without: the front's other parts too
+
+
+def test_a_reference_point_is_in_the_users_units_and_directions(tmp_path: Path) -> None:
+    s = BayesianSearch(None, {"x": Real(0.0, 1.0)}, metric=["a", "acc"], mode=["min", "max"],
+                       reference_point={"acc": -0.7, "a": 0.9}, n_trials=8,
+                       n_initial_points=4, random_state=0)
+    assert s.reference_point == {"a": 0.9, "acc": -0.7}
+    strategy = s._make_strategy()
+    np.testing.assert_array_equal(strategy.reference_point, [0.9, 0.7])  # minimised
+    s.run(line, experiment_root=tmp_path / "study", verbose=0)
+    assert hpcore.load(tmp_path / "study").settings["reference_point"] == {
+        "a": 0.9, "acc": -0.7}
+    same = BayesianSearch(None, {"x": Real(0.0, 1.0)}, metric=["a", "acc"], mode=["min", "max"],
+                          reference_point=[0.9, -0.7], random_state=0)
+    assert same.reference_point == s.reference_point
+
+
+@pytest.mark.parametrize("metric, ref, message", [
+    (["a", "b"], {"a": 1.0, "bb": 2.0}, r"names \['bb'\], which are not objectives"),
+    (["a", "b"], {"a": 1.0}, r"no value for \['b'\]"),
+    (["a", "b"], [1.0, 2.0, 3.0], "lists 3 values for 2 objectives"),
+    (["a", "b"], {"a": 1.0, "b": float("nan")}, r"reference_point\['b'\] must be a finite"),
+    (["a", "b"], 1.0, "must map each objective"),
+    ("a", {"a": 1.0}, "two or three objectives"),
+    (["a", "b", "c", "d"], [1.0] * 4, "two or three objectives"),
+])
+def test_a_bad_reference_point_is_refused_before_any_trial(metric, ref, message) -> None:
+    with pytest.raises(ArgumentError, match=message):
+        BayesianSearch(None, {"x": Real(0.0, 1.0)}, metric=metric, reference_point=ref)
+
+
+def test_the_strategy_checks_its_reference_point() -> None:
+    space = {"x": Real(0.0, 1.0)}
+    with pytest.raises(ValueError, match="2 finite numbers"):
+        MultiOutputBayesianStrategy(space, 2, reference_point=[1.0])
+    with pytest.raises(ValueError, match="two or three objectives"):
+        MultiOutputBayesianStrategy(space, 4, reference_point=[1.0] * 4)
+    with pytest.raises(ValueError, match="two or three objectives"):
+        MultiOutputBayesianStrategy(space, 1, 1, reference_point=[1.0])
+
+
+def test_the_reference_point_bounds_the_boxes_in_the_models_units() -> None:
+    """The boxes reach the user's reference point mapped through each objective's warp
+    (not the worst value seen); a point beyond it adds no box."""
+    s = MultiOutputBayesianStrategy({"x": Real(0.0, 1.0)}, 2, seed=0, n_initial_points=5,
+                                    reference_point=[0.5, 0.9], n_candidates=64)
+    for _ in range(8):
+        p = s.ask()
+        r = line(p)
+        s.tell(p, (r["a"], r["b"]))
+    acq = s._acquisition(np.empty((0, 1)))
+    Z, ref = s._objective_columns()
+    assert np.all(ref < Z.max(axis=0))  # inside the data: the default would lie beyond
+    offsets = np.array([m.offset for m in acq.objectives])
+    np.testing.assert_allclose((acq.upper + offsets).max(axis=0), ref)
+
+
+def test_a_spec_file_takes_a_reference_point(tmp_path: Path) -> None:
+    from hpcore.cli.spec import SpecError, build_search, load_spec
+
+    path = tmp_path / "mo.toml"
+    path.write_text(
+        'search = "bayesian"\ntrain = "unused:fn"\nmetric = ["a", "b"]\nn_trials = 8\nseed = 0\n'
+        '[options]\nreference_point = {a = 0.3, b = 1.2}\n'
+        '[space]\n"x" = {type = "real", low = 0.0, high = 1.0}\n'
+    )
+    search = build_search(load_spec(path))
+    assert search.reference_point == {"a": 0.3, "b": 1.2}
+    path.write_text(path.read_text().replace("{a = 0.3", "{aa = 0.3"))
+    with pytest.raises(SpecError, match="'aa'"):
+        build_search(load_spec(path))

@@ -20,7 +20,8 @@ Hypervolumes are shares of the true front's where it is known (ZDT1,
 Branin-Currin, DTLZ2). ``--latency N`` times single suggestions after ``N``
 observations instead (hpcore and Optuna GPSampler, 2 and 3 objectives).
 
-Contestants: hpcore (``MultiOutputBayesianStrategy`` at its defaults),
+Contestants: hpcore (``MultiOutputBayesianStrategy`` at its defaults;
+``hpcore-ref``: told the problem's reference point, ``reference_point=``),
 Optuna ``GPSampler``, ``TPESampler`` (``multivariate=True``),
 ``NSGAIISampler`` (population 10, so that it evolves within the budget)
 and ``RandomSampler``; each Optuna sampler gets ``constraints_func``.
@@ -152,11 +153,17 @@ PROBLEMS = {
 
 
 # ---------------------------------------------------------------------------- contestants
-def run_hpcore(problem: Problem, seed: int, budget: int) -> list[tuple[list[float], list[float]]]:
+def run_hpcore(problem: Problem, seed: int, budget: int,
+               reference: bool = False) -> list[tuple[list[float], list[float]]]:
+    """hpcore at its defaults; with ``reference``, told the problem's own reference point
+    (as a user states the worst value of each objective still of interest)."""
     from hpcore.strategies.multi import MultiOutputBayesianStrategy
 
+    options = {}
+    if reference and problem.ref is not None and problem.n_objectives in (2, 3):
+        options["reference_point"] = problem.ref
     s = MultiOutputBayesianStrategy(problem.space, problem.n_objectives, problem.n_constraints,
-                                    seed=seed, n_initial_points=N_INITIAL)
+                                    seed=seed, n_initial_points=N_INITIAL, **options)
     out = []
     for _ in range(budget):
         params = s.ask()
@@ -202,6 +209,7 @@ def _samplers() -> dict[str, Callable[..., list]]:
 
     return {
         "hpcore": run_hpcore,
+        "hpcore-ref": lambda problem, seed, budget: run_hpcore(problem, seed, budget, True),
         "optuna-gp": _optuna(lambda seed, c: s.GPSampler(seed=seed, n_startup_trials=N_INITIAL,
                                                          constraints_func=c)),
         "optuna-tpe": _optuna(lambda seed, c: s.TPESampler(seed=seed, multivariate=True,

@@ -60,6 +60,12 @@ class BayesianSearch(BaseSearch):
         See :mod:`hpcore.search._warm` for how an earlier trial is read
         (missing keys, other ranges) and ``docs/bayesian.md`` for what it
         gains.
+    reference_point : mapping or sequence of float, optional
+        Two or three objectives: the worst value of each that is still of
+        interest, ``{'val_loss': 0.5, 'latency_ms': 100}`` (or one number per
+        metric, in order). Suggestions then aim at the part of the front
+        inside it; without it, the worst values seen (pushed out by 10 %)
+        bound the hypervolume. Measured in ``docs/objectives.md``.
     **strategy_options
         Passed to :class:`~hpcore.strategies.bayesian.BayesianStrategy`
         (``y_transform``, ``n_candidates``, ``n_restarts``, ...).
@@ -91,6 +97,7 @@ class BayesianSearch(BaseSearch):
         *,
         constraints: Sequence[str] | None = None,
         warm_start: Any = None,
+        reference_point: Mapping[str, float] | Sequence[float] | None = None,
         **strategy_options: Any,
     ) -> None:
         if acquisition not in ACQUISITION_NAMES:
@@ -113,6 +120,9 @@ class BayesianSearch(BaseSearch):
         self.acquisition = acquisition
         self.beta = float(beta)
         self.strategy_options = dict(strategy_options)
+        #: ``{metric: worst value of interest}`` (user units), or None.
+        self.reference_point = (None if reference_point is None
+                                else self.objectives.reference_point(reference_point))
         self._warm = None if warm_start is None else WarmStart(
             warm_start, self.space, self.objectives)
         #: The earlier studies used (root and observations), as stored in the settings.
@@ -135,11 +145,14 @@ class BayesianSearch(BaseSearch):
                     f"this search has {objectives.describe()}, which uses log-EHVI (or log-EI) "
                     "times the probability of feasibility. Leave acquisition at its default."
                 )
+            ref = self.reference_point
+            if ref is not None:
+                ref = objectives.minimised([ref[m] for m in objectives.metrics])
             try:
                 return MultiOutputBayesianStrategy(
                     self.space, objectives.n, len(objectives.constraints),
                     seed=self.random_state, n_initial_points=self.n_initial_points,
-                    **self.strategy_options,
+                    reference_point=ref, **self.strategy_options,
                 )
             except (TypeError, ValueError) as exc:
                 raise ArgumentError(f"BayesianSearch: {exc}") from exc

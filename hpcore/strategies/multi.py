@@ -7,9 +7,10 @@ standardised; met where the violation is ``<= 0``). The acquisition is
 :class:`hpcore.kernels.CompositeAcquisition`:
 
 * two or three objectives: log expected hypervolume improvement, exact
-  over the boxes of the region the feasible front does not dominate, with
-  the reference point of Optuna's GPSampler (the worst feasible value of
-  each standardised objective, pushed out by 10 % of its size);
+  over the boxes of the region the feasible front does not dominate, below
+  the user's ``reference_point`` (the worst value of each objective still
+  of interest) or, without one, Optuna GPSampler's (the worst feasible
+  value of each standardised objective, pushed out by 10 % of its size);
 * four or more: a random augmented Chebyshev scalarisation per suggestion
   (ParEGO; weights drawn from the flat Dirichlet), modelled by one GP and
   maximised with log-EI -- the exact box decomposition grows too fast
@@ -34,7 +35,7 @@ objective, refits of these models run in the search's thread.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,26 @@ __all__ = ["MultiOutputBayesianStrategy"]
 
 #: Weight of the sum in the augmented Chebyshev scalarisation (ParEGO's rho).
 _RHO = 0.05
+
+
+def _reference_point(ref: Sequence[float] | None, n_objectives: int) -> np.ndarray | None:
+    """``reference_point`` checked: None, or finite floats, one per objective (2 or 3)."""
+    if ref is None:
+        return None
+    if not 2 <= n_objectives <= 3:
+        raise ValueError(
+            f"reference_point is for two or three objectives (log-EHVI); this strategy has "
+            f"{n_objectives}. Leave it out: beyond three, each suggestion scalarises the "
+            "objectives with random weights.")
+    try:
+        out = np.asarray(ref, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(f"reference_point must be {n_objectives} numbers, got {ref!r}") from None
+    if len(out) != n_objectives or not np.all(np.isfinite(out)):
+        raise ValueError(
+            f"reference_point must be {n_objectives} finite numbers (one per objective, "
+            f"minimised), got {ref!r}")
+    return out
 
 
 class _Output:
@@ -88,13 +109,19 @@ class MultiOutputBayesianStrategy(BayesianStrategy):
     n_constraints : int
         How many constraints.
     seed : int, optional
+    reference_point : sequence of float, optional
+        Two or three objectives: the worst (minimised) value of each that is
+        still of interest; the hypervolume improvement counts only what lies
+        below it, so suggestions are not spent where an objective is too
+        poor to matter. Default: the worst value seen, pushed out by 10 %.
     **options
         Those of :class:`~.bayesian.BayesianStrategy` (``acquisition``
         and ``beta`` do not apply: see the module docstring).
     """
 
     def __init__(self, space: SearchSpace | Mapping[str, Any], n_objectives: int = 2,
-                 n_constraints: int = 0, seed: int | None = None, **options: Any) -> None:
+                 n_constraints: int = 0, seed: int | None = None, *,
+                 reference_point: Sequence[float] | None = None, **options: Any) -> None:
         if isinstance(n_objectives, bool) or not isinstance(n_objectives, int) or n_objectives < 1:
             raise ValueError(f"n_objectives must be an int >= 1, got {n_objectives!r}")
         if isinstance(n_constraints, bool) or not isinstance(n_constraints, int) or n_constraints < 0:
@@ -105,6 +132,8 @@ class MultiOutputBayesianStrategy(BayesianStrategy):
             raise ValueError("warm_start is for one objective without constraints; "
                              "this strategy does not take earlier studies yet")
         super().__init__(space, seed=seed, **options)
+        self.reference_point = _reference_point(reference_point, n_objectives)
+        self._ref: np.ndarray | None = None  # reference_point in the GPs' units, per suggestion
         self.n_objectives = n_objectives
         self.n_constraints = n_constraints
         self._Y = np.empty((0, n_objectives))  # minimised objectives of the modelled trials
@@ -175,18 +204,27 @@ class MultiOutputBayesianStrategy(BayesianStrategy):
             bounds.append(float(scale(np.zeros(1))[0]))
         return np.column_stack(cols), np.array(bounds)
 
-    def _objective_columns(self) -> np.ndarray:
-        """The objectives as their GPs see them (n, k'): k' = 1 (a scalarisation) beyond 3."""
-        Z = np.column_stack([fit_scale(self._Y[:, j], self.y_transform == "yeo-johnson")(self._Y[:, j]) for j in range(self.n_objectives)])
-        if self.n_objectives <= 3:
-            return Z
-        w = self._rng(3).dirichlet(np.ones(self.n_objectives))
-        return (np.max(w * Z, axis=1) + _RHO * (Z @ w))[:, None]
+    def _objective_columns(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The objectives as their GPs see them (n, k'): k' = 1 (a scalarisation) beyond 3;
+        and the user's reference point in the same units (None without one)."""
+        scales = [fit_scale(self._Y[:, j], self.y_transform == "yeo-johnson")
+                  for j in range(self.n_objectives)]
+        Z = np.column_stack([scale(self._Y[:, j]) for j, scale in enumerate(scales)])
+        if self.n_objectives > 3:
+            w = self._rng(3).dirichlet(np.ones(self.n_objectives))
+            return (np.max(w * Z, axis=1) + _RHO * (Z @ w))[:, None], None
+        if self.reference_point is None:
+            return Z, None
+        # The warps are monotone, so "below the reference" means the same in both units.
+        with np.errstate(over="ignore", invalid="ignore"):
+            ref = np.array([float(scale(np.array([r]))[0])
+                            for scale, r in zip(scales, self.reference_point)])
+        return Z, ref
 
     def _models(self, pending: np.ndarray) -> tuple[list, list, np.ndarray, np.ndarray]:
         """Objective and constraint models (pending points fantasised), the modelled
         objectives (n, k') and the constraint bounds."""
-        Z = self._objective_columns()
+        Z, self._ref = self._objective_columns()
         G, bounds = self._constraint_columns()
         columns = [Z[:, j] for j in range(Z.shape[1])] + [G[:, j] for j in range(G.shape[1])]
         options = self._fit_options(len(self._y))
@@ -226,6 +264,8 @@ class MultiOutputBayesianStrategy(BayesianStrategy):
         worst = points.max(axis=0)
         ref = np.maximum(1.1 * worst, 0.9 * worst)  # Optuna GPSampler's reference point
         ref[ref == 0.0] = 1e-12
+        if self._ref is not None:  # the user's, where its warp stayed finite
+            ref = np.where(np.isfinite(self._ref), self._ref, ref)
         front = points[kernels.nondominated(points)]
         lower, upper = kernels.box_decomposition(front, ref)
         return CompositeAcquisition(objectives, constraints, c_bounds, lower=lower - offset,
