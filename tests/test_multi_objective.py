@@ -307,6 +307,9 @@ def test_report_shows_the_front_table_and_plot(mo_root: Path, tmp_path: Path) ->
     assert "subject to mem &lt;= 2.5" in page
     png = tmp_path / "report" / "pareto_front.png"
     assert png.stat().st_size > 10_000
+    assert 'id="plot-hypervolume"' in page and (tmp_path / "report" / "hypervolume.png").exists()
+    best = _hpcore_cli("best", mo_root)  # no reference point of its own: no hypervolume line
+    assert best.returncode == 0 and "Hypervolume" not in best.stderr
 
 
 def test_pareto_plots_for_two_and_three_objectives(mo_root: Path, tmp_path: Path) -> None:
@@ -328,6 +331,64 @@ def test_pareto_plots_for_two_and_three_objectives(mo_root: Path, tmp_path: Path
         plot_pareto_front(study, objectives=["a"])
     with pytest.raises(ArgumentError, match="several objectives"):
         plot_pareto_front(RandomSearch({"x": 0.0}, SPACE, metric="a", n_trials=2))
+
+
+def _brute_hypervolumes(study, ref_min: np.ndarray) -> np.ndarray:
+    """The hypervolume of the feasible trials among the first i + 1, for each i."""
+    signs = np.array([1.0, 1.0, -1.0])  # a, b minimised; c maximised
+    done = sorted((t for t in study.trials if t.values), key=lambda t: t.trial_id)
+    out = []
+    for i in range(len(done)):
+        Y = np.array([np.array(t.values) * signs for t in done[: i + 1] if t.feasible])
+        out.append(hypervolume(Y, ref_min) if len(Y) else 0.0)
+    return np.array(out)
+
+
+def test_hypervolume_history_is_the_hypervolume_of_each_prefix(mo_root: Path) -> None:
+    from hpcore.analysis.pareto import hypervolume_history
+
+    study = hpcore.load(mo_root)
+    ids, hv, ref = hypervolume_history(study)
+    assert list(ids) == sorted(t.trial_id for t in study.trials if t.values)
+    feasible = np.array([t.values for t in study.trials if t.values and t.feasible])
+    # No reference point stored: the worst feasible value of each, in its direction.
+    assert ref == {"a": feasible[:, 0].max(), "b": feasible[:, 1].max(),
+                   "c": feasible[:, 2].min()}
+    np.testing.assert_allclose(hv, _brute_hypervolumes(study, np.array(
+        [ref["a"], ref["b"], -ref["c"]])), rtol=1e-12, atol=1e-15)
+    given = {"a": 4.0, "b": 5.0, "c": 0.2}  # c is maximised: the lowest value of interest
+    _, hv2, ref2 = hypervolume_history(study, given)
+    assert ref2 == given and 0 < hv2[-1] < hv[-1]  # a nearer reference: less below it
+    np.testing.assert_allclose(hv2, _brute_hypervolumes(study, np.array([4.0, 5.0, -0.2])),
+                               rtol=1e-12)
+    with pytest.raises(ArgumentError, match="not objectives"):
+        hypervolume_history(study, {"a": 1.0, "b": 1.0, "cc": 1.0})
+    with pytest.raises(ArgumentError, match="several objectives"):
+        hypervolume_history(RandomSearch({"x": 0.0}, SPACE, metric="a", n_trials=2))
+
+
+def test_the_search_reference_point_reaches_the_plot_the_report_and_the_cli(
+        tmp_path: Path) -> None:
+    from hpcore.analysis.pareto import hypervolume_history, plot_hypervolume_history
+    from hpcore.analysis.report import write_report
+
+    root = tmp_path / "study"
+    BayesianSearch(None, {"x": Real(0.0, 1.0)}, metric=["a", "b"], n_trials=10,
+                   n_initial_points=5, random_state=0,
+                   reference_point={"a": 0.5, "b": 0.9}).run(line, experiment_root=root,
+                                                              verbose=0)
+    study = hpcore.load(root)
+    _, hv, ref = hypervolume_history(study)
+    assert ref == {"a": 0.5, "b": 0.9}
+    front = np.array([t.values for t in study.best_trials])
+    assert hv[-1] == pytest.approx(hypervolume(front, np.array([0.5, 0.9])))
+    fig = plot_hypervolume_history(study)
+    assert "reference: a 0.5, b 0.9" in fig.axes[0].get_title()
+    write_report(study, tmp_path / "report")
+    assert (tmp_path / "report" / "hypervolume.png").stat().st_size > 5_000
+    out = _hpcore_cli("best", root)
+    assert out.returncode == 0, out.stderr
+    assert f"Hypervolume below the reference point (a 0.5, b 0.9): {hv[-1]:.6g}" in out.stderr
 
 
 def test_importance_per_objective(mo_root: Path) -> None:

@@ -8,11 +8,17 @@
     lines drawn over the others in colour.
 
 ``objectives=`` picks two (or more) of them by name.
+
+``hypervolume_history(obj)`` / ``plot_hypervolume_history(obj)``
+    The hypervolume the feasible front dominates after each trial: the
+    one number that says whether a search with several objectives is still
+    improving. Bounded by the search's ``reference_point`` (or one given
+    here); without either, by the worst feasible value of each objective.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,7 +30,7 @@ from .view import view
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["plot_pareto_front"]
+__all__ = ["plot_pareto_front", "hypervolume_history", "plot_hypervolume_history"]
 
 
 def _chosen(metrics: list[str], objectives: Sequence[str] | None) -> list[int]:
@@ -182,4 +188,115 @@ def _parallel(v: Any, done: list, front: list, cols: list[int], metrics: list[st
     for x in xs:
         ax.axvline(x, color="#888888", lw=0.8, zorder=0)
     _legend(ax, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize="small")
+    return fig
+
+
+def hypervolume_history(
+    obj: Any, reference_point: Any = None
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """The hypervolume of the feasible front after each trial, by trial id.
+
+    Parameters
+    ----------
+    obj : BaseSearch or StudyResults
+        A search or study with several objectives.
+    reference_point : mapping or sequence of float, optional
+        The worst value of each objective still counted, in the user's units
+        and directions (as ``BayesianSearch(reference_point=...)``). Default:
+        the search's own, else the worst feasible value of each objective in
+        the study (then the extreme trials add nothing).
+
+    Returns
+    -------
+    ids : ndarray of int
+        The id of each completed or stopped trial with values, in order.
+    hypervolume : ndarray
+        After each of them (in the objectives' units multiplied together).
+    reference : dict
+        The reference point used, ``{metric: value}``.
+
+    Raises
+    ------
+    ArgumentError
+        One objective, no trial with values, a bad reference point, or a
+        front too large for an exact hypervolume (four or more objectives).
+    """
+    from .. import kernels
+
+    v = view(obj)
+    if not v.multi:
+        raise ArgumentError("the hypervolume needs a study with several objectives "
+                            "(metric=[...]); this one has one: plot_history shows it.")
+    objectives = v.objectives
+    assert objectives is not None
+    done = sorted((t for t in (v.all_trials or []) if t.state.can_be_best and t.values
+                   and len(t.values) == objectives.n and all(np.isfinite(t.values))),
+                  key=lambda t: t.trial_id)
+    if not done:
+        raise ArgumentError(f"{v.name!r} has no completed trial with values.")
+    Y = np.array([t.values for t in done], dtype=float) * objectives.signs  # minimised
+    feasible = np.array([t.feasible for t in done], dtype=bool)
+    ref = reference_point if reference_point is not None else v.reference_point
+    if ref is not None:
+        reference = objectives.reference_point(ref) if objectives.n <= 3 else \
+            _any_reference(objectives, ref)
+        r = np.array([reference[m] for m in objectives.metrics]) * objectives.signs
+    else:
+        r = Y[feasible].max(axis=0) if feasible.any() else Y.max(axis=0)
+        reference = {m: float(x * sg) for m, x, sg in zip(objectives.metrics, r, objectives.signs)}
+    out = np.zeros(len(done))
+    front = np.empty((0, objectives.n))
+    current = 0.0
+    for i, (y, ok) in enumerate(zip(Y, feasible)):
+        # Only a feasible trial below the reference that nothing on the front weakly
+        # dominates changes the hypervolume.
+        if ok and np.all(y < r) and not np.any(np.all(front <= y, axis=1)):
+            front = np.vstack([front[~np.all(y <= front, axis=1)], y])
+            try:
+                current = kernels.hypervolume(front, r)
+            except NotImplementedError as exc:
+                raise ArgumentError(f"the hypervolume of {v.name!r}: {exc}") from None
+        out[i] = current
+    return np.array([t.trial_id for t in done]), out, reference
+
+
+def _any_reference(objectives: Any, ref: Any) -> dict[str, float]:
+    """A reference point for four or more objectives (the search takes none; a plot may)."""
+    names = list(objectives.metrics)
+    values = [ref[m] for m in names] if isinstance(ref, Mapping) else list(ref)
+    if len(values) != len(names) or not all(np.isfinite(np.asarray(values, dtype=float))):
+        raise ArgumentError(f"reference_point must give one finite number per objective "
+                            f"{names!r}, got {ref!r}.")
+    return {m: float(x) for m, x in zip(names, values)}
+
+
+def plot_hypervolume_history(obj: Any, reference_point: Any = None) -> Figure:
+    """The hypervolume of the feasible front after each trial (:func:`hypervolume_history`).
+
+    Parameters
+    ----------
+    obj : BaseSearch or StudyResults
+        A search or study with several objectives.
+    reference_point : mapping or sequence of float, optional
+        As for :func:`hypervolume_history`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    ids, hv, reference = hypervolume_history(obj, reference_point)
+    v = view(obj)
+    fig = _figure(7, 4.5)
+    ax = fig.add_subplot()
+    from matplotlib.ticker import MaxNLocator
+
+    ax.step(ids, hv, where="post", color=_COLOURS["best"], lw=2)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("trial", **PLAIN)
+    ax.set_ylabel("hypervolume of the feasible front", **PLAIN)
+    where = ", ".join(f"{m} {x:.4g}" for m, x in reference.items())
+    own = reference_point is not None or v.reference_point is not None
+    ax.set_title(f"{v.name}: hypervolume ({'reference' if own else 'worst feasible'}: "
+                 f"{where})", **PLAIN)
+    ax.grid(alpha=0.3)
     return fig

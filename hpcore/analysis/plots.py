@@ -26,6 +26,9 @@ writes it. Figures are built with the object-oriented API only (no
     Several objectives: the Pareto front and its dominated region (two), or
     one axis per objective with the front highlighted (three or more)
     (:mod:`.pareto`).
+``plot_hypervolume_history``
+    Several objectives: the hypervolume of the feasible front after each
+    trial, below the search's ``reference_point`` (:mod:`.pareto`).
 ``plot_comparison``
     Several searches (groups of seeds): best value so far against trial
     number, median and interquartile band per group.
@@ -66,7 +69,7 @@ from ._draw import (
 )
 from .contour import plot_contour
 from .curves import plot_comparison, plot_learning_curves
-from .pareto import plot_pareto_front
+from .pareto import plot_hypervolume_history, plot_pareto_front
 from .view import view
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -81,6 +84,7 @@ __all__ = [
     "plot_learning_curves",
     "plot_comparison",
     "plot_pareto_front",
+    "plot_hypervolume_history",
 ]
 
 def plot_history(obj: Any) -> Figure:

@@ -52,8 +52,12 @@ PLOTS: tuple[tuple[str, str, str], ...] = (
     ("learning_curves", "Learning curves", "Each trial's reported curve."),
 )
 #: Drawn first for a study with several objectives (the other plots show the first one).
-PARETO_PLOT = ("pareto_front", "Pareto front", "Every trial's objectives; the front and the "
-               "region it dominates (infeasible trials hollow).")
+PARETO_PLOTS: tuple[tuple[str, str, str], ...] = (
+    ("pareto_front", "Pareto front", "Every trial's objectives; the front and the "
+     "region it dominates (infeasible trials hollow)."),
+    ("hypervolume", "Hypervolume", "The hypervolume of the feasible front after each trial "
+     "(below the search's reference point, or the worst feasible values)."),
+)
 
 #: Rows in the table of best trials.
 TOP_ROWS = 20
@@ -274,9 +278,10 @@ def _figures(obj: Any, out: Path, importances: Mapping[str, float] | None) -> li
         "slice": lambda: plots.plot_slice(obj),
         "learning_curves": lambda: plots.plot_learning_curves(obj),
         "pareto_front": lambda: plots.plot_pareto_front(obj),
+        "hypervolume": lambda: plots.plot_hypervolume_history(obj),
     }
     figures = []
-    for stem, heading, caption in ((PARETO_PLOT,) if view(obj).multi else ()) + PLOTS:
+    for stem, heading, caption in (PARETO_PLOTS if view(obj).multi else ()) + PLOTS:
         figures.append(f'<h3 id="plot-{stem}">{_e(heading)}</h3>')
         png = out / f"{stem}.png"
         if stem in ("importance", "contour") and imp is None:

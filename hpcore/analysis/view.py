@@ -37,6 +37,8 @@ class View:
     objectives: Objectives | None = None
     #: The trials with all their values (``trials`` carry the viewed objective's).
     all_trials: list[FrozenTrial] | None = None
+    #: The search's ``reference_point`` (``{metric: value}``, user units), if it had one.
+    reference_point: Mapping[str, float] | None = None
 
     @property
     def multi(self) -> bool:
@@ -123,9 +125,14 @@ def view(obj: Any, objective: str | int | None = None) -> View:
     objectives = getattr(obj, "objectives", None)
     if not isinstance(objectives, Objectives):
         objectives = Objectives((metric,), (mode,))
+    ref = getattr(obj, "reference_point", None)
+    if ref is None:  # a stored study keeps it in its settings
+        settings = getattr(obj, "settings", None)
+        ref = settings.get("reference_point") if isinstance(settings, Mapping) else None
     base = View(list(trials), rebuilt, metric, mode, name=str(getattr(obj, "name", kind)),
                 strategy=str(getattr(obj, "strategy", kind)), objectives=objectives,
-                all_trials=list(trials))
+                all_trials=list(trials),
+                reference_point=dict(ref) if isinstance(ref, Mapping) else None)
     return _project(base, objective) if objectives.multi or objective is not None else base
 
 
@@ -149,7 +156,8 @@ def _project(v: View, objective: str | int | None) -> View:
     projected = [t if not t.values or len(t.values) <= j else t.evolve(values=(t.values[j],))
                  for t in trials]
     return View(projected, v.space, metrics[j], objectives.modes[j], name=v.name,
-                strategy=v.strategy, objectives=objectives, all_trials=list(trials))
+                strategy=v.strategy, objectives=objectives, all_trials=list(trials),
+                reference_point=v.reference_point)
 
 
 def scored(view: View) -> list[FrozenTrial]:
