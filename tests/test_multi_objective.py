@@ -210,6 +210,16 @@ def test_four_objectives_use_a_scalarisation() -> None:
                        random_state=0, n_initial_points=8)
     configs, front = s.run(four, verbose=0)
     assert front.shape[1] == 4 and len(configs) >= 2
+    # The hypervolume history takes a reference point for four objectives too (a plot
+    # may; the search does not).
+    from hpcore.analysis.pareto import hypervolume_history
+
+    ref = np.full(4, 3.0)
+    _, hv, used = hypervolume_history(s, list(ref))
+    assert used == {f"o{j}": 3.0 for j in range(4)}
+    assert hv[-1] == pytest.approx(hypervolume(front, ref)) and hv[-1] > 0
+    with pytest.raises(ArgumentError, match="one finite number per objective"):
+        hypervolume_history(s, [3.0] * 3)
 
 
 def test_a_spec_file_takes_several_objectives_and_constraints(tmp_path: Path) -> None:
