@@ -133,7 +133,6 @@ class MultiOutputBayesianStrategy(BayesianStrategy):
                              "this strategy does not take earlier studies yet")
         super().__init__(space, seed=seed, **options)
         self.reference_point = _reference_point(reference_point, n_objectives)
-        self._ref: np.ndarray | None = None  # reference_point in the GPs' units, per suggestion
         self.n_objectives = n_objectives
         self.n_constraints = n_constraints
         self._Y = np.empty((0, n_objectives))  # minimised objectives of the modelled trials
@@ -221,10 +220,11 @@ class MultiOutputBayesianStrategy(BayesianStrategy):
                             for scale, r in zip(scales, self.reference_point)])
         return Z, ref
 
-    def _models(self, pending: np.ndarray) -> tuple[list, list, np.ndarray, np.ndarray]:
+    def _models(self, pending: np.ndarray) -> tuple[list, list, np.ndarray, np.ndarray,
+                                                    np.ndarray | None]:
         """Objective and constraint models (pending points fantasised), the modelled
-        objectives (n, k') and the constraint bounds."""
-        Z, self._ref = self._objective_columns()
+        objectives (n, k'), the constraint bounds and the user's reference point (or None)."""
+        Z, ref = self._objective_columns()
         G, bounds = self._constraint_columns()
         columns = [Z[:, j] for j in range(Z.shape[1])] + [G[:, j] for j in range(G.shape[1])]
         options = self._fit_options(len(self._y))
@@ -237,10 +237,10 @@ class MultiOutputBayesianStrategy(BayesianStrategy):
         if len(pending):
             models = [m.fantasize(pending) for m in models]
         k = Z.shape[1]
-        return models[:k], models[k:], Z, bounds
+        return models[:k], models[k:], Z, bounds, ref
 
     def _acquisition(self, pending: np.ndarray) -> CompositeAcquisition:
-        objectives, constraints, Z, bounds = self._models(pending)
+        objectives, constraints, Z, bounds, user_ref = self._models(pending)
         # Everything below is in the columns' units; the acquisition compares the
         # models' posteriors, which are relative to each model's offset.
         offset = np.array([m.offset for m in objectives])
@@ -264,8 +264,8 @@ class MultiOutputBayesianStrategy(BayesianStrategy):
         worst = points.max(axis=0)
         ref = np.maximum(1.1 * worst, 0.9 * worst)  # Optuna GPSampler's reference point
         ref[ref == 0.0] = 1e-12
-        if self._ref is not None:  # the user's, where its warp stayed finite
-            ref = np.where(np.isfinite(self._ref), self._ref, ref)
+        if user_ref is not None:  # the user's, where its warp stayed finite
+            ref = np.where(np.isfinite(user_ref), user_ref, ref)
         front = points[kernels.nondominated(points)]
         lower, upper = kernels.box_decomposition(front, ref)
         return CompositeAcquisition(objectives, constraints, c_bounds, lower=lower - offset,
