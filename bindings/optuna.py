@@ -86,6 +86,7 @@ from optuna.study._constrained_optimization import _CONSTRAINTS_KEY
 from optuna.trial import FrozenTrial, TrialState
 
 from hpcore.errors import SearchSpaceError, StrategyExhausted
+from hpcore.objectives import reference_values
 from hpcore.space import Categorical, Dimension, Integer, Real, SearchSpace
 
 __all__ = ["HpcoreSampler", "RELATIVE_PARAMS_KEY"]
@@ -249,7 +250,8 @@ class HpcoreSampler(BaseSampler):
         self._options = dict(strategy_options)
         self._independent_sampler = independent_sampler or optuna.samplers.RandomSampler(seed=seed)
         self._constraints_func = constraints_func
-        self._reference_point = _reference_point(reference_point)
+        self._reference_point = (None if reference_point is None
+                                 else reference_values(reference_point))
         self._warm = _studies(warm_start)
         self._lock = threading.RLock()
         self._make_strategy({"p0": Real(0.0, 1.0)})  # checks the options now, not at trial 11
@@ -310,6 +312,7 @@ class HpcoreSampler(BaseSampler):
         """Bring the strategy up to date with the study (steps 1-3 of the module docstring)."""
         trials = study.get_trials(deepcopy=False)
         shape = (len(study.directions), self._n_constraints(trials))
+        signs = [-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions]
         if self._strategy is None or space.keys() != self._space.keys() or any(
             space[n].dist != self._space[n].dist for n in space
         ) or shape != self._shape:
@@ -317,13 +320,11 @@ class HpcoreSampler(BaseSampler):
             self._space = space
             self._shape = shape
             self._keys = {name: f"p{i}" for i, name in enumerate(space)}
-            signs = [-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions]
             self._strategy = self._make_strategy(
                 {self._keys[n]: p.dim for n, p in space.items()}, *shape,
                 warm=self._warm_groups(signs[0]) if shape == (1, 0) else None, signs=signs,
             )
         strategy = self._strategy
-        signs = [-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in study.directions]
         for t in trials[self._cursor :]:
             if not t.state.is_finished() or t.number in self._seen:
                 continue
@@ -545,21 +546,6 @@ def _load_relative_params(trial: FrozenTrial) -> dict[str, float]:
     except ValueError:
         return {}
     return {k: float(v) for k, v in drawn.items() if isinstance(v, (int, float)) and math.isfinite(v)}
-
-
-def _reference_point(ref: Sequence[float] | None) -> tuple[float, ...] | None:
-    """``reference_point`` checked: two or three finite numbers, or None."""
-    if ref is None:
-        return None
-    try:
-        out = tuple(float(r) for r in ref)
-    except (TypeError, ValueError):
-        raise ValueError("HpcoreSampler: reference_point must list one number per objective, "
-                         f"got {ref!r}.") from None
-    if not 2 <= len(out) <= 3 or not all(math.isfinite(r) for r in out):
-        raise ValueError("HpcoreSampler: reference_point must be two or three finite numbers "
-                         f"(one per objective), got {ref!r}.")
-    return out
 
 
 def _last_value(t: FrozenTrial) -> float | None:

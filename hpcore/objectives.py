@@ -33,9 +33,38 @@ from .config import apply_params
 from .errors import ArgumentError, ResultError
 from .trial import FrozenTrial, as_float, best_of, is_scorable
 
-__all__ = ["Constraint", "Objectives", "pareto_mask", "pareto_trials", "BestOfTrials"]
+__all__ = ["Constraint", "Objectives", "reference_values", "pareto_mask", "pareto_trials",
+           "BestOfTrials"]
 
 _CONSTRAINT = re.compile(r"^\s*(?P<metric>[^<>=\s]+)\s*(?P<op><=|>=)\s*(?P<bound>\S+)\s*$")
+
+
+def reference_values(ref: Any, n_objectives: int | None = None) -> tuple[float, ...]:
+    """A reference point given as one number per objective, checked: two or three finite
+    numbers (exactly ``n_objectives`` when given), the form the strategies and the Optuna
+    sampler take (:meth:`Objectives.reference_point` reads the search's, by metric).
+
+    Raises
+    ------
+    ArgumentError
+        ``n_objectives`` not 2 or 3, a value that is not a number, the wrong count
+        or a non-finite value.
+    """
+    if n_objectives is not None and not 2 <= n_objectives <= 3:
+        raise ArgumentError(
+            f"reference_point is for two or three objectives (the hypervolume improvement); "
+            f"there are {n_objectives}. Leave it out.")
+    try:
+        values = tuple(float(r) for r in ref)
+    except (TypeError, ValueError):
+        raise ArgumentError(f"reference_point must list one number per objective, "
+                            f"got {ref!r}.") from None
+    count_ok = 2 <= len(values) <= 3 if n_objectives is None else len(values) == n_objectives
+    if not count_ok or not all(math.isfinite(v) for v in values):
+        want = "two or three" if n_objectives is None else str(n_objectives)
+        raise ArgumentError(f"reference_point must be {want} finite numbers (one per "
+                            f"objective), got {ref!r}.")
+    return values
 
 
 @dataclass(frozen=True)
@@ -207,21 +236,23 @@ class Objectives:
             return None
         return tuple(v if m == "min" else -v for v, m in zip(values, self.modes))
 
-    def reference_point(self, ref: Any) -> dict[str, float]:
+    def reference_point(self, ref: Any, *, searched: bool = True) -> dict[str, float]:
         """A hypervolume reference point checked: ``{metric: worst value of interest}``.
 
         ``ref`` maps each objective's metric to a number, or lists one number
         per objective in the order of ``metric``; values are in the user's
         units and direction (for a ``'max'`` objective, the lowest value of
-        interest).
+        interest). ``searched=False``: for a hypervolume only (a plot), which
+        any number of objectives from two has.
 
         Raises
         ------
         ArgumentError
-            One objective, more than three, a key that is not an objective,
-            a missing objective, or a value that is not a finite number.
+            One objective (or, searched, more than three), a key that is not
+            an objective, a missing objective, or a value that is not a finite
+            number.
         """
-        if not 2 <= self.n <= 3:
+        if self.n < 2 or (searched and self.n > 3):
             raise ArgumentError(
                 f"reference_point is for two or three objectives (the hypervolume "
                 f"improvement); this search has {self.describe()}. Leave it out.")
@@ -242,7 +273,7 @@ class Objectives:
             if len(ref) != self.n:
                 raise ArgumentError(
                     f"reference_point lists {len(ref)} values for {self.n} objectives "
-                    f"{names!r}: give one per objective, or a mapping by metric.")
+                    f"{names!r}: give one finite number per objective, or a mapping by metric.")
             values = list(ref)
         else:
             raise ArgumentError(

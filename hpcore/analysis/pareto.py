@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -198,7 +198,7 @@ def hypervolume_history(
 
     Parameters
     ----------
-    obj : BaseSearch or StudyResults
+    obj : BaseSearch, StudyResults or View
         A search or study with several objectives.
     reference_point : mapping or sequence of float, optional
         The worst value of each objective still counted, in the user's units
@@ -223,12 +223,11 @@ def hypervolume_history(
     """
     from .. import kernels
 
-    v = view(obj)
+    v = view(obj)  # a View is taken as it is
     if not v.multi:
         raise ArgumentError("the hypervolume needs a study with several objectives "
                             "(metric=[...]); this one has one: plot_history shows it.")
     objectives = v.objectives
-    assert objectives is not None
     done = sorted((t for t in (v.all_trials or []) if t.state.can_be_best and t.values
                    and len(t.values) == objectives.n and all(np.isfinite(t.values))),
                   key=lambda t: t.trial_id)
@@ -238,8 +237,7 @@ def hypervolume_history(
     feasible = np.array([t.feasible for t in done], dtype=bool)
     ref = reference_point if reference_point is not None else v.reference_point
     if ref is not None:
-        reference = objectives.reference_point(ref) if objectives.n <= 3 else \
-            _any_reference(objectives, ref)
+        reference = objectives.reference_point(ref, searched=False)
         r = np.array([reference[m] for m in objectives.metrics]) * objectives.signs
     else:
         r = Y[feasible].max(axis=0) if feasible.any() else Y.max(axis=0)
@@ -260,16 +258,6 @@ def hypervolume_history(
     return np.array([t.trial_id for t in done]), out, reference
 
 
-def _any_reference(objectives: Any, ref: Any) -> dict[str, float]:
-    """A reference point for four or more objectives (the search takes none; a plot may)."""
-    names = list(objectives.metrics)
-    values = [ref[m] for m in names] if isinstance(ref, Mapping) else list(ref)
-    if len(values) != len(names) or not all(np.isfinite(np.asarray(values, dtype=float))):
-        raise ArgumentError(f"reference_point must give one finite number per objective "
-                            f"{names!r}, got {ref!r}.")
-    return {m: float(x) for m, x in zip(names, values)}
-
-
 def plot_hypervolume_history(obj: Any, reference_point: Any = None) -> Figure:
     """The hypervolume of the feasible front after each trial (:func:`hypervolume_history`).
 
@@ -284,12 +272,12 @@ def plot_hypervolume_history(obj: Any, reference_point: Any = None) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    ids, hv, reference = hypervolume_history(obj, reference_point)
-    v = view(obj)
-    fig = _figure(7, 4.5)
-    ax = fig.add_subplot()
     from matplotlib.ticker import MaxNLocator
 
+    v = view(obj)
+    ids, hv, reference = hypervolume_history(v, reference_point)
+    fig = _figure(7, 4.5)
+    ax = fig.add_subplot()
     ax.step(ids, hv, where="post", color=_COLOURS["best"], lw=2)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial", **PLAIN)

@@ -136,14 +136,14 @@ def _front_lines(study: Any) -> list[str]:
 def _hypervolume_line(study: Any) -> list[str]:
     """With the search's reference point: the hypervolume its front dominates (else nothing:
     a reference made up from the data would change from one call to the next)."""
-    settings = getattr(study, "settings", None)
-    own = getattr(study, "reference_point", None) or (
-        settings.get("reference_point") if isinstance(settings, dict) else None)
-    if not own or not study.best_trials:
+    from ..analysis.view import view
+
+    v = view(study)
+    if v.reference_point is None or not study.best_trials:
         return []
     from ..analysis.pareto import hypervolume_history  # loads numba: only when it is needed
 
-    _, hv, ref = hypervolume_history(study)
+    _, hv, ref = hypervolume_history(v)
     where = ", ".join(f"{_field(m)} {_num(x)}" for m, x in ref.items())
     return [f"Hypervolume below the reference point ({where}): {_num(float(hv[-1]))}"]
 

@@ -43,6 +43,7 @@ import numpy as np
 from .. import kernels
 from ..kernels import blas_threads
 from ..kernels.composite import CompositeAcquisition
+from ..objectives import reference_values
 from ..space import SearchSpace
 from ..trial import FrozenTrial, TrialState
 from ._prior import fit_scale
@@ -52,26 +53,6 @@ __all__ = ["MultiOutputBayesianStrategy"]
 
 #: Weight of the sum in the augmented Chebyshev scalarisation (ParEGO's rho).
 _RHO = 0.05
-
-
-def _reference_point(ref: Sequence[float] | None, n_objectives: int) -> np.ndarray | None:
-    """``reference_point`` checked: None, or finite floats, one per objective (2 or 3)."""
-    if ref is None:
-        return None
-    if not 2 <= n_objectives <= 3:
-        raise ValueError(
-            f"reference_point is for two or three objectives (log-EHVI); this strategy has "
-            f"{n_objectives}. Leave it out: beyond three, each suggestion scalarises the "
-            "objectives with random weights.")
-    try:
-        out = np.asarray(ref, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError):
-        raise ValueError(f"reference_point must be {n_objectives} numbers, got {ref!r}") from None
-    if len(out) != n_objectives or not np.all(np.isfinite(out)):
-        raise ValueError(
-            f"reference_point must be {n_objectives} finite numbers (one per objective, "
-            f"minimised), got {ref!r}")
-    return out
 
 
 class _Output:
@@ -132,7 +113,8 @@ class MultiOutputBayesianStrategy(BayesianStrategy):
             raise ValueError("warm_start is for one objective without constraints; "
                              "this strategy does not take earlier studies yet")
         super().__init__(space, seed=seed, **options)
-        self.reference_point = _reference_point(reference_point, n_objectives)
+        self.reference_point = None if reference_point is None else np.array(
+            reference_values(reference_point, n_objectives))
         self.n_objectives = n_objectives
         self.n_constraints = n_constraints
         self._Y = np.empty((0, n_objectives))  # minimised objectives of the modelled trials
